@@ -1,0 +1,79 @@
+//! A session's page and the incognito context it lives in. Releasing the lease closes both;
+//! dropping it without releasing closes them in the background, so nothing leaks on any path.
+
+use super::BrowserSlot;
+use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
+use chromiumoxide::Page;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One incognito context with one page, on one browser of the pool.
+pub struct PageLease {
+    slot: Arc<BrowserSlot>,
+    context: BrowserContextId,
+    page: Page,
+    released: AtomicBool,
+}
+
+impl PageLease {
+    pub(super) fn new(slot: Arc<BrowserSlot>, context: BrowserContextId, page: Page) -> Self {
+        Self {
+            slot,
+            context,
+            page,
+            released: AtomicBool::new(false),
+        }
+    }
+
+    /// The page.
+    pub fn page(&self) -> &Page {
+        &self.page
+    }
+
+    /// The pool's id of the browser hosting this page.
+    pub fn browser_id(&self) -> u64 {
+        self.slot.id
+    }
+
+    /// Whether the hosting browser is believed alive.
+    pub fn browser_alive(&self) -> bool {
+        self.slot.is_alive()
+    }
+
+    /// Close the page and dispose of its context. Safe to call more than once.
+    pub async fn release(&self) {
+        if self.released.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        close(self.slot.clone(), self.context.clone(), self.page.clone()).await;
+    }
+}
+
+async fn close(slot: Arc<BrowserSlot>, context: BrowserContextId, page: Page) {
+    if slot.is_alive() {
+        let t = Duration::from_secs(5);
+        let _ = tokio::time::timeout(t, page.close()).await;
+        if let Ok(Err(e)) | Err(e) =
+            tokio::time::timeout(t, slot.browser.dispose_browser_context(context))
+                .await
+                .map_err(|_| chromiumoxide::error::CdpError::Timeout)
+        {
+            tracing::warn!(browser_id = slot.id, error = %e, "could not dispose a browser context");
+        }
+    }
+    slot.leased.fetch_sub(1, Ordering::SeqCst);
+}
+
+impl Drop for PageLease {
+    fn drop(&mut self) {
+        if !self.released.swap(true, Ordering::SeqCst) {
+            let (slot, ctx, page) = (self.slot.clone(), self.context.clone(), self.page.clone());
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(close(slot, ctx, page));
+            } else {
+                slot.leased.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+}

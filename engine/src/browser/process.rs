@@ -1,0 +1,201 @@
+//! One Chromium process: started in its own process group with a fresh profile directory, so
+//! that stopping it stops every helper process it spawned and leaves nothing behind.
+
+use crate::error::{EngineError, Result};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The flags every browser is started with.
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-quic",
+    "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-ipc-flooding-protection",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--remote-debugging-port=0",
+];
+
+/// A running Chromium and how to reach its DevTools endpoint.
+pub struct ChromiumProcess {
+    /// The browser process; its id is also the id of its process group.
+    pub child: Child,
+    /// Process id (and process-group id).
+    pub pid: u32,
+    /// The profile directory, removed when the process is stopped.
+    pub profile_dir: PathBuf,
+    /// The DevTools WebSocket URL.
+    pub ws_url: String,
+}
+
+impl ChromiumProcess {
+    /// Start Chromium and wait (up to `timeout`) for its DevTools endpoint.
+    pub async fn launch(
+        executable: &Path,
+        profile_dir: PathBuf,
+        timeout: Duration,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(&profile_dir).map_err(|e| {
+            EngineError::BrowserUnavailable(format!("cannot create {}: {e}", profile_dir.display()))
+        })?;
+        let mut cmd = Command::new(executable);
+        cmd.args(CHROMIUM_FLAGS)
+            .arg(format!("--user-data-dir={}", profile_dir.display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| {
+            EngineError::BrowserUnavailable(format!("cannot start {}: {e}", executable.display()))
+        })?;
+        let pid = child.id().unwrap_or_default();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let mut lines = BufReader::new(stderr).lines();
+        let mut tail: Vec<String> = Vec::new();
+        let found = tokio::time::timeout(timeout, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(idx) = line.find("ws://") {
+                    if line.contains("DevTools listening on") {
+                        return Some(line[idx..].trim().to_string());
+                    }
+                }
+                tail.push(line);
+                if tail.len() > 20 {
+                    tail.remove(0);
+                }
+            }
+            None
+        })
+        .await;
+        let ws_url = match found {
+            Ok(Some(url)) => url,
+            other => {
+                let mut proc = Self {
+                    child,
+                    pid,
+                    profile_dir,
+                    ws_url: String::new(),
+                };
+                proc.stop().await;
+                let why = if other.is_err() {
+                    "timed out"
+                } else {
+                    "exited"
+                };
+                return Err(EngineError::BrowserUnavailable(format!(
+                    "Chromium {why} before its DevTools endpoint was ready: {}",
+                    tail.join(" | ")
+                )));
+            }
+        };
+        // Keep draining stderr so Chromium never blocks on a full pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::trace!(target: "chromium", pid, "{line}");
+            }
+        });
+        Ok(Self {
+            child,
+            pid,
+            profile_dir,
+            ws_url,
+        })
+    }
+
+    /// Whether the browser process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kill the whole process group, reap the browser process and remove the profile.
+    pub async fn stop(&mut self) {
+        kill_group(self.pid);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        // Helpers may outlive the browser process by a moment; the group kill above reached them,
+        // one more after the reap catches any that were forking at that instant.
+        kill_group(self.pid);
+        let dir = self.profile_dir.clone();
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+    }
+}
+
+/// Send SIGKILL to every process in the group led by `pid`.
+pub fn kill_group(pid: u32) {
+    if pid == 0 {
+        return;
+    }
+    // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGKILL);
+    }
+}
+
+/// Ids of live processes whose command line mentions `needle` (used to prove nothing leaked).
+pub fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Ids of this process's children that have exited but were never reaped (zombies).
+pub fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // Fields after the parenthesised command name: state, ppid, ...
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let mut fields = rest.split(' ');
+            let state = fields.next()?;
+            let ppid: u32 = fields.next()?.parse().ok()?;
+            (state == "Z" && ppid == me).then_some(pid)
+        })
+        .collect()
+}

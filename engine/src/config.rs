@@ -1,0 +1,253 @@
+//! Typed configuration, read once from the environment. A malformed value is a start-up error
+//! that names the variable.
+
+use crate::error::{EngineError, Result};
+use crate::netguard::Allowlist;
+use crate::tenant::TenantId;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A browser viewport in CSS pixels.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct Viewport {
+    /// Width in CSS pixels.
+    pub width: u32,
+    /// Height in CSS pixels.
+    pub height: u32,
+}
+
+impl Default for Viewport {
+    fn default() -> Self {
+        Self {
+            width: 1920,
+            height: 1080,
+        }
+    }
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server binds to (`HOST`).
+    pub host: String,
+    /// Port the HTTP server binds to (`PORT`).
+    pub port: u16,
+    /// Where the embedded backends keep their files (`DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Where the embedding model files are (`MODELS_DIR`).
+    pub models_dir: PathBuf,
+    /// The Chromium executable (`CHROMIUM_PATH`).
+    pub chromium_path: PathBuf,
+    /// Most Chromium processes at once (`MAX_BROWSERS`).
+    pub max_browsers: usize,
+    /// Most open sessions at once, over all browsers (`MAX_SESSIONS`).
+    pub max_sessions: usize,
+    /// Private-network hosts and ranges navigation may reach (`PRIVATE_NETWORK_ALLOWLIST`).
+    pub allowlist: Allowlist,
+    /// API keys and the tenants they stand for (`API_KEYS`); empty means one local tenant.
+    pub api_keys: HashMap<String, TenantId>,
+    /// Redis for events and the job queue (`REDIS_URL`).
+    pub redis_url: Option<String>,
+    /// MongoDB for documents (`MONGODB_URI`).
+    pub mongodb_uri: Option<String>,
+    /// Qdrant for vectors (`QDRANT_URL`).
+    pub qdrant_url: Option<String>,
+    /// LiveKit server (`LIVEKIT_URL`).
+    pub livekit_url: Option<String>,
+    /// How long one navigation may take (`NAVIGATION_TIMEOUT_MS`).
+    pub navigation_timeout: Duration,
+    /// Sessions with no action for this long are closed (`SESSION_IDLE_TIMEOUT_SECS`, 0 = never).
+    pub session_idle_timeout: Option<Duration>,
+    /// Log as JSON lines (`LOG_FORMAT=json`).
+    pub log_json: bool,
+}
+
+impl Config {
+    /// Read the configuration from the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Read the configuration from any key lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let data_dir = get("DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let models_dir = get("MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("models"));
+        let chromium_path = match get("CHROMIUM_PATH") {
+            Some(p) => PathBuf::from(p),
+            None => find_chromium().ok_or_else(|| {
+                EngineError::Config(
+                    "CHROMIUM_PATH is not set and no chromium executable was found on PATH \
+                     (install Debian's `chromium` package)"
+                        .into(),
+                )
+            })?,
+        };
+        let max_browsers: usize = parse(&get, "MAX_BROWSERS", 2)?;
+        let max_sessions: usize = parse(&get, "MAX_SESSIONS", 20)?;
+        if max_browsers == 0 {
+            return Err(EngineError::Config(
+                "MAX_BROWSERS must be at least 1".into(),
+            ));
+        }
+        if max_sessions == 0 {
+            return Err(EngineError::Config(
+                "MAX_SESSIONS must be at least 1".into(),
+            ));
+        }
+        let allowlist = Allowlist::parse(get("PRIVATE_NETWORK_ALLOWLIST").as_deref().unwrap_or(""))
+            .map_err(|e| EngineError::Config(format!("PRIVATE_NETWORK_ALLOWLIST: {e}")))?;
+        let api_keys = parse_api_keys(get("API_KEYS").as_deref().unwrap_or(""))?;
+        let redis_url = get("REDIS_URL");
+        if let Some(u) = &redis_url {
+            if !(u.starts_with("redis://")
+                || u.starts_with("rediss://")
+                || u.starts_with("unix://"))
+            {
+                return Err(EngineError::Config(
+                    "REDIS_URL must start with redis://, rediss:// or unix://".into(),
+                ));
+            }
+        }
+        let idle: u64 = parse(&get, "SESSION_IDLE_TIMEOUT_SECS", 1800)?;
+        let log_json = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(EngineError::Config(format!(
+                    "LOG_FORMAT must be `text` or `json`, not `{other}`"
+                )))
+            }
+        };
+        Ok(Self {
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: parse(&get, "PORT", 8000)?,
+            data_dir,
+            models_dir,
+            chromium_path,
+            max_browsers,
+            max_sessions,
+            allowlist,
+            api_keys,
+            redis_url,
+            mongodb_uri: get("MONGODB_URI"),
+            qdrant_url: get("QDRANT_URL"),
+            livekit_url: get("LIVEKIT_URL"),
+            navigation_timeout: Duration::from_millis(parse(
+                &get,
+                "NAVIGATION_TIMEOUT_MS",
+                30_000,
+            )?),
+            session_idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+            log_json,
+        })
+    }
+
+    /// The most sessions one browser process hosts before another is started.
+    pub fn sessions_per_browser(&self) -> usize {
+        self.max_sessions.div_ceil(self.max_browsers)
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|e| EngineError::Config(format!("{key}={v:?} is not valid: {e}"))),
+    }
+}
+
+fn parse_api_keys(raw: &str) -> Result<HashMap<String, TenantId>> {
+    let mut keys = HashMap::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, tenant) = pair.split_once(':').ok_or_else(|| {
+            EngineError::Config("API_KEYS entries must look like `key:tenant`".into())
+        })?;
+        if key.trim().is_empty() || tenant.trim().is_empty() {
+            return Err(EngineError::Config(
+                "API_KEYS entries need both a key and a tenant".into(),
+            ));
+        }
+        keys.insert(key.trim().to_string(), TenantId::new(tenant.trim()));
+    }
+    Ok(keys)
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([("CHROMIUM_PATH".to_string(), "/usr/bin/chromium".to_string())])
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_one_local_user() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.port, 8000);
+        assert!(c.api_keys.is_empty());
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.sessions_per_browser(), 10);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        let e = cfg(&[("MAX_SESSIONS", "many")]).unwrap_err();
+        assert!(e.to_string().contains("MAX_SESSIONS"), "{e}");
+        let e = cfg(&[("API_KEYS", "nokey")]).unwrap_err();
+        assert!(e.to_string().contains("API_KEYS"), "{e}");
+        let e = cfg(&[("PRIVATE_NETWORK_ALLOWLIST", "10.0.0.0/99")]).unwrap_err();
+        assert!(e.to_string().contains("PRIVATE_NETWORK_ALLOWLIST"), "{e}");
+        let e = cfg(&[("REDIS_URL", "localhost:6379")]).unwrap_err();
+        assert!(e.to_string().contains("REDIS_URL"), "{e}");
+    }
+
+    #[test]
+    fn api_keys_map_to_tenants() {
+        let c = cfg(&[("API_KEYS", "k1:org-a, k2:org-b")]).unwrap();
+        assert_eq!(c.api_keys.get("k1"), Some(&TenantId::new("org-a")));
+        assert_eq!(c.api_keys.get("k2"), Some(&TenantId::new("org-b")));
+    }
+}

@@ -1,0 +1,110 @@
+//! Real-time events: one typed enum of kinds, serialized as `{type, data, timestamp}`, published
+//! on named channels of an event bus (in-process by default, Redis pub/sub when configured).
+
+mod local;
+mod redis_bus;
+
+pub use local::LocalBus;
+pub use redis_bus::RedisBus;
+
+use crate::error::Result;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Every kind of event the service publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The main frame of a session navigated to a new URL.
+    PageNavigation,
+    /// A page finished loading (the load event fired).
+    PageLoadComplete,
+    /// An action finished successfully.
+    ActionCompleted,
+    /// An action failed.
+    ActionError,
+    /// The document changed after an action.
+    DomChange,
+    /// The browser behind a session crashed, hung or was lost.
+    BrowserError,
+    /// The screen content of a session was read.
+    ScreenContentUpdate,
+    /// A session started presenting.
+    PresentationStarted,
+    /// A session was paused.
+    PresentationPaused,
+    /// A session was resumed.
+    PresentationResumed,
+    /// An action is waiting for an earlier action on the same session.
+    ActionQueued,
+    /// An action started running.
+    ActionProcessing,
+    /// An exploration job made progress.
+    ExplorationProgress,
+    /// An exploration job stored a page.
+    PageCompleted,
+    /// An exploration job found a link to another site.
+    ExternalLinkDetected,
+    /// An exploration job hit an error.
+    ExplorationError,
+}
+
+/// One event as it travels on the bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    /// Details, specific to the kind.
+    pub data: Value,
+    /// Seconds since the Unix epoch, with millisecond precision.
+    pub timestamp: f64,
+}
+
+impl Event {
+    /// A new event stamped with the current time.
+    pub fn new(kind: EventKind, data: Value) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as f64
+            / 1000.0;
+        Self {
+            kind,
+            data,
+            timestamp: now,
+        }
+    }
+}
+
+/// The channel carrying a session's browser events.
+pub fn room_channel(room_name: &str) -> String {
+    format!("browser:events:{room_name}")
+}
+
+/// A publish/subscribe event bus.
+pub trait EventBus: Send + Sync + 'static {
+    /// Which backend this is (`in_process` or `redis`).
+    fn backend(&self) -> &'static str;
+    /// Publish one event on a channel. Delivery is best effort: nobody listening is not an error.
+    fn publish<'a>(&'a self, channel: &'a str, event: &'a Event) -> BoxFuture<'a, Result<()>>;
+    /// Subscribe to a channel; the stream ends when the bus shuts down.
+    fn subscribe<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> BoxFuture<'a, Result<BoxStream<'static, Event>>>;
+    /// Check that the bus works.
+    fn health(&self) -> BoxFuture<'_, Result<()>>;
+}
+
+/// Publish and log, never fail: an event that cannot be delivered must not fail the action
+/// that produced it.
+pub async fn emit(bus: &dyn EventBus, channel: &str, kind: EventKind, data: Value) {
+    let event = Event::new(kind, data);
+    if let Err(e) = bus.publish(channel, &event).await {
+        tracing::warn!(channel, error = %e, "event not published");
+    }
+}

@@ -1,0 +1,172 @@
+//! The engine of browser-automation-service: configuration, the Chromium pool, sessions and their
+//! actions, the event bus and the document store. Transports (HTTP, MCP) are thin adapters over
+//! [`Engine`].
+
+pub mod browser;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod metrics;
+pub mod netguard;
+pub mod session;
+pub mod store;
+pub mod tenant;
+
+pub use config::{Config, Viewport};
+pub use error::{EngineError, ErrorClass, Result};
+pub use tenant::TenantId;
+
+use browser::{BrowserPool, PoolConfig};
+use events::{EventBus, LocalBus, RedisBus};
+use metrics::Metrics;
+use serde::Serialize;
+use session::{SessionDeps, SessionManager};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{DocumentStore, SqliteStore};
+
+/// The running engine: every backend, wired once.
+pub struct Engine {
+    /// The configuration it was started with.
+    pub config: Config,
+    /// The Chromium pool.
+    pub pool: Arc<BrowserPool>,
+    /// Live sessions.
+    pub sessions: Arc<SessionManager>,
+    /// The event bus.
+    pub events: Arc<dyn EventBus>,
+    /// The document store.
+    pub store: Arc<dyn DocumentStore>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The state of one dependency.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentHealth {
+    /// Which backend serves it.
+    pub backend: String,
+    /// Whether it works.
+    pub ok: bool,
+    /// What is wrong, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The health of the engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+    /// The Chromium pool, as Chromium reports it.
+    pub chromium: browser::PoolReport,
+    /// Whether at least one browser is alive.
+    pub chromium_ok: bool,
+    /// The event bus.
+    pub event_bus: ComponentHealth,
+    /// The document store.
+    pub store: ComponentHealth,
+    /// Sessions holding a page.
+    pub open_sessions: usize,
+    /// Most sessions at once.
+    pub max_sessions: usize,
+}
+
+impl Engine {
+    /// Start every backend the configuration names (embedded ones otherwise).
+    pub async fn start(config: Config) -> Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            EngineError::Config(format!(
+                "DATA_DIR {} cannot be created: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let events: Arc<dyn EventBus> = match &config.redis_url {
+            Some(url) => Arc::new(RedisBus::connect(url).await?),
+            None => Arc::new(LocalBus::new()),
+        };
+        if config.mongodb_uri.is_some() {
+            tracing::warn!("MONGODB_URI is set but the MongoDB store is not built yet; using the embedded store");
+        }
+        let store: Arc<dyn DocumentStore> =
+            Arc::new(SqliteStore::open(&config.data_dir.join("store.sqlite3"))?);
+        let metrics = Arc::new(Metrics::default());
+        let pool = BrowserPool::start(PoolConfig {
+            executable: config.chromium_path.clone(),
+            profile_root: config.data_dir.join("chromium"),
+            max_browsers: config.max_browsers,
+            sessions_per_browser: config.sessions_per_browser(),
+            warm_browsers: 1,
+            health_interval: Duration::from_secs(5),
+            health_timeout: Duration::from_secs(5),
+        })
+        .await?;
+        let sessions = SessionManager::start(SessionDeps {
+            pool: pool.clone(),
+            bus: events.clone(),
+            store: store.clone(),
+            metrics: metrics.clone(),
+            allowlist: config.allowlist.clone(),
+            nav_timeout: config.navigation_timeout,
+            max_sessions: config.max_sessions,
+            idle_timeout: config.session_idle_timeout,
+        })
+        .await?;
+        Ok(Arc::new(Self {
+            config,
+            pool,
+            sessions,
+            events,
+            store,
+            metrics,
+        }))
+    }
+
+    /// Check every dependency.
+    pub async fn health(&self) -> Health {
+        let bus = self.events.health().await;
+        let store = self.store.health().await;
+        let chromium = self.pool.report().await;
+        let chromium_ok = self.pool.is_healthy();
+        let ok = bus.is_ok() && store.is_ok() && chromium_ok;
+        Health {
+            status: if ok { "ok" } else { "degraded" },
+            chromium,
+            chromium_ok,
+            event_bus: ComponentHealth {
+                backend: self.events.backend().into(),
+                ok: bus.is_ok(),
+                error: bus.err().map(|e| e.to_string()),
+            },
+            store: ComponentHealth {
+                backend: self.store.backend().into(),
+                ok: store.is_ok(),
+                error: store.err().map(|e| e.to_string()),
+            },
+            open_sessions: self.sessions.open_count(),
+            max_sessions: self.config.max_sessions,
+        }
+    }
+
+    /// Prometheus text for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(&[
+            (
+                "bas_sessions_open",
+                "Sessions holding a browser page.",
+                self.sessions.open_count() as f64,
+            ),
+            (
+                "bas_browsers_alive",
+                "Chromium processes alive.",
+                self.pool.is_healthy() as u8 as f64,
+            ),
+        ])
+    }
+
+    /// Close every session and browser; returns when every Chromium process is gone.
+    pub async fn shutdown(&self) {
+        self.sessions.close_all().await;
+        self.pool.shutdown().await;
+    }
+}

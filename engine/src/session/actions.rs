@@ -1,0 +1,589 @@
+//! The actions an agent can take on a session's page, with their flat request shape and the
+//! validation that turns a request into a typed action.
+
+use super::driver::{self, PageState};
+use super::keys::{parse_keys, Chord};
+use crate::error::{EngineError, Result};
+use crate::netguard::{self, Allowlist};
+use chromiumoxide::cdp::browser_protocol::page::{
+    GetNavigationHistoryParams, NavigateParams, NavigateToHistoryEntryParams, ReloadParams,
+};
+use chromiumoxide::Page;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The action names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Load a URL.
+    Navigate,
+    /// Click an element (by `selector` or `ref`) or a point (`x`, `y`).
+    Click,
+    /// Type `text` into an element (by `selector` or `ref`) or the focused one.
+    Type,
+    /// Scroll by `delta_x`/`delta_y` (default: one screen down), or scroll an element into view.
+    Scroll,
+    /// Wait for an element, for `text` to appear, for `timeout_ms`, or for the page to load.
+    Wait,
+    /// Go back one entry in the session's history.
+    GoBack,
+    /// Reload the page.
+    Refresh,
+    /// Press keys: `Enter`, `Tab`, `Control+A`, several separated by spaces.
+    SendKeys,
+}
+
+impl ActionKind {
+    /// The snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Navigate => "navigate",
+            Self::Click => "click",
+            Self::Type => "type",
+            Self::Scroll => "scroll",
+            Self::Wait => "wait",
+            Self::GoBack => "go_back",
+            Self::Refresh => "refresh",
+            Self::SendKeys => "send_keys",
+        }
+    }
+}
+
+/// An action request with its fields flat, as agents send it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionFields {
+    /// `navigate`: the URL to load (http or https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `click`, `type`, `scroll`, `wait`: a CSS selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// `click`, `type`, `scroll`, `wait`: an element reference from `get_screen_content` (e.g. `e12`).
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub element_ref: Option<String>,
+    /// `click`: viewport x coordinate in CSS pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    /// `click`: viewport y coordinate in CSS pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    /// `type`: the text to type; `wait`: text to wait for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// `type`: replace the field's current value instead of appending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear: Option<bool>,
+    /// `send_keys`: keys like `Enter`, `Tab`, `Control+A`, several separated by spaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
+    /// `scroll`: horizontal pixels (positive scrolls right).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_x: Option<f64>,
+    /// `scroll`: vertical pixels (positive scrolls down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_y: Option<f64>,
+    /// `wait`: how long to wait, or the most to wait for a condition (default 10000, at most 60000);
+    /// `navigate`, `go_back`, `refresh`: the load timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Where a click or typing goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A CSS selector.
+    Selector(String),
+    /// An element reference from the screen content.
+    Ref(String),
+    /// A point in the viewport.
+    Point(f64, f64),
+}
+
+/// What `wait` waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitFor {
+    /// An element to be present and visible.
+    Element(Target),
+    /// Text to appear in the page.
+    Text(String),
+    /// A fixed time.
+    Time(Duration),
+    /// The document to finish loading.
+    Load,
+}
+
+/// A validated action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Load a URL.
+    Navigate(url::Url),
+    /// Click.
+    Click(Target),
+    /// Type text.
+    Type {
+        /// Into which element (`None`: the focused one).
+        target: Option<Target>,
+        /// What to type.
+        text: String,
+        /// Replace the current value.
+        clear: bool,
+    },
+    /// Scroll.
+    Scroll {
+        /// An element to scroll into view instead of scrolling by deltas.
+        target: Option<Target>,
+        /// Horizontal pixels.
+        dx: f64,
+        /// Vertical pixels.
+        dy: f64,
+    },
+    /// Wait.
+    Wait(WaitFor, Duration),
+    /// Back one history entry.
+    GoBack,
+    /// Reload.
+    Refresh,
+    /// Press keys.
+    SendKeys(Vec<Chord>),
+}
+
+const MAX_WAIT: Duration = Duration::from_secs(60);
+const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+fn element_target(f: &ActionFields) -> Result<Option<Target>> {
+    match (&f.selector, &f.element_ref) {
+        (Some(_), Some(_)) => Err(EngineError::InvalidRequest(
+            "give `selector` or `ref`, not both".into(),
+        )),
+        (Some(s), None) if s.trim().is_empty() => {
+            Err(EngineError::InvalidRequest("`selector` is empty".into()))
+        }
+        (Some(s), None) => Ok(Some(Target::Selector(s.clone()))),
+        (None, Some(r)) => Ok(Some(Target::Ref(r.trim().to_string()))),
+        (None, None) => Ok(None),
+    }
+}
+
+impl Action {
+    /// Check a request's fields and build the action.
+    pub fn parse(kind: ActionKind, f: &ActionFields) -> Result<Self> {
+        let need = |field: &str| {
+            EngineError::InvalidRequest(format!("`{}` needs `{field}`", kind.as_str()))
+        };
+        let timeout = f.timeout_ms.map(Duration::from_millis);
+        if let Some(t) = timeout {
+            if t > MAX_WAIT {
+                return Err(EngineError::InvalidRequest(format!(
+                    "`timeout_ms` may be at most {}",
+                    MAX_WAIT.as_millis()
+                )));
+            }
+        }
+        Ok(match kind {
+            ActionKind::Navigate => {
+                let url = f.url.as_deref().ok_or_else(|| need("url"))?;
+                Action::Navigate(netguard::parse_target(url)?)
+            }
+            ActionKind::Click => match (element_target(f)?, f.x, f.y) {
+                (Some(t), None, None) => Action::Click(t),
+                (None, Some(x), Some(y))
+                    if x.is_finite() && y.is_finite() && x >= 0.0 && y >= 0.0 =>
+                {
+                    Action::Click(Target::Point(x, y))
+                }
+                (None, Some(_), Some(_)) => {
+                    return Err(EngineError::InvalidRequest(
+                        "`x` and `y` must be non-negative numbers".into(),
+                    ))
+                }
+                _ => return Err(need("`selector`, `ref`, or both `x` and `y`")),
+            },
+            ActionKind::Type => Action::Type {
+                target: element_target(f)?,
+                text: f.text.clone().ok_or_else(|| need("text"))?,
+                clear: f.clear.unwrap_or(false),
+            },
+            ActionKind::Scroll => {
+                let target = element_target(f)?;
+                let (dx, dy) = match (f.delta_x, f.delta_y) {
+                    (None, None) if target.is_none() => (0.0, f64::NAN), // one screen, decided later
+                    (dx, dy) => (dx.unwrap_or(0.0), dy.unwrap_or(0.0)),
+                };
+                Action::Scroll { target, dx, dy }
+            }
+            ActionKind::Wait => {
+                let limit = timeout.unwrap_or(DEFAULT_WAIT);
+                match (element_target(f)?, &f.text) {
+                    (Some(t), None) => Action::Wait(WaitFor::Element(t), limit),
+                    (None, Some(text)) => Action::Wait(WaitFor::Text(text.clone()), limit),
+                    (None, None) => match timeout {
+                        Some(t) => Action::Wait(WaitFor::Time(t), t),
+                        None => Action::Wait(WaitFor::Load, DEFAULT_WAIT),
+                    },
+                    (Some(_), Some(_)) => {
+                        return Err(EngineError::InvalidRequest(
+                            "`wait` takes an element or `text`, not both".into(),
+                        ))
+                    }
+                }
+            }
+            ActionKind::GoBack => Action::GoBack,
+            ActionKind::Refresh => Action::Refresh,
+            ActionKind::SendKeys => {
+                Action::SendKeys(parse_keys(f.keys.as_deref().ok_or_else(|| need("keys"))?)?)
+            }
+        })
+    }
+}
+
+/// What a session's page needs from its session to run actions.
+pub struct ActionContext<'a> {
+    /// The page.
+    pub page: &'a Page,
+    /// Private networks that may be reached.
+    pub allowlist: &'a Allowlist,
+    /// How long a load may take.
+    pub nav_timeout: Duration,
+    /// The reason the request guard last refused a request, if any.
+    pub blocked: &'a Arc<Mutex<Option<String>>>,
+    /// The mouse position, updated by clicks.
+    pub cursor: &'a Mutex<(f64, f64)>,
+}
+
+/// What an action did, besides the page state after it.
+pub struct ActionEffect {
+    /// Action-specific details.
+    pub details: Value,
+    /// The page state after the action.
+    pub state: PageState,
+}
+
+async fn locate(
+    page: &Page,
+    target: &Target,
+    focus: bool,
+    clear: bool,
+) -> Result<(f64, f64, String)> {
+    let (x, y) = match target {
+        Target::Point(x, y) => return Ok((*x, *y, String::new())),
+        _ => (0.0, 0.0),
+    };
+    let _ = (x, y);
+    let args = match target {
+        Target::Selector(s) => json!({"selector": s, "focus": focus, "clear": clear}),
+        Target::Ref(r) => json!({"ref": r, "focus": focus, "clear": clear}),
+        Target::Point(..) => unreachable!(),
+    };
+    let v: Value = driver::call(page, driver::LOCATE_JS, &args).await?;
+    if let Some(err) = v.get("error").and_then(Value::as_str) {
+        let detail = v
+            .get("detail")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        return Err(match err {
+            "bad_selector" => EngineError::InvalidRequest(format!("invalid CSS selector {detail}")),
+            "not_visible" => {
+                EngineError::ElementNotFound(format!("{detail} (present but not visible)"))
+            }
+            _ => EngineError::ElementNotFound(detail),
+        });
+    }
+    Ok((
+        v["x"].as_f64().unwrap_or(0.0),
+        v["y"].as_f64().unwrap_or(0.0),
+        v["tag"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+/// Turn a failed main-frame load into the most precise error: a refusal by the request guard is
+/// `blocked_url`, anything else `navigation_failed`.
+fn load_error(ctx: &ActionContext<'_>, url: &str, error_text: &str) -> EngineError {
+    if let Some(reason) = ctx.blocked.lock().expect("guard lock").take() {
+        return EngineError::BlockedUrl(reason);
+    }
+    EngineError::NavigationFailed(format!("{url}: {error_text}"))
+}
+
+async fn navigate(ctx: &ActionContext<'_>, url: &url::Url, timeout: Duration) -> Result<PageState> {
+    netguard::check_url(url, ctx.allowlist).await?;
+    ctx.blocked.lock().expect("guard lock").take();
+    let nav =
+        tokio::time::timeout(timeout, ctx.page.execute(NavigateParams::new(url.as_str()))).await;
+    match nav {
+        Err(_) => {
+            let _ = ctx
+                .page
+                .execute(chromiumoxide::cdp::browser_protocol::page::StopLoadingParams::default())
+                .await;
+            return Err(EngineError::Timeout(format!(
+                "{url} did not answer within {} ms",
+                timeout.as_millis()
+            )));
+        }
+        Ok(Err(e)) => return Err(e.into()),
+        Ok(Ok(resp)) => {
+            if let Some(err) = resp.result.error_text.as_deref().filter(|e| !e.is_empty()) {
+                return Err(load_error(ctx, url.as_str(), err));
+            }
+        }
+    }
+    let state = driver::wait_for_load(ctx.page, timeout).await?;
+    if state.url.starts_with("chrome-error://") {
+        return Err(load_error(
+            ctx,
+            url.as_str(),
+            "the page could not be loaded",
+        ));
+    }
+    Ok(state)
+}
+
+/// Run one action on a page.
+pub async fn run(
+    ctx: &ActionContext<'_>,
+    action: &Action,
+    timeout_ms: Option<u64>,
+) -> Result<ActionEffect> {
+    let page = ctx.page;
+    let load_timeout = timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(ctx.nav_timeout);
+    match action {
+        Action::Navigate(url) => {
+            let state = navigate(ctx, url, load_timeout).await?;
+            Ok(ActionEffect {
+                details: json!({"requested_url": url.as_str()}),
+                state,
+            })
+        }
+        Action::Click(target) => {
+            let before = driver::state(page).await?;
+            let (x, y, tag) = locate(page, target, false, false).await?;
+            driver::click_at(page, x, y).await?;
+            *ctx.cursor.lock().expect("cursor lock") = (x, y);
+            let state = settle_or_report(ctx, &before.url).await?;
+            Ok(ActionEffect {
+                details: json!({"x": x, "y": y, "element": tag}),
+                state,
+            })
+        }
+        Action::Type {
+            target,
+            text,
+            clear,
+        } => {
+            if let Some(t) = target {
+                if let Target::Point(..) = t {
+                    unreachable!("type targets are elements")
+                }
+                locate(page, t, true, *clear).await?;
+            }
+            driver::insert_text(page, text).await?;
+            let state = driver::state(page).await?;
+            Ok(ActionEffect {
+                details: json!({"typed_chars": text.chars().count()}),
+                state,
+            })
+        }
+        Action::Scroll { target, dx, dy } => {
+            let details = if let Some(t) = target {
+                let (x, y, tag) = locate(page, t, false, false).await?;
+                json!({"scrolled_into_view": tag, "x": x, "y": y})
+            } else {
+                let before = driver::state(page).await?;
+                let dy = if dy.is_nan() {
+                    (before.viewport.height as f64 * 0.8).round()
+                } else {
+                    *dy
+                };
+                let (cx, cy) = *ctx.cursor.lock().expect("cursor lock");
+                let (px, py) = if cx > 0.0 || cy > 0.0 {
+                    (cx, cy)
+                } else {
+                    (
+                        before.viewport.width as f64 / 2.0,
+                        before.viewport.height as f64 / 2.0,
+                    )
+                };
+                driver::call::<Value>(
+                    page,
+                    driver::SCROLL_JS,
+                    &json!({"x": px, "y": py, "dx": dx, "dy": dy}),
+                )
+                .await?
+            };
+            let state = driver::state(page).await?;
+            Ok(ActionEffect { details, state })
+        }
+        Action::Wait(what, limit) => wait(ctx, what, *limit).await,
+        Action::GoBack => {
+            let hist = page
+                .execute(GetNavigationHistoryParams::default())
+                .await?
+                .result;
+            if hist.current_index <= 0 {
+                return Err(EngineError::InvalidRequest(
+                    "there is no previous page in this session".into(),
+                ));
+            }
+            let entry = &hist.entries[(hist.current_index - 1) as usize];
+            if !(entry.url.starts_with("http://")
+                || entry.url.starts_with("https://")
+                || entry.url == "about:blank")
+            {
+                return Err(EngineError::InvalidRequest(
+                    "the previous entry is not a web page".into(),
+                ));
+            }
+            netguard::check_url(&netguard::parse_target(&entry.url)?, ctx.allowlist).await?;
+            page.execute(NavigateToHistoryEntryParams::new(entry.id))
+                .await?;
+            let state = driver::settle(page, "", load_timeout).await?;
+            Ok(ActionEffect {
+                details: json!({"url": entry.url}),
+                state,
+            })
+        }
+        Action::Refresh => {
+            page.execute(ReloadParams::default()).await?;
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let state = driver::wait_for_load(page, load_timeout).await?;
+            Ok(ActionEffect {
+                details: json!({}),
+                state,
+            })
+        }
+        Action::SendKeys(chords) => {
+            let before = driver::state(page).await?;
+            driver::press(page, chords).await?;
+            let state = settle_or_report(ctx, &before.url).await?;
+            Ok(ActionEffect {
+                details: json!({"chords": chords.len()}),
+                state,
+            })
+        }
+    }
+}
+
+/// After input that may navigate: wait for the load; report a refused navigation as such.
+async fn settle_or_report(ctx: &ActionContext<'_>, before_url: &str) -> Result<PageState> {
+    let state = driver::settle(ctx.page, before_url, ctx.nav_timeout).await?;
+    if state.url.starts_with("chrome-error://") {
+        return Err(load_error(
+            ctx,
+            before_url,
+            "the navigation this input started failed",
+        ));
+    }
+    Ok(state)
+}
+
+async fn wait(ctx: &ActionContext<'_>, what: &WaitFor, limit: Duration) -> Result<ActionEffect> {
+    let page = ctx.page;
+    let started = std::time::Instant::now();
+    let deadline = started + limit;
+    match what {
+        WaitFor::Time(t) => {
+            tokio::time::sleep(*t).await;
+        }
+        WaitFor::Load => {
+            driver::wait_for_load(page, limit).await?;
+        }
+        WaitFor::Element(target) => loop {
+            match locate(page, target, false, false).await {
+                Ok(_) => break,
+                Err(EngineError::ElementNotFound(d)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(EngineError::Timeout(format!(
+                            "{d} did not appear within {} ms",
+                            limit.as_millis()
+                        )));
+                    }
+                }
+                Err(EngineError::Script(_)) | Err(EngineError::Browser(_)) => {} // navigating
+                Err(e) => return Err(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        },
+        WaitFor::Text(text) => loop {
+            let found: bool = driver::call(
+                page,
+                "(t) => !!document.body && document.body.innerText.includes(t)",
+                &json!(text),
+            )
+            .await
+            .unwrap_or(false);
+            if found {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(EngineError::Timeout(format!(
+                    "the text {text:?} did not appear within {} ms",
+                    limit.as_millis()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        },
+    }
+    let state = driver::state(page).await?;
+    Ok(ActionEffect {
+        details: json!({"waited_ms": started.elapsed().as_millis() as u64}),
+        state,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(v: Value) -> ActionFields {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn requests_are_validated_into_actions() {
+        assert!(matches!(
+            Action::parse(ActionKind::Click, &fields(json!({"ref": "e3"}))).unwrap(),
+            Action::Click(Target::Ref(r)) if r == "e3"
+        ));
+        assert_eq!(
+            Action::parse(ActionKind::Click, &fields(json!({"x": 10.0, "y": 20.0}))).unwrap(),
+            Action::Click(Target::Point(10.0, 20.0))
+        );
+        assert_eq!(
+            Action::parse(ActionKind::Click, &fields(json!({})))
+                .unwrap_err()
+                .code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            Action::parse(ActionKind::Navigate, &fields(json!({})))
+                .unwrap_err()
+                .code(),
+            "invalid_request"
+        );
+        assert_eq!(
+            Action::parse(ActionKind::Navigate, &fields(json!({"url": "ftp://x"})))
+                .unwrap_err()
+                .code(),
+            "invalid_url"
+        );
+        assert_eq!(
+            Action::parse(ActionKind::Wait, &fields(json!({"timeout_ms": 120000})))
+                .unwrap_err()
+                .code(),
+            "invalid_request"
+        );
+        assert!(matches!(
+            Action::parse(ActionKind::Wait, &fields(json!({"text": "Done"}))).unwrap(),
+            Action::Wait(WaitFor::Text(_), _)
+        ));
+        assert!(serde_json::from_value::<ActionFields>(json!({"colour": "red"})).is_err());
+    }
+}

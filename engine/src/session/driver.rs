@@ -1,0 +1,219 @@
+//! Low-level page operations over CDP: evaluate scripts, wait for loads, dispatch input.
+
+use super::keys::Chord;
+use crate::error::{EngineError, Result};
+use chromiumoxide::cdp::browser_protocol::input::{
+    DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
+    InsertTextParams, MouseButton,
+};
+use chromiumoxide::cdp::browser_protocol::page::StopLoadingParams;
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use chromiumoxide::Page;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const REFS_JS: &str = include_str!("js/refs.js");
+pub(crate) const OBSERVE_JS: &str = include_str!("js/observe.js");
+const STATE_JS: &str = include_str!("js/state.js");
+pub(crate) const SCREEN_JS: &str = include_str!("js/screen.js");
+pub(crate) const LOCATE_JS: &str = include_str!("js/locate.js");
+pub(crate) const SCROLL_JS: &str = include_str!("js/scroll.js");
+
+/// The page state read after every action.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+pub struct PageState {
+    /// The main frame's URL.
+    pub url: String,
+    /// The document title.
+    pub title: String,
+    /// `loading`, `interactive` or `complete`.
+    pub ready_state: String,
+    /// Horizontal scroll offset in CSS pixels.
+    pub scroll_x: i64,
+    /// Vertical scroll offset in CSS pixels.
+    pub scroll_y: i64,
+    /// The layout viewport.
+    pub viewport: crate::config::Viewport,
+    /// The document's full width.
+    pub page_width: i64,
+    /// The document's full height.
+    pub page_height: i64,
+    /// DOM mutations counted in this document so far.
+    #[serde(default)]
+    #[schemars(skip)]
+    pub mutations: u64,
+}
+
+/// Evaluate an expression in the page's main world and return its JSON value.
+pub async fn eval<T: DeserializeOwned>(page: &Page, expression: &str) -> Result<T> {
+    let params = EvaluateParams::builder()
+        .expression(expression)
+        .return_by_value(true)
+        .await_promise(true)
+        .user_gesture(true)
+        .build()
+        .map_err(EngineError::Browser)?;
+    let resp = page.execute(params).await?.result;
+    if let Some(ex) = resp.exception_details {
+        let msg = ex
+            .exception
+            .as_ref()
+            .and_then(|o| o.description.clone())
+            .unwrap_or(ex.text);
+        return Err(EngineError::Script(msg));
+    }
+    let value = resp.result.value.unwrap_or(Value::Null);
+    serde_json::from_value(value)
+        .map_err(|e| EngineError::Browser(format!("unexpected script result: {e}")))
+}
+
+/// Call one of the engine's page functions with JSON arguments.
+pub async fn call<T: DeserializeOwned>(page: &Page, function: &str, args: &Value) -> Result<T> {
+    let src = function.replace("REFS", REFS_JS.trim().trim_end_matches(';'));
+    eval(
+        page,
+        &format!("({})({})", src.trim().trim_end_matches(';'), args),
+    )
+    .await
+}
+
+/// Read the page state.
+pub async fn state(page: &Page) -> Result<PageState> {
+    eval(page, STATE_JS.trim().trim_end_matches(';')).await
+}
+
+/// Wait until the document has finished loading, or fail with a timeout after stopping the load.
+pub async fn wait_for_load(page: &Page, timeout: Duration) -> Result<PageState> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        // A navigation in flight can destroy the context between two reads; just read again.
+        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(2), state(page)).await {
+            if s.ready_state == "complete" {
+                return Ok(s);
+            }
+        }
+        if Instant::now() >= deadline {
+            let _ = page.execute(StopLoadingParams::default()).await;
+            return Err(EngineError::Timeout(format!(
+                "the page did not finish loading within {} ms",
+                timeout.as_millis()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// After an input event: if it started a navigation, wait for it to load (best effort).
+pub async fn settle(page: &Page, before_url: &str, timeout: Duration) -> Result<PageState> {
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let s = match tokio::time::timeout(Duration::from_secs(2), state(page)).await {
+        Ok(Ok(s)) => s,
+        _ => return wait_for_load(page, timeout).await,
+    };
+    if s.ready_state != "complete" || s.url != before_url {
+        return wait_for_load(page, timeout).await;
+    }
+    Ok(s)
+}
+
+/// Move the mouse to a point and click there with the left button.
+pub async fn click_at(page: &Page, x: f64, y: f64) -> Result<()> {
+    let mv = DispatchMouseEventParams::builder()
+        .r#type(DispatchMouseEventType::MouseMoved)
+        .x(x)
+        .y(y)
+        .build()
+        .map_err(EngineError::Browser)?;
+    page.execute(mv).await?;
+    for pressed in [true, false] {
+        let kind = if pressed {
+            DispatchMouseEventType::MousePressed
+        } else {
+            DispatchMouseEventType::MouseReleased
+        };
+        let ev = DispatchMouseEventParams::builder()
+            .r#type(kind)
+            .x(x)
+            .y(y)
+            .button(MouseButton::Left)
+            .buttons(if pressed { 1 } else { 0 })
+            .click_count(1)
+            .build()
+            .map_err(EngineError::Browser)?;
+        page.execute(ev).await?;
+    }
+    Ok(())
+}
+
+/// Type text into the focused element as one text insertion (fires `input` events).
+pub async fn insert_text(page: &Page, text: &str) -> Result<()> {
+    page.execute(InsertTextParams::new(text)).await?;
+    Ok(())
+}
+
+fn key_event(
+    kind: DispatchKeyEventType,
+    def: &super::keys::KeyDef,
+    modifiers: i64,
+    with_text: bool,
+) -> Result<DispatchKeyEventParams> {
+    let mut b = DispatchKeyEventParams::builder()
+        .r#type(kind)
+        .modifiers(modifiers)
+        .key(def.key.clone())
+        .code(def.code.clone())
+        .windows_virtual_key_code(def.key_code)
+        .native_virtual_key_code(def.key_code);
+    if with_text {
+        if let Some(t) = &def.text {
+            b = b.text(t.clone()).unmodified_text(t.clone());
+        }
+    }
+    b.build().map_err(EngineError::Browser)
+}
+
+/// Press key chords in order, holding each chord's modifiers around its key.
+pub async fn press(page: &Page, chords: &[Chord]) -> Result<()> {
+    for chord in chords {
+        let mut mods = 0;
+        for h in &chord.held {
+            mods |= match h.key.as_str() {
+                "Alt" => 1,
+                "Control" => 2,
+                "Meta" => 4,
+                "Shift" => 8,
+                _ => 0,
+            };
+            page.execute(key_event(DispatchKeyEventType::RawKeyDown, h, mods, false)?)
+                .await?;
+        }
+        let down = if chord.key.text.is_some() {
+            DispatchKeyEventType::KeyDown
+        } else {
+            DispatchKeyEventType::RawKeyDown
+        };
+        page.execute(key_event(down, &chord.key, chord.modifiers, true)?)
+            .await?;
+        page.execute(key_event(
+            DispatchKeyEventType::KeyUp,
+            &chord.key,
+            chord.modifiers,
+            false,
+        )?)
+        .await?;
+        for h in chord.held.iter().rev() {
+            mods &= !match h.key.as_str() {
+                "Alt" => 1,
+                "Control" => 2,
+                "Meta" => 4,
+                "Shift" => 8,
+                _ => 0,
+            };
+            page.execute(key_event(DispatchKeyEventType::KeyUp, h, mods, false)?)
+                .await?;
+        }
+    }
+    Ok(())
+}
