@@ -1,1 +1,93 @@
+//! The control API: a small axum router over the engine. REST endpoints, the MCP tool endpoints
+//! (`GET /mcp/tools`, `POST /mcp/tools/call`, streamable HTTP at `/mcp`), WebSocket events,
+//! health, metrics, and the OpenAPI document with its docs pages.
 
+pub mod auth;
+mod docs;
+pub mod error;
+mod events_ws;
+mod openapi;
+pub mod rooms;
+mod tools_api;
+
+use axum::routing::get;
+use axum::Router;
+use engine::{Engine, TenantId};
+use rooms::Rooms;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Connection counts per room.
+    pub rooms: Arc<Rooms>,
+}
+
+/// Build the whole router. `cancel` ends long-lived MCP streams at shutdown.
+pub fn router(engine: Arc<Engine>, cancel: CancellationToken) -> Router {
+    let state = AppState {
+        engine: engine.clone(),
+        rooms: Arc::new(Rooms::default()),
+    };
+    let fallback_tenant = engine.config.api_keys.is_empty().then(TenantId::local);
+    let mcp = mcp_server::streamable_http_service(
+        engine.clone(),
+        fallback_tenant,
+        engine.config.allowed_hosts.clone(),
+        cancel,
+    );
+    Router::new()
+        .route("/health", get(tools_api::health))
+        .route("/metrics", get(tools_api::metrics))
+        .route("/mcp/tools", get(tools_api::list_tools))
+        .route("/mcp/tools/call", axum::routing::post(tools_api::call_tool))
+        .route("/mcp/events/{room_name}", get(events_ws::events))
+        .route(
+            "/rooms/{room_name}/connections",
+            get(tools_api::room_connections),
+        )
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(docs::swagger_page))
+        .route("/redoc", get(docs::redoc_page))
+        .nest_service("/mcp", mcp)
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(trace_request))
+        .with_state(state)
+}
+
+/// One tracing span per request, and a counter.
+async fn trace_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).instrument(span.clone()).await;
+    tracing::debug!(parent: &span, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "answered");
+    resp
+}
+
+/// Serve the API until `shutdown` resolves, then stop accepting connections.
+pub async fn serve(
+    engine: Arc<Engine>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let cancel = CancellationToken::new();
+    let app = router(engine, cancel.clone());
+    let c = cancel.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            c.cancel();
+        })
+        .await
+}

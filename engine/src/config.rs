@@ -63,6 +63,9 @@ pub struct Config {
     pub session_idle_timeout: Option<Duration>,
     /// Log as JSON lines (`LOG_FORMAT=json`).
     pub log_json: bool,
+    /// Host names the MCP endpoint answers to (`ALLOWED_HOSTS`, `*` for any); guards a local
+    /// server against DNS rebinding. Default: the loopback names.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -151,6 +154,15 @@ impl Config {
             )?),
             session_idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
             log_json,
+            allowed_hosts: match get("ALLOWED_HOSTS").as_deref() {
+                None => vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+                Some("*") => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(|h| h.trim().to_string())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+            },
         })
     }
 

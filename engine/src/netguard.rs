@@ -88,7 +88,7 @@ impl Allowlist {
     /// Whether this host name is listed by name.
     pub fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 
     /// Whether this address is inside a listed network.

@@ -13,6 +13,7 @@ pub struct PageLease {
     slot: Arc<BrowserSlot>,
     context: BrowserContextId,
     page: Page,
+    raw: tokio::sync::OnceCell<super::raw::RawCdp>,
     released: AtomicBool,
 }
 
@@ -22,6 +23,7 @@ impl PageLease {
             slot,
             context,
             page,
+            raw: tokio::sync::OnceCell::new(),
             released: AtomicBool::new(false),
         }
     }
@@ -29,6 +31,16 @@ impl PageLease {
     /// The page.
     pub fn page(&self) -> &Page {
         &self.page
+    }
+
+    /// A direct DevTools connection to the page (see [`super::raw`]), opened on first use.
+    pub async fn raw(&self) -> crate::error::Result<&super::raw::RawCdp> {
+        self.raw
+            .get_or_try_init(|| async {
+                let url = self.slot.target_ws_url(self.page.target_id().as_ref());
+                super::raw::RawCdp::connect(&url).await
+            })
+            .await
     }
 
     /// The pool's id of the browser hosting this page.

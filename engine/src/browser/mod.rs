@@ -4,6 +4,7 @@
 
 mod lease;
 pub mod process;
+pub mod raw;
 
 pub use lease::PageLease;
 
@@ -55,6 +56,7 @@ pub struct BrowserDeath {
 pub struct BrowserSlot {
     id: u64,
     pid: u32,
+    ws_url: String,
     browser: Browser,
     process: tokio::sync::Mutex<ChromiumProcess>,
     alive: AtomicBool,
@@ -76,6 +78,14 @@ impl BrowserSlot {
     /// The chromiumoxide handle.
     pub fn browser(&self) -> &Browser {
         &self.browser
+    }
+
+    /// The DevTools WebSocket URL of one of this browser's targets.
+    pub fn target_ws_url(&self, target_id: &str) -> String {
+        match self.ws_url.find("/devtools/browser/") {
+            Some(i) => format!("{}/devtools/page/{target_id}", &self.ws_url[..i]),
+            None => self.ws_url.clone(),
+        }
     }
 }
 
@@ -128,6 +138,7 @@ impl BrowserPool {
                 cfg.executable.display()
             )));
         }
+        process::clean_stale_profiles(&cfg.profile_root);
         let (dead_tx, dead_rx) = mpsc::unbounded_channel();
         let pool = Arc::new(Self {
             cfg,
@@ -186,6 +197,7 @@ impl BrowserPool {
                 }
             };
         let pid = proc.pid;
+        let ws_url = proc.ws_url.clone();
         let dead_tx = self.dead_tx.clone();
         let handler_task = tokio::spawn(async move {
             while let Some(event) = handler.next().await {
@@ -202,6 +214,7 @@ impl BrowserPool {
         let slot = Arc::new(BrowserSlot {
             id,
             pid,
+            ws_url,
             browser,
             process: tokio::sync::Mutex::new(proc),
             alive: AtomicBool::new(true),
@@ -306,31 +319,34 @@ impl BrowserPool {
     pub async fn report(&self) -> PoolReport {
         let mut browsers = Vec::new();
         for slot in self.slots().into_iter().filter(|s| s.is_alive()) {
-            let contexts = tokio::time::timeout(
-                Duration::from_secs(3),
-                slot.browser.execute(GetBrowserContextsParams::default()),
-            )
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .map(|r| r.result.browser_context_ids.len())
-            .unwrap_or(0);
-            let pages = tokio::time::timeout(
-                Duration::from_secs(3),
-                slot.browser.execute(GetTargetsParams::default()),
-            )
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .map(|r| {
-                r.result
-                    .target_infos
-                    .iter()
-                    .filter(|t| t.r#type == "page" && t.browser_context_id.is_some())
-                    .filter(|t| t.url != "about:blank" || !is_default_context(t))
-                    .count()
-            })
-            .unwrap_or(0);
+            let t = Duration::from_secs(3);
+            let contexts: Vec<_> =
+                tokio::time::timeout(t, slot.browser.execute(GetBrowserContextsParams::default()))
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .map(|r| r.result.browser_context_ids.clone())
+                    .unwrap_or_default();
+            // Pages in the contexts the pool created; Chromium's own first tab lives in the
+            // default context, which `getBrowserContexts` does not list.
+            let pages = tokio::time::timeout(t, slot.browser.execute(GetTargetsParams::default()))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .map(|r| {
+                    r.result
+                        .target_infos
+                        .iter()
+                        .filter(|t| t.r#type == "page")
+                        .filter(|t| {
+                            t.browser_context_id
+                                .as_ref()
+                                .is_some_and(|c| contexts.contains(c))
+                        })
+                        .count()
+                })
+                .unwrap_or(0);
+            let contexts = contexts.len();
             browsers.push(BrowserReport {
                 id: slot.id,
                 pid: slot.pid,
@@ -359,11 +375,6 @@ impl BrowserPool {
             stop_slot(&slot).await;
         }
     }
-}
-
-/// The initial tab Chromium opens lives in the default context; it is not a session's page.
-fn is_default_context(t: &chromiumoxide::cdp::browser_protocol::target::TargetInfo) -> bool {
-    t.browser_context_id.is_none()
 }
 
 async fn open_page(

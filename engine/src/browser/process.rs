@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The flags every browser is started with.
+/// The flags every browser is started with. (`--disable-crashpad-for-testing` would keep the
+/// crash handler from starting, but Chromium 156's network service then fails to start; the
+/// handler is instead pointed into the profile through `XDG_CONFIG_HOME` and killed with it.)
 pub const CHROMIUM_FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
@@ -61,8 +63,13 @@ impl ChromiumProcess {
         std::fs::create_dir_all(&profile_dir).map_err(|e| {
             EngineError::BrowserUnavailable(format!("cannot create {}: {e}", profile_dir.display()))
         })?;
-        let mut cmd = Command::new(executable);
+        let mut cmd = Command::new(resolve_executable(executable));
+        // HOME and the XDG directories point into the profile, so nothing is written to the
+        // service user's home and everything is removed with the profile.
         cmd.args(CHROMIUM_FLAGS)
+            .env("HOME", &profile_dir)
+            .env("XDG_CONFIG_HOME", profile_dir.join(".config"))
+            .env("XDG_CACHE_HOME", profile_dir.join(".cache"))
             .arg(format!("--user-data-dir={}", profile_dir.display()))
             .arg("about:blank")
             .stdin(Stdio::null())
@@ -70,6 +77,16 @@ impl ChromiumProcess {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // If the service itself is killed (no chance to clean up), the kernel kills Chromium.
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().map_err(|e| {
             EngineError::BrowserUnavailable(format!("cannot start {}: {e}", executable.display()))
         })?;
@@ -139,8 +156,65 @@ impl ChromiumProcess {
         // Helpers may outlive the browser process by a moment; the group kill above reached them,
         // one more after the reap catches any that were forking at that instant.
         kill_group(self.pid);
+        // Anything that left the group (a helper that called setsid) still names the profile.
+        if let Some(dir) = self.profile_dir.to_str() {
+            for pid in processes_mentioning(dir) {
+                // SAFETY: kill(2) on a process id; no memory effects.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
         let dir = self.profile_dir.clone();
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+    }
+}
+
+/// Remove profile directories left by an earlier run of the service that could not clean up
+/// (it was killed), and kill any process still using them.
+pub fn clean_stale_profiles(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        // Profiles are named `browser-{service pid}-{n}`: leave those of a service still running.
+        let owner = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix("browser-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = owner {
+            if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() {
+                continue;
+            }
+        }
+        if let Some(p) = path.to_str() {
+            for pid in processes_mentioning(p) {
+                // SAFETY: kill(2) on a process id; no memory effects.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+        if let Err(e) = std::fs::remove_dir_all(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove a stale browser profile");
+        }
+    }
+}
+
+/// Debian's `/usr/bin/chromium` is a shell script that adds flags of its own (extensions, GPU
+/// rasterization); start the real binary beside it instead, so the flags are exactly ours.
+fn resolve_executable(path: &Path) -> PathBuf {
+    let is_script = std::fs::read(path)
+        .map(|b| b.starts_with(b"#!"))
+        .unwrap_or(false);
+    let real = Path::new("/usr/lib/chromium/chromium");
+    if is_script && real.exists() {
+        real.to_path_buf()
+    } else {
+        path.to_path_buf()
     }
 }
 

@@ -6,7 +6,7 @@ use super::keys::{parse_keys, Chord};
 use crate::error::{EngineError, Result};
 use crate::netguard::{self, Allowlist};
 use chromiumoxide::cdp::browser_protocol::page::{
-    GetNavigationHistoryParams, NavigateParams, NavigateToHistoryEntryParams, ReloadParams,
+    GetNavigationHistoryParams, NavigateToHistoryEntryParams, ReloadParams,
 };
 use chromiumoxide::Page;
 use schemars::JsonSchema;
@@ -245,6 +245,8 @@ impl Action {
 pub struct ActionContext<'a> {
     /// The page.
     pub page: &'a Page,
+    /// The page's lease (for the direct DevTools connection navigation uses).
+    pub lease: &'a crate::browser::PageLease,
     /// Private networks that may be reached.
     pub allowlist: &'a Allowlist,
     /// How long a load may take.
@@ -313,8 +315,12 @@ fn load_error(ctx: &ActionContext<'_>, url: &str, error_text: &str) -> EngineErr
 async fn navigate(ctx: &ActionContext<'_>, url: &url::Url, timeout: Duration) -> Result<PageState> {
     netguard::check_url(url, ctx.allowlist).await?;
     ctx.blocked.lock().expect("guard lock").take();
-    let nav =
-        tokio::time::timeout(timeout, ctx.page.execute(NavigateParams::new(url.as_str()))).await;
+    let raw = ctx.lease.raw().await?;
+    let nav = tokio::time::timeout(
+        timeout,
+        raw.call("Page.navigate", json!({"url": url.as_str()})),
+    )
+    .await;
     match nav {
         Err(_) => {
             let _ = ctx
@@ -326,9 +332,13 @@ async fn navigate(ctx: &ActionContext<'_>, url: &url::Url, timeout: Duration) ->
                 timeout.as_millis()
             )));
         }
-        Ok(Err(e)) => return Err(e.into()),
+        Ok(Err(e)) => return Err(e),
         Ok(Ok(resp)) => {
-            if let Some(err) = resp.result.error_text.as_deref().filter(|e| !e.is_empty()) {
+            if let Some(err) = resp
+                .get("errorText")
+                .and_then(Value::as_str)
+                .filter(|e| !e.is_empty())
+            {
                 return Err(load_error(ctx, url.as_str(), err));
             }
         }

@@ -42,7 +42,6 @@ pub struct PageState {
     pub page_height: i64,
     /// DOM mutations counted in this document so far.
     #[serde(default)]
-    #[schemars(skip)]
     pub mutations: u64,
 }
 

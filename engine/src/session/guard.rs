@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Verdicts per `host:port`: when they were made, and the refusal if any.
+type Verdicts = Mutex<HashMap<String, (Instant, Option<String>)>>;
+
 /// How long a host's verdict is reused.
 const VERDICT_TTL: Duration = Duration::from_secs(30);
 
@@ -34,7 +37,7 @@ pub async fn install(
     page.execute(EnableParams::builder().pattern(pattern).build())
         .await?;
     let page = page.clone();
-    let verdicts: Arc<Mutex<HashMap<String, (Instant, Option<String>)>>> = Arc::default();
+    let verdicts: Arc<Verdicts> = Arc::default();
     tokio::spawn(async move {
         while let Some(ev) = paused.next().await {
             let (page, allow, blocked, verdicts) = (
@@ -71,11 +74,7 @@ pub async fn install(
 }
 
 /// `None` to let the request through, or why it is refused.
-async fn verdict(
-    raw: &str,
-    allow: &Allowlist,
-    cache: &Mutex<HashMap<String, (Instant, Option<String>)>>,
-) -> Option<String> {
+async fn verdict(raw: &str, allow: &Allowlist, cache: &Verdicts) -> Option<String> {
     let Ok(url) = url::Url::parse(raw) else {
         return None;
     };

@@ -428,11 +428,12 @@ impl SessionManager {
         self.deps.metrics.inc("bas_sessions_started_total", &[]);
         self.persist(&session).await;
         let info = session.info();
+        let livekit = session.lock().livekit_url.is_some();
         self.publish(
             room,
             EventKind::PresentationStarted,
             json!({"room_name": room, "url": info.url, "viewport": info.viewport, "fps": info.fps,
-                   "livekit": session.lock().livekit_url.is_some()}),
+                   "livekit": livekit}),
         )
         .await;
         tracing::info!(parent: &session.span, "session started");
@@ -493,7 +494,8 @@ impl SessionManager {
             let (weak, bus, store, room) = (weak.clone(), bus.clone(), store.clone(), room.clone());
             tasks.push(tokio::spawn(async move {
                 while let Some(ev) = navs.next().await {
-                    if ev.frame.parent_id.is_some() {
+                    // Chromium's error page is not a place to come back to on recovery.
+                    if ev.frame.parent_id.is_some() || ev.frame.url.starts_with("chrome-error:") {
                         continue;
                     }
                     let Some(s) = weak.upgrade() else { break };
@@ -552,6 +554,7 @@ impl SessionManager {
         let lease = s.page_lease()?;
         let ctx = ActionContext {
             page: lease.page(),
+            lease: &lease,
             allowlist: &self.deps.allowlist,
             nav_timeout: self.deps.nav_timeout,
             blocked: &s.blocked,
@@ -653,6 +656,7 @@ impl SessionManager {
         let started = Instant::now();
         let ctx = ActionContext {
             page: lease.page(),
+            lease: &lease,
             allowlist: &self.deps.allowlist,
             nav_timeout: self.deps.nav_timeout,
             blocked: &s.blocked,
@@ -890,10 +894,11 @@ impl SessionManager {
                 old.release().await;
             }
             if let Err(e) = self.open_page(&s).instrument(s.span.clone()).await {
-                let mut i = s.lock();
-                i.status = SessionStatus::Failed;
-                i.last_error = Some(e.to_string());
-                drop(i);
+                {
+                    let mut i = s.lock();
+                    i.status = SessionStatus::Failed;
+                    i.last_error = Some(e.to_string());
+                }
                 self.persist(&s).await;
                 return Err(e);
             }

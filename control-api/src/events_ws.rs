@@ -1,0 +1,58 @@
+//! `GET /mcp/events/{room_name}`: a WebSocket carrying the room's events as JSON text frames.
+
+use crate::error::ApiError;
+use crate::rooms::ConnectionKind;
+use crate::AppState;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Extension;
+use engine::events::room_channel;
+use engine::TenantId;
+use futures::StreamExt;
+
+/// Upgrade to a WebSocket streaming `browser:events:{room_name}`.
+#[utoipa::path(get, path = "/mcp/events/{room_name}", tag = "events",
+    params(("room_name" = String, Path, description = "The session's room")),
+    responses((status = 101, description = "WebSocket of `{type, data, timestamp}` events"),
+              (status = 404, description = "With API keys: the room is not the caller's", body = crate::error::ErrorBody)))]
+pub async fn events(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    Path(room): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    // With several tenants, a room's events are only for its owner.
+    if !state.engine.config.api_keys.is_empty() && !state.engine.sessions.owns(&tenant, &room) {
+        return Err(ApiError::NotFound(format!(
+            "no browser session for room '{room}'"
+        )));
+    }
+    let stream = state.engine.events.subscribe(&room_channel(&room)).await?;
+    let guard = state.rooms.connect(&room, ConnectionKind::Events);
+    Ok(ws.on_upgrade(move |socket| forward(socket, stream, guard)))
+}
+
+async fn forward(
+    socket: WebSocket,
+    mut events: futures::stream::BoxStream<'static, engine::events::Event>,
+    _guard: crate::rooms::ConnectionGuard,
+) {
+    let (mut tx, mut rx) = socket.split();
+    use futures::SinkExt;
+    loop {
+        tokio::select! {
+            ev = events.next() => {
+                let Some(ev) = ev else { break };
+                let Ok(text) = serde_json::to_string(&ev) else { continue };
+                if tx.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

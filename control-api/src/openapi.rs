@@ -1,0 +1,30 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+/// The API's OpenAPI description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "browser-automation-service", description = "A pool of real headless Chromium browsers for AI agents and the platform. With API_KEYS set, send `Authorization: Bearer <key>`."),
+    paths(
+        crate::tools_api::health,
+        crate::tools_api::metrics,
+        crate::tools_api::list_tools,
+        crate::tools_api::call_tool,
+        crate::tools_api::room_connections,
+        crate::events_ws::events,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::tools_api::ToolCall, crate::tools_api::ToolList,
+                       crate::tools_api::RoomConnections, crate::rooms::RoomCounts)),
+    tags((name = "mcp", description = "MCP tools over plain HTTP; the streamable-HTTP MCP endpoint is /mcp"),
+         (name = "events", description = "Real-time events"),
+         (name = "rooms", description = "Rooms and their connections"),
+         (name = "service", description = "Health and metrics"))
+)]
+pub struct ApiDoc;
+
+/// `GET /openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,117 @@
+//! REST handlers: health, metrics, room connections, and the MCP tools over plain HTTP.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::rooms::RoomCounts;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use engine::TenantId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `GET /health`.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, description = "Chromium, the event bus and the store all work", body = Object),
+              (status = 503, description = "Something is degraded; the body says what", body = Object)))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let h = state.engine.health().await;
+    let status = if h.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(h)).into_response()
+}
+
+/// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.engine.render_metrics(),
+    )
+        .into_response()
+}
+
+/// The tool list.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ToolList {
+    /// Every tool with its input and output JSON schemas.
+    #[schema(value_type = Vec<Object>)]
+    pub tools: Vec<Value>,
+}
+
+/// `GET /mcp/tools`.
+#[utoipa::path(get, path = "/mcp/tools", tag = "mcp",
+    responses((status = 200, description = "The MCP tools, as MCP lists them", body = ToolList)))]
+pub async fn list_tools() -> Json<ToolList> {
+    let tools = mcp_server::tools::list()
+        .into_iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect();
+    Json(ToolList { tools })
+}
+
+/// A tool call over plain HTTP.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ToolCall {
+    /// The tool's name.
+    pub name: String,
+    /// Its arguments, as in MCP.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub arguments: Value,
+}
+
+/// `POST /mcp/tools/call`: the same tools as MCP, answering with the structured result.
+#[utoipa::path(post, path = "/mcp/tools/call", tag = "mcp", request_body = ToolCall,
+    responses((status = 200, description = "The tool's structured result", body = Object),
+              (status = 400, description = "Invalid arguments or URL", body = ErrorBody),
+              (status = 403, description = "A private-network target", body = ErrorBody),
+              (status = 404, description = "Unknown tool, session or element", body = ErrorBody),
+              (status = 409, description = "Session paused, failed or already open", body = ErrorBody),
+              (status = 429, description = "Session limit reached", body = ErrorBody),
+              (status = 502, description = "The site failed to load", body = ErrorBody),
+              (status = 504, description = "Timed out", body = ErrorBody)))]
+pub async fn call_tool(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    body: Result<Json<ToolCall>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(call) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let out = mcp_server::tools::call(&state.engine, &tenant, &call.name, call.arguments).await?;
+    Ok(Json(out.structured))
+}
+
+/// Who is connected to a room.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoomConnections {
+    /// The room.
+    pub room_name: String,
+    /// All connections.
+    pub connections: usize,
+    /// By kind.
+    pub detail: RoomCounts,
+}
+
+/// `GET /rooms/{room_name}/connections`.
+#[utoipa::path(get, path = "/rooms/{room_name}/connections", tag = "rooms",
+    params(("room_name" = String, Path, description = "The session's room")),
+    responses((status = 200, description = "Connection counts", body = RoomConnections)))]
+pub async fn room_connections(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+) -> Json<RoomConnections> {
+    let c = state.rooms.counts(&room);
+    Json(RoomConnections {
+        room_name: room,
+        connections: c.event_clients + c.viewers,
+        detail: c,
+    })
+}

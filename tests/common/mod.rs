@@ -1,0 +1,452 @@
+//! Helpers shared by the end-to-end tests: the fixture site, the service binary, a real MCP
+//! client (the Python `mcp` package), and a Redis server of the tests' own.
+#![allow(dead_code)]
+
+pub mod site;
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The service binary cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_browser-automation-service");
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bas-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The service, started as a child process on a free port with its own data directory.
+pub struct Service {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    http: reqwest::Client,
+    key: Option<String>,
+}
+
+/// The environment every test service gets: loopback allowed (the fixture site is there).
+pub fn base_env(data_dir: &std::path::Path, port: u16) -> Vec<(String, String)> {
+    vec![
+        ("HOST".into(), "127.0.0.1".into()),
+        ("PORT".into(), port.to_string()),
+        ("DATA_DIR".into(), data_dir.display().to_string()),
+        ("PRIVATE_NETWORK_ALLOWLIST".into(), "127.0.0.1".into()),
+        ("RUST_LOG".into(), "info,chromiumoxide=off".into()),
+    ]
+}
+
+impl Service {
+    /// Start the service with extra environment variables and wait until it is healthy.
+    pub async fn start(extra: &[(&str, &str)]) -> Service {
+        Self::start_in(temp_dir("svc"), extra).await
+    }
+
+    /// Start the service on a given data directory.
+    pub async fn start_in(data_dir: PathBuf, extra: &[(&str, &str)]) -> Service {
+        let port = free_port();
+        let log = std::fs::File::create(data_dir.join("service.log")).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve").stdout(Stdio::null()).stderr(log);
+        for (k, v) in base_env(&data_dir, port) {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        for k in ["REDIS_URL", "API_KEYS", "MONGODB_URI", "QDRANT_URL"] {
+            if !extra.iter().any(|(e, _)| *e == k) {
+                cmd.env_remove(k);
+            }
+        }
+        let child = cmd.spawn().expect("start the service binary");
+        let svc = Service {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+            key: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = svc.http.get(format!("{}/health", svc.base)).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service did not become healthy:\n{}",
+                svc.log()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        svc
+    }
+
+    /// Send this API key with every request.
+    pub fn with_key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_string());
+        self
+    }
+
+    /// The service's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("service.log")).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    fn req(&self, r: reqwest::RequestBuilder, key: Option<&str>) -> reqwest::RequestBuilder {
+        match key.or(self.key.as_deref()) {
+            Some(k) => r.bearer_auth(k),
+            None => r,
+        }
+    }
+
+    /// `POST /mcp/tools/call`: the status and the JSON body.
+    pub async fn call(&self, name: &str, args: Value) -> (u16, Value) {
+        self.call_as(None, name, args).await
+    }
+
+    /// `POST /mcp/tools/call` with a given key.
+    pub async fn call_as(&self, key: Option<&str>, name: &str, args: Value) -> (u16, Value) {
+        let r = self
+            .req(self.http.post(format!("{}/mcp/tools/call", self.base)), key)
+            .json(&json!({"name": name, "arguments": args}))
+            .send()
+            .await
+            .expect("tool call reaches the service");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A tool call that must succeed; returns its result.
+    pub async fn ok(&self, name: &str, args: Value) -> Value {
+        let (status, body) = self.call(name, args.clone()).await;
+        assert_eq!(status, 200, "{name}({args}) failed: {body}");
+        body
+    }
+
+    /// `GET` a path: status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .req(self.http.get(format!("{}{path}", self.base)), None)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// `GET /health` as JSON.
+    pub async fn health(&self) -> Value {
+        let (_, body) = self.get("/health").await;
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Stop with SIGTERM (a graceful shutdown) and wait for the process to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("service did not stop within 30 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kill with SIGKILL, as a crash would.
+    pub fn crash(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Processes whose command line mentions `needle` (for leak checks).
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if !entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        {
+            continue;
+        }
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(needle) {
+                found.push(format!("{}: {}", entry.file_name().to_string_lossy(), cmd));
+            }
+        }
+    }
+    found
+}
+
+/// The Python interpreter with the `mcp` package (`BAS_TEST_PYTHON`, else `python3`).
+pub fn python() -> String {
+    std::env::var("BAS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// A real MCP client (the Python `mcp` package) driven line by line.
+pub struct McpClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// The server name the client saw at initialization.
+    pub server_name: String,
+}
+
+impl McpClient {
+    fn spawn(args: &[&str], env: &[(String, String)]) -> McpClient {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_driver.py");
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} (set BAS_TEST_PYTHON to a Python with the `mcp` package): {e}",
+                python()
+            )
+        });
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let hello: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!(
+                "the MCP client did not start (is the `mcp` package installed for {}?): {line:?}",
+                python()
+            )
+        });
+        assert_eq!(hello["ready"], true, "{hello}");
+        McpClient {
+            child,
+            stdin,
+            stdout,
+            server_name: hello["server_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    /// Connect over streamable HTTP to `{base}/mcp`.
+    pub fn http(base: &str, key: Option<&str>) -> McpClient {
+        let url = format!("{base}/mcp");
+        let mut args = vec!["http", url.as_str()];
+        if let Some(k) = key {
+            args.push(k);
+        }
+        Self::spawn(&args, &[])
+    }
+
+    /// Start the binary's `mcp` command over stdio with this environment.
+    pub fn stdio(env: Vec<(String, String)>) -> McpClient {
+        Self::spawn(&["stdio", BIN, "mcp"], &env)
+    }
+
+    fn send(&mut self, req: Value) -> Value {
+        writeln!(self.stdin, "{req}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad driver answer {line:?}"));
+        assert_eq!(v["ok"], true, "MCP client failed: {v}");
+        v
+    }
+
+    /// `tools/list`.
+    pub fn list_tools(&mut self) -> Vec<Value> {
+        self.send(json!({"op": "list_tools"}))["tools"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// `tools/call`: `{is_error, structured, texts, images}`.
+    pub fn call(&mut self, name: &str, args: Value) -> Value {
+        self.send(json!({"op": "call", "name": name, "args": args}))
+    }
+
+    /// A call that must succeed; returns its structured content.
+    pub fn ok(&mut self, name: &str, args: Value) -> Value {
+        let r = self.call(name, args.clone());
+        assert_eq!(r["is_error"], false, "{name}({args}) failed: {r}");
+        r["structured"].clone()
+    }
+
+    /// A call that must fail; returns its `code`.
+    pub fn err_code(&mut self, name: &str, args: Value) -> String {
+        let r = self.call(name, args.clone());
+        assert_eq!(r["is_error"], true, "{name}({args}) should fail: {r}");
+        r["structured"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for McpClient {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "{}", json!({"op": "quit"}));
+        let _ = self.stdin.flush();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Redis server of the tests' own, on a free port, stopped when dropped.
+pub struct RedisServer {
+    child: Option<Child>,
+    /// The port.
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Start `redis-server` (from PATH, or `BAS_TEST_REDIS_SERVER`) on a free port.
+    pub fn start() -> RedisServer {
+        Self::start_on(free_port())
+    }
+
+    /// Start on a given port (used to restart on the same address).
+    pub fn start_on(port: u16) -> RedisServer {
+        let bin = std::env::var("BAS_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let dir = temp_dir("redis");
+        let child = Command::new(&bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} (install Debian's redis-server): {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisServer {
+            child: Some(child),
+            port,
+            dir,
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stop it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Find an element in screen content by a predicate on it.
+pub fn find_element(screen: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
+    screen["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| pred(e))
+        .unwrap_or_else(|| panic!("no such element in {}", screen["elements"]))
+}
+
+/// Poll until `f` returns Some, or panic after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
