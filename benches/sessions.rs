@@ -1,1 +1,258 @@
-fn main() {}
+//! Session benchmark (not a test): session start latency on a warm pool, action round-trip
+//! through MCP over streamable HTTP, and memory per open session.
+//!
+//! Run: `cargo bench --bench sessions` (add `-- --quick` for fewer iterations). It starts the
+//! release binary against a local page and prints medians and 90th percentiles.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{site, Service};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[idx]
+}
+
+fn report(name: &str, samples: &mut [f64], unit: &str) {
+    let n = samples.len();
+    let med = percentile(samples, 0.5);
+    let p90 = percentile(samples, 0.9);
+    println!("| {name} | {n} | {med:.1} {unit} | {p90:.1} {unit} |");
+}
+
+/// A minimal MCP client over streamable HTTP: enough for `initialize` and `tools/call`.
+struct Mcp {
+    http: reqwest::Client,
+    url: String,
+    session: Option<String>,
+    next_id: u64,
+}
+
+impl Mcp {
+    async fn connect(base: &str) -> Mcp {
+        let mut mcp = Mcp {
+            http: reqwest::Client::new(),
+            url: format!("{base}/mcp"),
+            session: None,
+            next_id: 1,
+        };
+        let init = json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                          "clientInfo": {"name": "bench", "version": "1"}});
+        mcp.request("initialize", init).await;
+        mcp.notify("notifications/initialized").await;
+        mcp
+    }
+
+    fn post(&self, body: Value) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(body.to_string());
+        if let Some(s) = &self.session {
+            r = r.header("mcp-session-id", s);
+        }
+        r
+    }
+
+    async fn notify(&self, method: &str) {
+        self.post(json!({"jsonrpc": "2.0", "method": method}))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let resp = self
+            .post(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .send()
+            .await
+            .unwrap();
+        if let Some(s) = resp.headers().get("mcp-session-id") {
+            self.session = Some(s.to_str().unwrap().to_string());
+        }
+        let text = resp.text().await.unwrap();
+        // Either a JSON body or an SSE stream whose data lines carry the answer.
+        let body = if text.trim_start().starts_with('{') {
+            text
+        } else {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim)
+                .find(|d| d.contains(&format!("\"id\":{id}")))
+                .unwrap_or_else(|| panic!("no answer to {method} in {text:?}"))
+                .to_string()
+        };
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(v.get("error").is_none(), "{method}: {v}");
+        v["result"].clone()
+    }
+
+    async fn call(&mut self, name: &str, args: Value) -> Value {
+        let r = self
+            .request("tools/call", json!({"name": name, "arguments": args}))
+            .await;
+        assert_ne!(r["isError"], true, "{name}: {r}");
+        r
+    }
+}
+
+/// Proportional set size (KiB) of every process whose command line mentions `needle`.
+fn pss_kib(needle: &str) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if !String::from_utf8_lossy(&cmd).contains(needle) {
+            continue;
+        }
+        if let Ok(rollup) = std::fs::read_to_string(entry.path().join("smaps_rollup")) {
+            for line in rollup.lines() {
+                if let Some(v) = line.strip_prefix("Pss:") {
+                    total += v
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .unwrap_or(0);
+                }
+            }
+        }
+    }
+    total
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (starts, actions, open) = if quick { (5, 20, 4) } else { (30, 200, 10) };
+    let site = site::start().await;
+    let svc = Service::start(&[
+        ("MAX_SESSIONS", "40"),
+        ("MAX_BROWSERS", "1"),
+        ("RUST_LOG", "warn"),
+    ])
+    .await;
+    let url = site.url("/form");
+    println!(
+        "browser-automation-service session benchmark ({})",
+        if quick { "quick" } else { "full" }
+    );
+    println!(
+        "machine: {} cores; Chromium from CHROMIUM_PATH or PATH",
+        std::thread::available_parallelism().unwrap()
+    );
+    println!();
+    println!("| measure | samples | median | p90 |");
+    println!("|---|---|---|---|");
+
+    // Warm up: the first session also starts the page's network service and caches.
+    svc.ok(
+        "start_browser_session",
+        json!({"room_name": "warm", "initial_url": url}),
+    )
+    .await;
+    svc.ok("close_browser_session", json!({"room_name": "warm"}))
+        .await;
+
+    let mut samples = Vec::new();
+    for i in 0..starts {
+        let room = format!("start-{i}");
+        let t = Instant::now();
+        svc.ok(
+            "start_browser_session",
+            json!({"room_name": room, "initial_url": url}),
+        )
+        .await;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+        svc.ok("close_browser_session", json!({"room_name": room}))
+            .await;
+    }
+    report(
+        "session start, warm pool, to first page loaded (HTTP API)",
+        &mut samples,
+        "ms",
+    );
+
+    let mut mcp = Mcp::connect(&svc.base).await;
+    mcp.call(
+        "start_browser_session",
+        json!({"room_name": "rt", "initial_url": site.url("/long")}),
+    )
+    .await;
+    let mut ctx = Vec::new();
+    let mut scroll = Vec::new();
+    let mut click = Vec::new();
+    for i in 0..actions {
+        let t = Instant::now();
+        mcp.call("get_browser_context", json!({"room_name": "rt"}))
+            .await;
+        ctx.push(t.elapsed().as_secs_f64() * 1000.0);
+        let dy = if i % 2 == 0 { 300 } else { -300 };
+        let t = Instant::now();
+        mcp.call(
+            "execute_action",
+            json!({"room_name": "rt", "action": "scroll", "delta_y": dy}),
+        )
+        .await;
+        scroll.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    mcp.call(
+        "execute_action",
+        json!({"room_name": "rt", "action": "navigate", "url": site.url("/buttons")}),
+    )
+    .await;
+    for _ in 0..actions {
+        let t = Instant::now();
+        mcp.call(
+            "execute_action",
+            json!({"room_name": "rt", "action": "click", "selector": "#inc"}),
+        )
+        .await;
+        click.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    report("MCP/HTTP round-trip: get_browser_context", &mut ctx, "ms");
+    report(
+        "MCP/HTTP round-trip: execute_action scroll",
+        &mut scroll,
+        "ms",
+    );
+    report(
+        "MCP/HTTP round-trip: execute_action click",
+        &mut click,
+        "ms",
+    );
+    mcp.call("close_browser_session", json!({"room_name": "rt"}))
+        .await;
+
+    // Memory: PSS of the whole Chromium tree with no session, then with `open` sessions.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let needle = svc.data_dir.to_str().unwrap().to_string();
+    let before = pss_kib(&needle);
+    for i in 0..open {
+        svc.ok(
+            "start_browser_session",
+            json!({"room_name": format!("mem-{i}"), "initial_url": url}),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = pss_kib(&needle);
+    let per = (after.saturating_sub(before)) as f64 / open as f64 / 1024.0;
+    println!("| memory per open session (Chromium PSS, {open} sessions on a small form page) | {open} | {per:.1} MiB | - |");
+    println!();
+    println!(
+        "Chromium tree PSS: {:.0} MiB idle (one warm browser), {:.0} MiB with {open} sessions",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0
+    );
+}

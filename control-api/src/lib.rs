@@ -84,6 +84,13 @@ pub async fn serve(
     let cancel = CancellationToken::new();
     let app = router(engine, cancel.clone());
     let c = cancel.clone();
+    // Small writes (an SSE event after its headers) must not wait for the peer's delayed ACK.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

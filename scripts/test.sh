@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run every test: unit tests and end-to-end tests against real Chromium, a real Redis and the
+# reference MCP client (the Python `mcp` package). Installs what the tests need when missing:
+#   - chromium and redis-server from Debian's packages,
+#   - a Python virtual environment with `mcp` (BAS_VENV, default ~/.cache/browser-automation-service/venv).
+# Extra arguments go to the test runner (e.g. a test name filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+need=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+VENV="${BAS_VENV:-$HOME/.cache/browser-automation-service/venv}"
+if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
+  echo "creating the test client environment in $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r tests/requirements.txt
+fi
+export BAS_TEST_PYTHON="$VENV/bin/python"
+
+if cargo nextest --version >/dev/null 2>&1; then
+  exec cargo nextest run --workspace --locked "$@"
+else
+  exec cargo test --workspace --locked "$@"
+fi
