@@ -7,18 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-
-need=()
-command -v chromium >/dev/null 2>&1 || [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
-fi
+. scripts/lib.sh
+ensure_packages /usr/lib/chromium/chromium:chromium redis-server:redis-server
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || ensure_packages /nonexistent-venv-marker:python3-venv
 
 VENV="${BAS_VENV:-$HOME/.cache/browser-automation-service/venv}"
 if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then

@@ -566,3 +566,47 @@ async fn openapi_and_docs_pages_are_served_offline() {
     assert_eq!(status, 200);
     assert!(metrics.contains("bas_sessions_open"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hung_browser_is_detected_killed_and_replaced() {
+    let site = site::start().await;
+    let svc = Service::start(&[]).await;
+    svc.ok(
+        "start_browser_session",
+        json!({"room_name": "frozen", "initial_url": site.url("/")}),
+    )
+    .await;
+    let h = svc.health().await;
+    let pid = h["chromium"]["browsers"][0]["pid"].as_u64().unwrap() as i32;
+    // Freeze the whole browser: it is alive but answers nothing, as a hung Chromium would.
+    // SAFETY: kill(2) on the Chromium process group this test's service started.
+    unsafe {
+        libc::kill(-pid, libc::SIGSTOP);
+    }
+    let err = eventually(30, "the hung browser to be declared dead", || async {
+        let (status, body) = svc
+            .call("get_browser_context", json!({"room_name": "frozen"}))
+            .await;
+        (status == 409 && body["code"] == "session_failed").then_some(body)
+    })
+    .await;
+    assert!(
+        err["detail"].as_str().unwrap().contains("did not answer"),
+        "{err}"
+    );
+    // The frozen process group was killed, not left stopped, and a new browser serves.
+    eventually(10, "the frozen browser to be gone", || async {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    })
+    .await;
+    let info = svc
+        .ok("recover_browser_session", json!({"room_name": "frozen"}))
+        .await;
+    assert_eq!(info["restored_url"], site.url("/"));
+    assert_ne!(
+        svc.health().await["chromium"]["browsers"][0]["pid"]
+            .as_u64()
+            .unwrap() as i32,
+        pid
+    );
+}

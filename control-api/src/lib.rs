@@ -2,6 +2,8 @@
 //! (`GET /mcp/tools`, `POST /mcp/tools/call`, streamable HTTP at `/mcp`), WebSocket events,
 //! health, metrics, and the OpenAPI document with its docs pages.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 mod docs;
 pub mod error;

@@ -2,6 +2,8 @@
 //! actions, the event bus and the document store. Transports (HTTP, MCP) are thin adapters over
 //! [`Engine`].
 
+#![warn(missing_docs)]
+
 pub mod browser;
 pub mod config;
 pub mod error;

@@ -4,7 +4,7 @@ use crate::error::ToolError;
 use engine::session::actions::{ActionFields, ActionKind};
 use engine::session::screen::{ScreenContent, ScreenOptions};
 use engine::session::{ActionResult, BrowserContext, SessionInfo, StartOptions};
-use engine::{Engine, TenantId, Viewport};
+use engine::{Engine, TenantId};
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
@@ -21,27 +21,14 @@ pub struct RoomArgs {
     pub room_name: String,
 }
 
-/// Arguments of `start_browser_session`.
+/// Arguments of `start_browser_session` (schema only: parsing splits `room_name` off).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct StartArgs {
     /// The room the session belongs to (1-128 of letters, digits, `-_.:@`).
     pub room_name: String,
-    /// A URL to load once the session is open.
-    #[serde(default)]
-    pub initial_url: Option<String>,
-    /// Viewport; default 1920x1080.
-    #[serde(default)]
-    pub viewport: Option<Viewport>,
-    /// Frames per second for live video; default 10.
-    #[serde(default)]
-    pub fps: Option<u32>,
-    /// LiveKit server to publish the session's video to.
-    #[serde(default)]
-    pub livekit_url: Option<String>,
-    /// LiveKit access token for the room.
-    #[serde(default)]
-    pub livekit_token: Option<String>,
+    /// How to start it.
+    #[serde(flatten)]
+    pub options: StartOptions,
 }
 
 /// Arguments of `execute_action` (schema only: parsing splits the flat fields off).
@@ -177,6 +164,21 @@ fn out<T: Serialize>(v: T) -> Result<ToolOutput, ToolError> {
     })
 }
 
+/// Take `room_name` out of a tool's arguments; the rest is parsed by the engine's own types.
+fn split_room(args: Value) -> Result<(String, Value), ToolError> {
+    let Value::Object(mut map) = args else {
+        return Err(ToolError::InvalidArguments(
+            "arguments must be a JSON object".into(),
+        ));
+    };
+    match map.remove("room_name") {
+        Some(Value::String(s)) => Ok((s, Value::Object(map))),
+        _ => Err(ToolError::InvalidArguments(
+            "`room_name` (a string) is required".into(),
+        )),
+    }
+}
+
 /// Call a tool by name for a tenant. Every transport goes through here.
 pub async fn call(
     engine: &Engine,
@@ -197,15 +199,9 @@ pub async fn call(
     let sessions = &engine.sessions;
     match name {
         "start_browser_session" => {
-            let a: StartArgs = parse(args)?;
-            let opts = StartOptions {
-                initial_url: a.initial_url,
-                viewport: a.viewport,
-                fps: a.fps,
-                livekit_url: a.livekit_url,
-                livekit_token: a.livekit_token,
-            };
-            out(sessions.start_session(tenant, &a.room_name, opts).await?)
+            let (room, rest) = split_room(args)?;
+            let opts: StartOptions = parse(rest)?;
+            out(sessions.start_session(tenant, &room, opts).await?)
         }
         "pause_browser_session" => out(sessions
             .pause(tenant, &parse::<RoomArgs>(args)?.room_name)

@@ -178,13 +178,7 @@ pub async fn press(page: &Page, chords: &[Chord]) -> Result<()> {
     for chord in chords {
         let mut mods = 0;
         for h in &chord.held {
-            mods |= match h.key.as_str() {
-                "Alt" => 1,
-                "Control" => 2,
-                "Meta" => 4,
-                "Shift" => 8,
-                _ => 0,
-            };
+            mods |= super::keys::modifier_bit(h);
             page.execute(key_event(DispatchKeyEventType::RawKeyDown, h, mods, false)?)
                 .await?;
         }
@@ -203,13 +197,7 @@ pub async fn press(page: &Page, chords: &[Chord]) -> Result<()> {
         )?)
         .await?;
         for h in chord.held.iter().rev() {
-            mods &= !match h.key.as_str() {
-                "Alt" => 1,
-                "Control" => 2,
-                "Meta" => 4,
-                "Shift" => 8,
-                _ => 0,
-            };
+            mods &= !super::keys::modifier_bit(h);
             page.execute(key_event(DispatchKeyEventType::KeyUp, h, mods, false)?)
                 .await?;
         }

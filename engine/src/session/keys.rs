@@ -101,7 +101,8 @@ fn character(c: char) -> KeyDef {
     }
 }
 
-fn modifier_bit(k: &KeyDef) -> i64 {
+/// The CDP modifier bit of a modifier key (0 for any other key).
+pub(crate) fn modifier_bit(k: &KeyDef) -> i64 {
     match k.key.as_str() {
         "Alt" => 1,
         "Control" => 2,

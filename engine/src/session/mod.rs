@@ -35,6 +35,7 @@ use tracing::Instrument;
 
 /// How a session is started.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartOptions {
     /// A URL to load once the session is open.
     #[serde(default)]
