@@ -99,6 +99,7 @@ impl Engine {
             max_browsers: config.max_browsers,
             sessions_per_browser: config.sessions_per_browser(),
             warm_browsers: 1,
+            spare_pages: 2,
             health_interval: Duration::from_secs(5),
             health_timeout: Duration::from_secs(5),
         })

@@ -9,7 +9,7 @@ pub mod raw;
 pub use lease::PageLease;
 
 use crate::error::{EngineError, Result};
-use chromiumoxide::cdp::browser_protocol::browser::CloseParams;
+use chromiumoxide::cdp::browser_protocol::browser::{BrowserContextId, CloseParams};
 use chromiumoxide::cdp::browser_protocol::target::{
     CreateBrowserContextParams, CreateTargetParams, GetBrowserContextsParams, GetTargetsParams,
 };
@@ -37,6 +37,8 @@ pub struct PoolConfig {
     pub sessions_per_browser: usize,
     /// Browsers kept started and ready even when idle.
     pub warm_browsers: usize,
+    /// Blank pages (each in its own fresh incognito context) kept ready per browser.
+    pub spare_pages: usize,
     /// How often each browser is asked whether it is alive.
     pub health_interval: Duration,
     /// How long a browser may take to answer before it counts as hung.
@@ -61,6 +63,10 @@ pub struct BrowserSlot {
     process: tokio::sync::Mutex<ChromiumProcess>,
     alive: AtomicBool,
     leased: AtomicUsize,
+    /// Incognito contexts with a blank page, opened ahead of demand so a session starts without
+    /// waiting for Chromium to create and initialise a target.
+    spares: Mutex<Vec<(BrowserContextId, chromiumoxide::Page)>>,
+    replenishing: AtomicBool,
     handler: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -102,6 +108,8 @@ pub struct BrowserReport {
     pub contexts: usize,
     /// Page targets in those contexts Chromium reports.
     pub pages: usize,
+    /// Of those, blank pages kept ready for the next sessions (one context each).
+    pub spare_pages: usize,
 }
 
 /// The pool's state, for health and for leak checks.
@@ -219,6 +227,8 @@ impl BrowserPool {
             process: tokio::sync::Mutex::new(proc),
             alive: AtomicBool::new(true),
             leased: AtomicUsize::new(0),
+            spares: Mutex::new(Vec::new()),
+            replenishing: AtomicBool::new(false),
             handler: Mutex::new(Some(handler_task)),
         });
         tracing::info!(browser_id = id, pid, "Chromium started");
@@ -272,6 +282,11 @@ impl BrowserPool {
         let mut last_err = None;
         for _ in 0..2 {
             let slot = self.reserve().await?;
+            let spare = slot.spares.lock().expect("spares lock").pop();
+            self.replenish(&slot);
+            if let Some((ctx, page)) = spare {
+                return Ok(PageLease::new(slot, ctx, page));
+            }
             match open_page(&slot).await {
                 Ok((ctx, page)) => return Ok(PageLease::new(slot, ctx, page)),
                 Err(e) => {
@@ -294,6 +309,32 @@ impl BrowserPool {
             }
         }
         Err(last_err.unwrap_or_else(|| EngineError::BrowserUnavailable("no browser".into())))
+    }
+
+    /// Top up a browser's spare pages in the background (one replenisher per browser at a time).
+    fn replenish(self: &Arc<Self>, slot: &Arc<BrowserSlot>) {
+        if self.cfg.spare_pages == 0 || slot.replenishing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (pool, slot) = (Arc::downgrade(self), slot.clone());
+        tokio::spawn(async move {
+            loop {
+                let Some(p) = pool.upgrade() else { break };
+                let want = slot.spares.lock().expect("spares lock").len() < p.cfg.spare_pages;
+                if !want || !slot.is_alive() || p.closed.load(Ordering::SeqCst) {
+                    break;
+                }
+                drop(p);
+                match open_page(&slot).await {
+                    Ok(spare) => slot.spares.lock().expect("spares lock").push(spare),
+                    Err(e) => {
+                        tracing::warn!(browser_id = slot.id, error = %e, "could not open a spare page");
+                        break;
+                    }
+                }
+            }
+            slot.replenishing.store(false, Ordering::SeqCst);
+        });
     }
 
     /// Mark a browser dead (the supervisor kills and replaces it).
@@ -353,6 +394,7 @@ impl BrowserPool {
                 leased_sessions: slot.leased.load(Ordering::SeqCst),
                 contexts,
                 pages,
+                spare_pages: slot.spares.lock().expect("spares lock").len(),
             });
         }
         PoolReport {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const REFS_JS: &str = include_str!("js/refs.js");
-pub(crate) const OBSERVE_JS: &str = include_str!("js/observe.js");
+const OBSERVE_JS: &str = include_str!("js/observe.js");
 const STATE_JS: &str = include_str!("js/state.js");
 pub(crate) const SCREEN_JS: &str = include_str!("js/screen.js");
 pub(crate) const LOCATE_JS: &str = include_str!("js/locate.js");
@@ -78,9 +78,15 @@ pub async fn call<T: DeserializeOwned>(page: &Page, function: &str, args: &Value
     .await
 }
 
-/// Read the page state.
+/// Read the page state. The first read in a document also starts its mutation counter (cheaper
+/// than registering a script for every new document, which costs a renderer round-trip per session).
 pub async fn state(page: &Page) -> Result<PageState> {
-    eval(page, STATE_JS.trim().trim_end_matches(';')).await
+    let expr = format!(
+        "{}\n{}",
+        OBSERVE_JS.trim(),
+        STATE_JS.trim().trim_end_matches(';')
+    );
+    eval(page, &expr).await
 }
 
 /// Wait until the document has finished loading, or fail with a timeout after stopping the load.

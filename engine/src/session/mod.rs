@@ -20,8 +20,7 @@ use base64::Engine as _;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::inspector::EventTargetCrashed;
 use chromiumoxide::cdp::browser_protocol::page::{
-    AddScriptToEvaluateOnNewDocumentParams, CaptureScreenshotFormat, CaptureScreenshotParams,
-    EventFrameNavigated, EventLoadEventFired,
+    CaptureScreenshotFormat, CaptureScreenshotParams, EventFrameNavigated, EventLoadEventFired,
 };
 use driver::PageState;
 use futures::StreamExt;
@@ -443,7 +442,9 @@ impl SessionManager {
 
     /// Give the session a fresh page in a healthy browser (its op lock must be held).
     async fn open_page(&self, s: &Arc<Session>) -> Result<()> {
+        let t0 = Instant::now();
         let lease = Arc::new(self.deps.pool.acquire().await?);
+        let acquired_ms = t0.elapsed().as_millis() as u64;
         let page = lease.page().clone();
         let viewport = s.lock().viewport;
         let setup = async {
@@ -452,10 +453,6 @@ impl SessionManager {
                 viewport.height as i64,
                 1.0,
                 false,
-            ))
-            .await?;
-            page.execute(AddScriptToEvaluateOnNewDocumentParams::new(
-                driver::OBSERVE_JS,
             ))
             .await?;
             guard::install(&page, self.deps.allowlist.clone(), s.blocked.clone()).await
@@ -468,6 +465,11 @@ impl SessionManager {
             return Err(e);
         }
         let tasks = self.watch_page(s, &lease).await;
+        tracing::debug!(
+            acquired_ms,
+            ready_ms = t0.elapsed().as_millis() as u64,
+            "page opened"
+        );
         let mut i = s.lock();
         i.lease = Some(lease);
         i.tasks = tasks;

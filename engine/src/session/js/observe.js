@@ -1,5 +1,5 @@
-// Installed in every document of a session: counts DOM mutations so the engine can report
-// `dom_change` after an action without shipping the DOM around.
+// Started by the first state read in each document: counts DOM mutations so the engine can
+// report `dom_change` after an action without shipping the DOM around.
 (() => {
   if (window.__basObserved) return;
   Object.defineProperty(window, "__basObserved", { value: true, enumerable: false });
