@@ -11,7 +11,7 @@ use engine::TenantId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `GET /health`.
+/// Whether Chromium, the event bus and the store work (needs no API key).
 #[utoipa::path(get, path = "/health", tag = "service",
     responses((status = 200, description = "Chromium, the event bus and the store all work", body = Object),
               (status = 503, description = "Something is degraded; the body says what", body = Object)))]
@@ -25,7 +25,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     (status, Json(h)).into_response()
 }
 
-/// `GET /metrics`.
+/// Prometheus counters and gauges: sessions, actions by outcome, browsers.
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text format", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
@@ -47,7 +47,7 @@ pub struct ToolList {
     pub tools: Vec<Value>,
 }
 
-/// `GET /mcp/tools`.
+/// The MCP tools, with their input and output JSON schemas, as MCP lists them.
 #[utoipa::path(get, path = "/mcp/tools", tag = "mcp",
     responses((status = 200, description = "The MCP tools, as MCP lists them", body = ToolList)))]
 pub async fn list_tools() -> Json<ToolList> {
@@ -69,7 +69,7 @@ pub struct ToolCall {
     pub arguments: Value,
 }
 
-/// `POST /mcp/tools/call`: the same tools as MCP, answering with the structured result.
+/// Call an MCP tool over plain HTTP; the answer is the tool's structured result.
 #[utoipa::path(post, path = "/mcp/tools/call", tag = "mcp", request_body = ToolCall,
     responses((status = 200, description = "The tool's structured result", body = Object),
               (status = 400, description = "Invalid arguments or URL", body = ErrorBody),
@@ -100,7 +100,7 @@ pub struct RoomConnections {
     pub detail: RoomCounts,
 }
 
-/// `GET /rooms/{room_name}/connections`.
+/// How many event-stream clients and live viewers a room has.
 #[utoipa::path(get, path = "/rooms/{room_name}/connections", tag = "rooms",
     params(("room_name" = String, Path, description = "The session's room")),
     responses((status = 200, description = "Connection counts", body = RoomConnections)))]

@@ -375,9 +375,10 @@ pub async fn run(
         Action::Click(target) => {
             let before = driver::state(page).await?;
             let (x, y, tag) = locate(page, target, false, false).await?;
+            let watch = driver::NavWatch::start(page).await?;
             driver::click_at(page, x, y).await?;
             *ctx.cursor.lock().expect("cursor lock") = (x, y);
-            let state = settle_or_report(ctx, &before.url).await?;
+            let state = settle_or_report(ctx, watch, &before.url).await?;
             Ok(ActionEffect {
                 details: json!({"x": x, "y": y, "element": tag}),
                 state,
@@ -452,9 +453,10 @@ pub async fn run(
                 ));
             }
             netguard::check_url(&netguard::parse_target(&entry.url)?, ctx.allowlist).await?;
+            let watch = driver::NavWatch::start(page).await?;
             page.execute(NavigateToHistoryEntryParams::new(entry.id))
                 .await?;
-            let state = driver::settle(page, "", load_timeout).await?;
+            let state = watch.settle(page, "", load_timeout).await?;
             Ok(ActionEffect {
                 details: json!({"url": entry.url}),
                 state,
@@ -471,8 +473,9 @@ pub async fn run(
         }
         Action::SendKeys(chords) => {
             let before = driver::state(page).await?;
+            let watch = driver::NavWatch::start(page).await?;
             driver::press(page, chords).await?;
-            let state = settle_or_report(ctx, &before.url).await?;
+            let state = settle_or_report(ctx, watch, &before.url).await?;
             Ok(ActionEffect {
                 details: json!({"chords": chords.len()}),
                 state,
@@ -482,8 +485,12 @@ pub async fn run(
 }
 
 /// After input that may navigate: wait for the load; report a refused navigation as such.
-async fn settle_or_report(ctx: &ActionContext<'_>, before_url: &str) -> Result<PageState> {
-    let state = driver::settle(ctx.page, before_url, ctx.nav_timeout).await?;
+async fn settle_or_report(
+    ctx: &ActionContext<'_>,
+    watch: driver::NavWatch,
+    before_url: &str,
+) -> Result<PageState> {
+    let state = watch.settle(ctx.page, before_url, ctx.nav_timeout).await?;
     if state.url.starts_with("chrome-error://") {
         return Err(load_error(
             ctx,

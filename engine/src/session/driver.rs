@@ -6,7 +6,7 @@ use chromiumoxide::cdp::browser_protocol::input::{
     DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
     InsertTextParams, MouseButton,
 };
-use chromiumoxide::cdp::browser_protocol::page::StopLoadingParams;
+use chromiumoxide::cdp::browser_protocol::page::{EventFrameRequestedNavigation, StopLoadingParams};
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
 use serde::de::DeserializeOwned;
@@ -110,17 +110,44 @@ pub async fn wait_for_load(page: &Page, timeout: Duration) -> Result<PageState> 
     }
 }
 
-/// After an input event: if it started a navigation, wait for it to load (best effort).
-pub async fn settle(page: &Page, before_url: &str, timeout: Duration) -> Result<PageState> {
-    tokio::time::sleep(Duration::from_millis(60)).await;
-    let s = match tokio::time::timeout(Duration::from_secs(2), state(page)).await {
-        Ok(Ok(s)) => s,
-        _ => return wait_for_load(page, timeout).await,
-    };
-    if s.ready_state != "complete" || s.url != before_url {
-        return wait_for_load(page, timeout).await;
+/// Watches for navigations an input may start. Chromium reports a requested navigation while it
+/// handles the input event (link clicks, form submissions, `location` changes), so a short grace
+/// period after the input is enough to know, instead of a fixed sleep after every click.
+pub struct NavWatch {
+    requested: chromiumoxide::listeners::EventStream<EventFrameRequestedNavigation>,
+}
+
+/// How long to wait after an input for Chromium to report a navigation it started.
+const NAVIGATION_GRACE: Duration = Duration::from_millis(20);
+
+impl NavWatch {
+    /// Start watching; call before dispatching the input.
+    pub async fn start(page: &Page) -> Result<Self> {
+        Ok(Self {
+            requested: page.event_listener::<EventFrameRequestedNavigation>().await?,
+        })
     }
-    Ok(s)
+
+    /// After the input: if it started a navigation, wait for the new page to load.
+    pub async fn settle(mut self, page: &Page, before_url: &str, timeout: Duration) -> Result<PageState> {
+        use futures::StreamExt;
+        let navigating = matches!(
+            tokio::time::timeout(NAVIGATION_GRACE, self.requested.next()).await,
+            Ok(Some(_))
+        );
+        if navigating {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return wait_for_load(page, timeout).await;
+        }
+        let s = match tokio::time::timeout(Duration::from_secs(2), state(page)).await {
+            Ok(Ok(s)) => s,
+            _ => return wait_for_load(page, timeout).await,
+        };
+        if s.ready_state != "complete" || s.url != before_url {
+            return wait_for_load(page, timeout).await;
+        }
+        Ok(s)
+    }
 }
 
 /// Move the mouse to a point and click there with the left button.
