@@ -313,7 +313,7 @@ async fn a_crashed_browser_is_replaced_and_its_session_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sessions_survive_a_service_crash_as_recoverable_records() {
+async fn sessions_survive_a_service_crash_or_restart_as_recoverable_records() {
     let site = site::start().await;
     let data = common::temp_dir("restart");
     let mut svc = Service::start_in(data.clone(), &[]).await;
@@ -331,7 +331,7 @@ async fn sessions_survive_a_service_crash_as_recoverable_records() {
             .then_some(())
     })
     .await;
-    let svc = Service::start_in(data, &[]).await;
+    let mut svc = Service::start_in(data.clone(), &[]).await;
     let (status, body) = svc
         .call("get_browser_context", json!({"room_name": "phoenix"}))
         .await;
@@ -348,6 +348,31 @@ async fn sessions_survive_a_service_crash_as_recoverable_records() {
         .ok("get_browser_context", json!({"room_name": "phoenix"}))
         .await;
     assert_eq!(ctx["title"], "Buttons");
+
+    // A graceful stop (a deploy) leaves open sessions recoverable too; closed ones stay closed.
+    svc.ok(
+        "execute_action",
+        json!({"room_name": "phoenix", "action": "navigate", "url": site.url("/form")}),
+    )
+    .await;
+    svc.ok("start_browser_session", json!({"room_name": "gone"}))
+        .await;
+    svc.ok("close_browser_session", json!({"room_name": "gone"}))
+        .await;
+    assert!(svc.stop().success());
+    let svc = Service::start_in(data, &[]).await;
+    let info = svc
+        .ok("recover_browser_session", json!({"room_name": "phoenix"}))
+        .await;
+    assert_eq!(info["restored_url"], site.url("/form"), "{info}");
+    let (status, body) = svc
+        .call("recover_browser_session", json!({"room_name": "gone"}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("session_not_found")),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -167,9 +167,10 @@ impl Engine {
         ])
     }
 
-    /// Close every session and browser; returns when every Chromium process is gone.
+    /// Free every session (they stay recoverable after a restart) and close every browser;
+    /// returns when every Chromium process is gone.
     pub async fn shutdown(&self) {
-        self.sessions.close_all().await;
+        self.sessions.suspend_all().await;
         self.pool.shutdown().await;
     }
 }

@@ -6,7 +6,9 @@ use chromiumoxide::cdp::browser_protocol::input::{
     DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
     InsertTextParams, MouseButton,
 };
-use chromiumoxide::cdp::browser_protocol::page::{EventFrameRequestedNavigation, StopLoadingParams};
+use chromiumoxide::cdp::browser_protocol::page::{
+    EventFrameRequestedNavigation, StopLoadingParams,
+};
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
 use serde::de::DeserializeOwned;
@@ -124,12 +126,19 @@ impl NavWatch {
     /// Start watching; call before dispatching the input.
     pub async fn start(page: &Page) -> Result<Self> {
         Ok(Self {
-            requested: page.event_listener::<EventFrameRequestedNavigation>().await?,
+            requested: page
+                .event_listener::<EventFrameRequestedNavigation>()
+                .await?,
         })
     }
 
     /// After the input: if it started a navigation, wait for the new page to load.
-    pub async fn settle(mut self, page: &Page, before_url: &str, timeout: Duration) -> Result<PageState> {
+    pub async fn settle(
+        mut self,
+        page: &Page,
+        before_url: &str,
+        timeout: Duration,
+    ) -> Result<PageState> {
         use futures::StreamExt;
         let navigating = matches!(
             tokio::time::timeout(NAVIGATION_GRACE, self.requested.next()).await,

@@ -930,10 +930,20 @@ impl SessionManager {
         info
     }
 
-    /// Close every session (at shutdown).
-    pub async fn close_all(&self) {
+    /// At shutdown: free every session's page, and store open sessions as failed so that they
+    /// can be recovered (`recover_browser_session`) once the service is back, as after a crash.
+    pub async fn suspend_all(&self) {
         for s in self.all() {
+            let was_open = matches!(
+                s.lock().status,
+                SessionStatus::Active | SessionStatus::Paused
+            );
             self.discard(&s).await;
+            if was_open {
+                let mut i = s.lock();
+                i.status = SessionStatus::Failed;
+                i.last_error = Some("the service was stopped".into());
+            }
             self.persist(&s).await;
         }
     }
