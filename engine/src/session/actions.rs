@@ -265,21 +265,19 @@ pub struct ActionEffect {
     pub state: PageState,
 }
 
-async fn locate(
-    page: &Page,
-    target: &Target,
-    focus: bool,
-    clear: bool,
-) -> Result<(f64, f64, String)> {
-    let (x, y) = match target {
-        Target::Point(x, y) => return Ok((*x, *y, String::new())),
-        _ => (0.0, 0.0),
-    };
-    let _ = (x, y);
+/// Where an element is, and whether clicking it probably loads another page.
+struct Located {
+    x: f64,
+    y: f64,
+    tag: String,
+    navigates: bool,
+}
+
+async fn locate(page: &Page, target: &Target, focus: bool, clear: bool) -> Result<Located> {
     let args = match target {
         Target::Selector(s) => json!({"selector": s, "focus": focus, "clear": clear}),
         Target::Ref(r) => json!({"ref": r, "focus": focus, "clear": clear}),
-        Target::Point(..) => unreachable!(),
+        Target::Point(x, y) => json!({"point": [x, y]}),
     };
     let v: Value = driver::call(page, driver::LOCATE_JS, &args).await?;
     if let Some(err) = v.get("error").and_then(Value::as_str) {
@@ -296,11 +294,20 @@ async fn locate(
             _ => EngineError::ElementNotFound(detail),
         });
     }
-    Ok((
-        v["x"].as_f64().unwrap_or(0.0),
-        v["y"].as_f64().unwrap_or(0.0),
-        v["tag"].as_str().unwrap_or_default().to_string(),
-    ))
+    Ok(Located {
+        x: v["x"].as_f64().unwrap_or(0.0),
+        y: v["y"].as_f64().unwrap_or(0.0),
+        tag: v["tag"].as_str().unwrap_or_default().to_string(),
+        navigates: v["navigates"].as_bool().unwrap_or(false),
+    })
+}
+
+fn grace_for(navigates: bool) -> Duration {
+    if navigates {
+        driver::NAVIGATION_GRACE
+    } else {
+        driver::QUICK_GRACE
+    }
 }
 
 /// Turn a failed main-frame load into the most precise error: a refusal by the request guard is
@@ -374,13 +381,13 @@ pub async fn run(
         }
         Action::Click(target) => {
             let before = driver::state(page).await?;
-            let (x, y, tag) = locate(page, target, false, false).await?;
+            let at = locate(page, target, false, false).await?;
             let watch = driver::NavWatch::start(page).await?;
-            driver::click_at(page, x, y).await?;
-            *ctx.cursor.lock().expect("cursor lock") = (x, y);
-            let state = settle_or_report(ctx, watch, &before.url).await?;
+            driver::click_at(page, at.x, at.y).await?;
+            *ctx.cursor.lock().expect("cursor lock") = (at.x, at.y);
+            let state = settle_or_report(ctx, watch, &before.url, grace_for(at.navigates)).await?;
             Ok(ActionEffect {
-                details: json!({"x": x, "y": y, "element": tag}),
+                details: json!({"x": at.x, "y": at.y, "element": at.tag}),
                 state,
             })
         }
@@ -404,8 +411,8 @@ pub async fn run(
         }
         Action::Scroll { target, dx, dy } => {
             let details = if let Some(t) = target {
-                let (x, y, tag) = locate(page, t, false, false).await?;
-                json!({"scrolled_into_view": tag, "x": x, "y": y})
+                let at = locate(page, t, false, false).await?;
+                json!({"scrolled_into_view": at.tag, "x": at.x, "y": at.y})
             } else {
                 let before = driver::state(page).await?;
                 let dy = if dy.is_nan() {
@@ -456,7 +463,9 @@ pub async fn run(
             let watch = driver::NavWatch::start(page).await?;
             page.execute(NavigateToHistoryEntryParams::new(entry.id))
                 .await?;
-            let state = watch.settle(page, "", load_timeout).await?;
+            let state = watch
+                .settle(page, "", driver::NAVIGATION_GRACE, load_timeout)
+                .await?;
             Ok(ActionEffect {
                 details: json!({"url": entry.url}),
                 state,
@@ -475,7 +484,9 @@ pub async fn run(
             let before = driver::state(page).await?;
             let watch = driver::NavWatch::start(page).await?;
             driver::press(page, chords).await?;
-            let state = settle_or_report(ctx, watch, &before.url).await?;
+            // Enter in a form field submits it: give that navigation time to be reported.
+            let submits = chords.iter().any(|c| c.key.key == "Enter");
+            let state = settle_or_report(ctx, watch, &before.url, grace_for(submits)).await?;
             Ok(ActionEffect {
                 details: json!({"chords": chords.len()}),
                 state,
@@ -489,8 +500,11 @@ async fn settle_or_report(
     ctx: &ActionContext<'_>,
     watch: driver::NavWatch,
     before_url: &str,
+    grace: Duration,
 ) -> Result<PageState> {
-    let state = watch.settle(ctx.page, before_url, ctx.nav_timeout).await?;
+    let state = watch
+        .settle(ctx.page, before_url, grace, ctx.nav_timeout)
+        .await?;
     if state.url.starts_with("chrome-error://") {
         return Err(load_error(
             ctx,

@@ -119,8 +119,12 @@ pub struct NavWatch {
     requested: chromiumoxide::listeners::EventStream<EventFrameRequestedNavigation>,
 }
 
-/// How long to wait after an input for Chromium to report a navigation it started.
-const NAVIGATION_GRACE: Duration = Duration::from_millis(20);
+/// How long to wait after an input for Chromium to report a navigation it started: briefly after
+/// most inputs, longer after one that looks like it loads a page (a link, a form submission),
+/// where Blink may schedule the navigation a task later. Either wait ends when the report comes.
+pub const QUICK_GRACE: Duration = Duration::from_millis(20);
+/// See [`QUICK_GRACE`].
+pub const NAVIGATION_GRACE: Duration = Duration::from_millis(500);
 
 impl NavWatch {
     /// Start watching; call before dispatching the input.
@@ -137,11 +141,12 @@ impl NavWatch {
         mut self,
         page: &Page,
         before_url: &str,
+        grace: Duration,
         timeout: Duration,
     ) -> Result<PageState> {
         use futures::StreamExt;
         let navigating = matches!(
-            tokio::time::timeout(NAVIGATION_GRACE, self.requested.next()).await,
+            tokio::time::timeout(grace, self.requested.next()).await,
             Ok(Some(_))
         );
         if navigating {

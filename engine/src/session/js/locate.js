@@ -2,7 +2,21 @@
 // the point to click. Errors carry a machine-readable prefix the engine maps to its error codes.
 (args) => {
   const reg = REFS;
+  // Whether clicking this element is likely to load another page: a link, or a form's submit.
+  function navigates(el) {
+    const a = el.closest("a[href]");
+    if (a) {
+      const href = a.getAttribute("href") || "";
+      return !href.startsWith("#") && !href.startsWith("javascript:");
+    }
+    const b = el.closest("button, input[type=submit], input[type=image]");
+    return !!b && !!b.form && (b.tagName !== "BUTTON" || (b.type || "submit") === "submit");
+  }
   let el = null;
+  if (args.point) {
+    el = document.elementFromPoint(args.point[0], args.point[1]);
+    return { x: args.point[0], y: args.point[1], tag: el ? el.tagName.toLowerCase() : "", navigates: !!el && navigates(el) };
+  }
   if (args.ref) {
     const w = reg.byRef.get(args.ref);
     el = w ? w.deref() : null;
@@ -27,5 +41,5 @@
       try { el.setSelectionRange(el.value.length, el.value.length); } catch (_) {}
     }
   }
-  return { x: r.left + r.width / 2, y: r.top + r.height / 2, tag: el.tagName.toLowerCase() };
+  return { x: r.left + r.width / 2, y: r.top + r.height / 2, tag: el.tagName.toLowerCase(), navigates: navigates(el) };
 }
