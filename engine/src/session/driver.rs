@@ -7,7 +7,7 @@ use chromiumoxide::cdp::browser_protocol::input::{
     InsertTextParams, MouseButton,
 };
 use chromiumoxide::cdp::browser_protocol::page::{
-    EventFrameRequestedNavigation, StopLoadingParams,
+    EventFrameNavigated, EventFrameRequestedNavigation, EventFrameStoppedLoading, StopLoadingParams,
 };
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
@@ -117,6 +117,8 @@ pub async fn wait_for_load(page: &Page, timeout: Duration) -> Result<PageState> 
 /// period after the input is enough to know, instead of a fixed sleep after every click.
 pub struct NavWatch {
     requested: chromiumoxide::listeners::EventStream<EventFrameRequestedNavigation>,
+    navigated: chromiumoxide::listeners::EventStream<EventFrameNavigated>,
+    stopped: chromiumoxide::listeners::EventStream<EventFrameStoppedLoading>,
 }
 
 /// How long to wait after an input for Chromium to report a navigation it started: briefly after
@@ -133,10 +135,13 @@ impl NavWatch {
             requested: page
                 .event_listener::<EventFrameRequestedNavigation>()
                 .await?,
+            navigated: page.event_listener::<EventFrameNavigated>().await?,
+            stopped: page.event_listener::<EventFrameStoppedLoading>().await?,
         })
     }
 
-    /// After the input: if it started a navigation, wait for the new page to load.
+    /// After the input: if it started a navigation, wait until the frame has committed the new
+    /// document (or given up on it: a 204, a download, a refusal), then for the load.
     pub async fn settle(
         mut self,
         page: &Page,
@@ -145,13 +150,34 @@ impl NavWatch {
         timeout: Duration,
     ) -> Result<PageState> {
         use futures::StreamExt;
-        let navigating = matches!(
-            tokio::time::timeout(grace, self.requested.next()).await,
-            Ok(Some(_))
-        );
-        if navigating {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            return wait_for_load(page, timeout).await;
+        let requested = match tokio::time::timeout(grace, self.requested.next()).await {
+            Ok(Some(ev)) => Some(ev.frame_id.clone()),
+            _ => None,
+        };
+        if let Some(frame) = requested {
+            let deadline = tokio::time::Instant::now() + timeout;
+            // Until the commit, the old document still answers "complete".
+            let committed = async {
+                loop {
+                    tokio::select! {
+                        Some(ev) = self.navigated.next() => if ev.frame.id == frame { return },
+                        Some(ev) = self.stopped.next() => if ev.frame_id == frame { return },
+                        else => return,
+                    }
+                }
+            };
+            if tokio::time::timeout_at(deadline, committed).await.is_err() {
+                let _ = page.execute(StopLoadingParams::default()).await;
+                return Err(EngineError::Timeout(format!(
+                    "the navigation did not commit within {} ms",
+                    timeout.as_millis()
+                )));
+            }
+            return wait_for_load(
+                page,
+                deadline.saturating_duration_since(tokio::time::Instant::now()),
+            )
+            .await;
         }
         let s = match tokio::time::timeout(Duration::from_secs(2), state(page)).await {
             Ok(Ok(s)) => s,
