@@ -19,6 +19,44 @@ enum Command {
     Serve,
     /// Serve MCP over stdin/stdout, for desktop MCP clients. Logs go to stderr.
     Mcp,
+    /// Read one HTML document on stdin and print its main content as Markdown (the crawler's own
+    /// extraction). Starts no browser.
+    Extract {
+        /// The page's URL, to make its links absolute.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print everything extracted (title, description, headings, code blocks, links) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Most bytes `extract` reads from stdin.
+const MAX_EXTRACT_INPUT: u64 = 50 * 1024 * 1024;
+
+fn extract(url: Option<String>, json: bool) -> anyhow::Result<()> {
+    use std::io::Read;
+    let base = url
+        .map(|u| url::Url::parse(&u).with_context(|| format!("--url {u:?} is not a URL")))
+        .transpose()?;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(MAX_EXTRACT_INPUT + 1)
+        .read_to_end(&mut raw)
+        .context("reading stdin")?;
+    anyhow::ensure!(
+        raw.len() as u64 <= MAX_EXTRACT_INPUT,
+        "the document is larger than {} MiB",
+        MAX_EXTRACT_INPUT / 1024 / 1024
+    );
+    let html = String::from_utf8_lossy(&raw);
+    let page = crawler::extract(&html, base.as_ref());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+    } else {
+        println!("{}", page.markdown);
+    }
+    Ok(())
 }
 
 fn init_logging(config: &Config) {
@@ -59,6 +97,9 @@ async fn serve(engine: Arc<Engine>) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Extract { url, json } = cli.command {
+        return extract(url, json);
+    }
     let config = Config::from_env().context("configuration")?;
     init_logging(&config);
     let engine = Engine::start(config).await.context("starting the engine")?;
@@ -72,5 +113,6 @@ async fn main() -> anyhow::Result<()> {
             engine.shutdown().await;
             served
         }
+        Command::Extract { .. } => unreachable!("handled before the engine starts"),
     }
 }

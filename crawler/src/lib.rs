@@ -1,2 +1,10 @@
-//! Knowledge retrieval (crawl jobs, extraction, chunking, embeddings): not built yet. The crate
-//! exists so the workspace has the layout the architecture fixes; it exports nothing.
+//! Knowledge retrieval. So far: [`extract`], which turns one HTML page into its main content as
+//! clean Markdown, with its title, description, headings, code blocks and links. Crawl jobs,
+//! chunking and embeddings build on it.
+
+#![warn(missing_docs)]
+
+pub mod extract;
+mod markdown;
+
+pub use extract::{extract, CodeBlock, Extracted, Heading, Link};

@@ -1,0 +1,291 @@
+//! Page extraction: the main content of an HTML document as Markdown, leaving out navigation,
+//! headers, footers, sidebars, forms and scripts; plus what a knowledge base wants to know about
+//! the page (title, description, headings, code blocks with their language, links).
+
+use crate::markdown;
+use scraper::{ElementRef, Html, Selector};
+use serde::Serialize;
+use url::Url;
+
+/// A heading of the main content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heading {
+    /// 1 to 6.
+    pub level: u8,
+    /// Its text.
+    pub text: String,
+}
+
+/// A code block of the main content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeBlock {
+    /// The language, from `language-*`, `lang-*`, `highlight-*` classes or `data-lang`.
+    pub language: Option<String>,
+    /// The code, whitespace kept.
+    pub code: String,
+}
+
+/// A link on the page (anywhere on it, navigation included: a crawler follows those too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// The absolute URL, fragment removed.
+    pub url: String,
+    /// The link text.
+    pub text: String,
+    /// Whether it points to the same scheme and host as the page.
+    pub internal: bool,
+}
+
+/// What a page holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extracted {
+    /// `<title>`, or the first heading.
+    pub title: String,
+    /// The meta description (or Open Graph description).
+    pub description: Option<String>,
+    /// Headings of the main content.
+    pub headings: Vec<Heading>,
+    /// The main content as Markdown.
+    pub markdown: String,
+    /// Code blocks of the main content.
+    pub code_blocks: Vec<CodeBlock>,
+    /// Links on the page, each URL once, in document order.
+    pub links: Vec<Link>,
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).expect("static selector")
+}
+
+/// Collapse runs of whitespace to one space and trim.
+pub(crate) fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The element holding the page's main content: `<main>`, `[role=main]`, the longest `<article>`,
+/// or the body.
+fn main_root(doc: &Html) -> Option<ElementRef<'_>> {
+    for s in ["main", "[role=main]"] {
+        if let Some(e) = doc.select(&sel(s)).next() {
+            return Some(e);
+        }
+    }
+    let longest_article = doc
+        .select(&sel("article"))
+        .max_by_key(|a| a.text().map(str::len).sum::<usize>());
+    longest_article.or_else(|| doc.select(&sel("body")).next())
+}
+
+/// Resolve a link against the page URL; `None` for links that lead nowhere to crawl.
+pub fn resolve_link(base: Option<&Url>, href: &str) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() || href.starts_with('#') {
+        return None;
+    }
+    let mut url = match base {
+        Some(b) => b.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.set_fragment(None);
+    Some(url)
+}
+
+/// Extract a page. `base` is the page's URL (after redirects), used to make links absolute.
+pub fn extract(html: &str, base: Option<&Url>) -> Extracted {
+    let doc = Html::parse_document(html);
+    let title = doc
+        .select(&sel("title"))
+        .next()
+        .map(|t| squash(&t.text().collect::<String>()))
+        .unwrap_or_default();
+    let description = doc
+        .select(&sel(
+            r#"meta[name="description"], meta[property="og:description"]"#,
+        ))
+        .filter_map(|m| m.value().attr("content"))
+        .map(squash)
+        .find(|d| !d.is_empty());
+
+    let mut out = markdown::Output::default();
+    if let Some(root) = main_root(&doc) {
+        markdown::render_root(root, base, &mut out);
+    }
+    let title = if title.is_empty() {
+        out.headings
+            .first()
+            .map(|h| h.text.clone())
+            .unwrap_or_default()
+    } else {
+        title
+    };
+
+    let mut links: Vec<Link> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for a in doc.select(&sel("a[href]")) {
+        let Some(url) = a.value().attr("href").and_then(|h| resolve_link(base, h)) else {
+            continue;
+        };
+        if !seen.insert(url.to_string()) {
+            continue;
+        }
+        let internal = base.is_some_and(|b| {
+            b.scheme() == url.scheme()
+                && b.host() == url.host()
+                && b.port_or_known_default() == url.port_or_known_default()
+        });
+        links.push(Link {
+            url: url.to_string(),
+            text: squash(&a.text().collect::<String>()),
+            internal,
+        });
+    }
+
+    Extracted {
+        title,
+        description,
+        headings: out.headings,
+        markdown: out.markdown.trim().to_string(),
+        code_blocks: out.code_blocks,
+        links,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"<!doctype html><html><head><title> Install  guide </title>
+      <meta name="description" content="How to install the tool."></head>
+      <body>
+        <header class="site-header"><a href="/">Home</a> <a href="/docs/">Docs</a></header>
+        <nav><ul><li><a href="/a">Nav A</a></li></ul></nav>
+        <div class="cookie-banner">We use cookies</div>
+        <main>
+          <h1>Installing</h1>
+          <p>Run the <code>setup</code> script, then read <a href="intro#top">the intro</a>
+             or <a href="https://other.example/x">elsewhere</a>.</p>
+          <pre><code class="language-bash">./setup.sh --yes
+echo done</code></pre>
+          <h2>Options</h2>
+          <ul><li>fast <strong>mode</strong></li><li>safe mode<ul><li>nested</li></ul></li></ul>
+          <ol><li>first</li><li>second</li></ol>
+          <blockquote><p>Quoted words.</p></blockquote>
+          <table><tr><th>Flag</th><th>Meaning</th></tr><tr><td>-y</td><td>yes</td></tr></table>
+          <div class="highlight-python"><pre>print("hi")</pre></div>
+          <script>var tracking = 1;</script>
+          <form><input name="q"><button>Search</button></form>
+        </main>
+        <aside>Related posts</aside>
+        <footer>Copyright 2026 <a href="mailto:a@b.c">mail</a></footer>
+      </body></html>"#;
+
+    fn page() -> Extracted {
+        extract(
+            PAGE,
+            Some(&Url::parse("https://docs.example/guide/install").unwrap()),
+        )
+    }
+
+    #[test]
+    fn keeps_the_main_content_and_leaves_boilerplate_out() {
+        let e = page();
+        assert_eq!(e.title, "Install guide");
+        assert_eq!(e.description.as_deref(), Some("How to install the tool."));
+        let md = &e.markdown;
+        assert!(md.starts_with("# Installing"), "{md}");
+        for gone in [
+            "Nav A",
+            "cookies",
+            "Related posts",
+            "Copyright",
+            "tracking",
+            "Search",
+        ] {
+            assert!(!md.contains(gone), "{gone:?} leaked into:\n{md}");
+        }
+        assert!(md.contains("Run the `setup` script, then read [the intro](https://docs.example/guide/intro) or [elsewhere](https://other.example/x)."), "{md}");
+        assert!(
+            md.contains("```bash\n./setup.sh --yes\necho done\n```"),
+            "{md}"
+        );
+        assert!(md.contains("## Options"), "{md}");
+        assert!(
+            md.contains("- fast **mode**\n- safe mode\n  - nested"),
+            "{md}"
+        );
+        assert!(md.contains("1. first\n2. second"), "{md}");
+        assert!(md.contains("> Quoted words."), "{md}");
+        assert!(
+            md.contains("| Flag | Meaning |\n| --- | --- |\n| -y | yes |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn lists_headings_code_blocks_and_links() {
+        let e = page();
+        assert_eq!(
+            e.headings,
+            vec![
+                Heading {
+                    level: 1,
+                    text: "Installing".into()
+                },
+                Heading {
+                    level: 2,
+                    text: "Options".into()
+                },
+            ]
+        );
+        assert_eq!(e.code_blocks.len(), 2);
+        assert_eq!(e.code_blocks[0].language.as_deref(), Some("bash"));
+        assert_eq!(
+            e.code_blocks[1],
+            CodeBlock {
+                language: Some("python".into()),
+                code: "print(\"hi\")".into()
+            }
+        );
+        let urls: Vec<(&str, bool)> = e
+            .links
+            .iter()
+            .map(|l| (l.url.as_str(), l.internal))
+            .collect();
+        assert_eq!(
+            urls,
+            vec![
+                ("https://docs.example/", true),
+                ("https://docs.example/docs/", true),
+                ("https://docs.example/a", true),
+                ("https://docs.example/guide/intro", true),
+                ("https://other.example/x", false),
+            ],
+            "mailto: and fragments are not links to crawl"
+        );
+    }
+
+    #[test]
+    fn falls_back_to_the_body_and_the_first_heading() {
+        let e = extract(
+            "<html><body><nav>menu</nav><h2>Only heading</h2><p>Text  here.</p></body></html>",
+            None,
+        );
+        assert_eq!(e.title, "Only heading");
+        assert_eq!(e.markdown, "## Only heading\n\nText here.");
+        assert!(e.links.is_empty());
+    }
+
+    #[test]
+    fn survives_broken_and_empty_html() {
+        assert_eq!(extract("", None).markdown, "");
+        let e = extract("<p>unclosed <b>bold <i>both</p><div><pre>x", None);
+        assert!(
+            e.markdown.contains("unclosed **bold *both***"),
+            "{}",
+            e.markdown
+        );
+    }
+}

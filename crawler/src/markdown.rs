@@ -1,0 +1,407 @@
+//! Rendering an element tree to Markdown: blocks separated by blank lines, inline text with its
+//! whitespace collapsed, code kept verbatim.
+
+use crate::extract::{resolve_link, squash, CodeBlock, Heading};
+use scraper::node::Node;
+use scraper::ElementRef;
+use url::Url;
+
+/// What rendering collects besides the Markdown itself.
+#[derive(Default)]
+pub(crate) struct Output {
+    pub markdown: String,
+    pub headings: Vec<Heading>,
+    pub code_blocks: Vec<CodeBlock>,
+}
+
+/// Elements never part of the content.
+const SKIPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "nav",
+    "aside", "form", "button", "select", "input", "textarea", "label", "dialog", "menu", "head",
+];
+
+/// Class or id words that mark boilerplate.
+const BOILERPLATE: &[&str] = &[
+    "nav",
+    "menu",
+    "footer",
+    "sidebar",
+    "breadcrumb",
+    "cookie",
+    "banner",
+    "advert",
+    "share",
+    "social",
+    "skip-link",
+    "toc-sidebar",
+    "related",
+];
+
+const BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "pre",
+    "blockquote",
+    "table",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "address",
+    "body",
+    "center",
+];
+
+fn is_block(name: &str) -> bool {
+    BLOCKS.contains(&name)
+}
+
+fn is_boilerplate(el: &ElementRef<'_>) -> bool {
+    let v = el.value();
+    if SKIPPED.contains(&v.name()) {
+        return true;
+    }
+    if v.attr("hidden").is_some() || v.attr("aria-hidden") == Some("true") {
+        return true;
+    }
+    // A page-wide header or footer is boilerplate; one inside an article is part of it.
+    if matches!(v.name(), "header" | "footer")
+        && el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .all(|a| !matches!(a.value().name(), "article" | "main"))
+    {
+        return true;
+    }
+    let words = v.attr("class").unwrap_or_default().to_ascii_lowercase()
+        + " "
+        + &v.attr("id").unwrap_or_default().to_ascii_lowercase();
+    words
+        .split(|c: char| c.is_whitespace() || c == '_')
+        .any(|w| {
+            BOILERPLATE.iter().any(|b| {
+                w == *b || w.starts_with(&format!("{b}-")) || w.ends_with(&format!("-{b}"))
+            })
+        })
+}
+
+fn code_language(el: &ElementRef<'_>) -> Option<String> {
+    let mut candidates = vec![*el];
+    candidates.extend(
+        el.children()
+            .filter_map(ElementRef::wrap)
+            .filter(|c| c.value().name() == "code"),
+    );
+    candidates.extend(el.ancestors().filter_map(ElementRef::wrap).take(2));
+    for c in candidates {
+        if let Some(lang) = c
+            .value()
+            .attr("data-lang")
+            .or(c.value().attr("data-language"))
+        {
+            return Some(lang.to_ascii_lowercase());
+        }
+        for class in c.value().classes() {
+            for prefix in ["language-", "lang-", "highlight-", "sourceCode-"] {
+                if let Some(l) = class.strip_prefix(prefix) {
+                    if !l.is_empty() {
+                        return Some(l.to_ascii_lowercase());
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+struct Ctx<'b> {
+    base: Option<&'b Url>,
+    out: &'b mut Output,
+}
+
+/// Render the content root into `out`.
+pub(crate) fn render_root(root: ElementRef<'_>, base: Option<&Url>, out: &mut Output) {
+    let mut ctx = Ctx { base, out };
+    let md = container(root, &mut ctx, false);
+    ctx.out.markdown = md;
+}
+
+/// Render an element's children: runs of inline content become paragraphs, blocks render
+/// themselves; the pieces are joined by blank lines. In a list item (`in_item`), a nested list
+/// follows its text on the next line.
+fn container(el: ElementRef<'_>, ctx: &mut Ctx<'_>, in_item: bool) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    let mut list_at: Vec<bool> = Vec::new();
+    let mut inline_run = String::new();
+    let flush = |run: &mut String, blocks: &mut Vec<String>| {
+        let p = squash_inline(run);
+        if !p.is_empty() {
+            blocks.push(p);
+        }
+        run.clear();
+    };
+    for child in el.children() {
+        match child.value() {
+            Node::Text(t) => inline_run.push_str(t),
+            Node::Element(e) => {
+                let Some(c) = ElementRef::wrap(child) else {
+                    continue;
+                };
+                if is_boilerplate(&c) {
+                    continue;
+                }
+                if is_block(e.name()) {
+                    flush(&mut inline_run, &mut blocks);
+                    list_at.resize(blocks.len(), false);
+                    let b = block(c, ctx);
+                    if !b.trim().is_empty() {
+                        blocks.push(b);
+                        list_at.push(matches!(e.name(), "ul" | "ol"));
+                    }
+                } else if e.name() == "br" {
+                    inline_run.push(LINE_BREAK);
+                } else {
+                    inline_run.push_str(&inline(c, ctx));
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(&mut inline_run, &mut blocks);
+    list_at.resize(blocks.len(), false);
+    let mut out = String::new();
+    for (i, b) in blocks.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if in_item && list_at[i] { "\n" } else { "\n\n" });
+        }
+        out.push_str(b);
+    }
+    out
+}
+
+/// Stands for a `<br>` in inline text until paragraphs are squashed (source newlines are just
+/// whitespace). It is whitespace itself, so anything squashed whole drops it.
+const LINE_BREAK: char = '\u{2028}';
+
+/// Collapse whitespace in inline text but keep explicit line breaks (from `<br>`).
+fn squash_inline(s: &str) -> String {
+    s.split(LINE_BREAK)
+        .map(squash)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("  \n")
+}
+
+fn block(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    let name = el.value().name();
+    match name {
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+            let level = name[1..].parse::<u8>().unwrap_or(1);
+            let text = squash(&inline_children(el, ctx));
+            if text.is_empty() {
+                return String::new();
+            }
+            ctx.out.headings.push(Heading {
+                level,
+                text: squash(&el.text().collect::<String>()),
+            });
+            format!("{} {text}", "#".repeat(level as usize))
+        }
+        "pre" => {
+            let code: String = el.text().collect();
+            let code = code.trim_matches('\n').to_string();
+            let language = code_language(&el);
+            ctx.out.code_blocks.push(CodeBlock {
+                language: language.clone(),
+                code: code.clone(),
+            });
+            let fence = if code.contains("```") { "~~~~" } else { "```" };
+            format!("{fence}{}\n{code}\n{fence}", language.unwrap_or_default())
+        }
+        "ul" | "ol" => list(el, ctx, name == "ol"),
+        "blockquote" => container(el, ctx, false)
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    ">".to_string()
+                } else {
+                    format!("> {l}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "hr" => "---".into(),
+        "table" => table(el, ctx),
+        _ => container(el, ctx, false),
+    }
+}
+
+fn list(el: ElementRef<'_>, ctx: &mut Ctx<'_>, ordered: bool) -> String {
+    let mut items = Vec::new();
+    let mut n = 0;
+    for li in el
+        .children()
+        .filter_map(ElementRef::wrap)
+        .filter(|c| c.value().name() == "li")
+    {
+        n += 1;
+        let marker = if ordered {
+            format!("{n}. ")
+        } else {
+            "- ".into()
+        };
+        let body = container(li, ctx, true);
+        let indent = " ".repeat(marker.len());
+        let mut lines = body.lines();
+        let first = lines.next().unwrap_or_default();
+        let mut item = format!("{marker}{first}");
+        for l in lines {
+            item.push('\n');
+            if !l.is_empty() {
+                item.push_str(&indent);
+                item.push_str(l);
+            }
+        }
+        items.push(item);
+    }
+    items.join("\n")
+}
+
+fn table(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    let rows: Vec<Vec<String>> = el
+        .descendent_elements()
+        .filter(|e| e.value().name() == "tr")
+        .map(|tr| {
+            tr.children()
+                .filter_map(ElementRef::wrap)
+                .filter(|c| matches!(c.value().name(), "td" | "th"))
+                .map(|c| squash(&inline_children(c, ctx)).replace('|', "\\|"))
+                .collect()
+        })
+        .filter(|r: &Vec<String>| !r.is_empty())
+        .collect();
+    let Some(width) = rows.iter().map(Vec::len).max() else {
+        return String::new();
+    };
+    let line = |r: &Vec<String>| {
+        let mut cells = r.clone();
+        cells.resize(width, String::new());
+        format!("| {} |", cells.join(" | "))
+    };
+    let mut out = vec![line(&rows[0]), format!("|{}", " --- |".repeat(width))];
+    out.extend(rows[1..].iter().map(line));
+    out.join("\n")
+}
+
+fn inline_children(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    let mut s = String::new();
+    for child in el.children() {
+        match child.value() {
+            Node::Text(t) => s.push_str(t),
+            Node::Element(e) => {
+                if let Some(c) = ElementRef::wrap(child) {
+                    if is_boilerplate(&c) {
+                        continue;
+                    }
+                    if e.name() == "br" {
+                        s.push(LINE_BREAK);
+                    } else {
+                        s.push_str(&inline(c, ctx));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Wrap inline text in a marker, keeping the whitespace around it outside the marker.
+fn wrap(text: &str, marker: &str) -> String {
+    let inner = text.trim();
+    if inner.is_empty() {
+        return text.to_string();
+    }
+    let lead = if text.starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    let trail = if text.ends_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    format!("{lead}{marker}{inner}{marker}{trail}")
+}
+
+fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    match el.value().name() {
+        "code" | "kbd" | "samp" | "tt" => {
+            let t: String = el.text().collect();
+            let t = squash(&t);
+            if t.is_empty() {
+                String::new()
+            } else if t.contains('`') {
+                format!("`` {t} ``")
+            } else {
+                format!("`{t}`")
+            }
+        }
+        "strong" | "b" => wrap(&inline_children(el, ctx), "**"),
+        "em" | "i" => wrap(&inline_children(el, ctx), "*"),
+        "a" => {
+            let text = inline_children(el, ctx);
+            match el
+                .value()
+                .attr("href")
+                .and_then(|h| resolve_link(ctx.base, h))
+            {
+                Some(url) if !text.trim().is_empty() => {
+                    let lead = if text.starts_with(char::is_whitespace) {
+                        " "
+                    } else {
+                        ""
+                    };
+                    let trail = if text.ends_with(char::is_whitespace) {
+                        " "
+                    } else {
+                        ""
+                    };
+                    format!("{lead}[{}]({url}){trail}", squash(&text))
+                }
+                _ => text,
+            }
+        }
+        "img" => match (
+            el.value().attr("alt"),
+            el.value()
+                .attr("src")
+                .and_then(|s| resolve_link(ctx.base, s)),
+        ) {
+            (Some(alt), Some(src)) if !alt.trim().is_empty() => {
+                format!("![{}]({src})", squash(alt))
+            }
+            _ => String::new(),
+        },
+        _ => inline_children(el, ctx),
+    }
+}
