@@ -1,10 +1,14 @@
 //! Knowledge retrieval. So far: [`extract`], which turns one HTML page into its main content as
-//! clean Markdown, with its title, description, headings, code blocks and links. Crawl jobs,
-//! chunking and embeddings build on it.
+//! clean Markdown, with its title, description, headings, code blocks and links; and the crawl
+//! frontier's rules: URL normalisation ([`urlnorm`]), robots.txt ([`robots`]) and sitemaps
+//! ([`sitemap`]). Crawl jobs, chunking and embeddings build on these.
 
 #![warn(missing_docs)]
 
 pub mod extract;
 mod markdown;
+pub mod robots;
+pub mod sitemap;
+pub mod urlnorm;
 
 pub use extract::{extract, CodeBlock, Extracted, Heading, Link};
