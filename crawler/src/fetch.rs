@@ -1,0 +1,484 @@
+//! Fetching pages over plain HTTP(S) for the crawler: redirects followed one hop at a time with
+//! the private-network check on every hop (and in the DNS resolver itself, so a name cannot
+//! resolve to an internal address between the check and the connection), loops stopped, a size
+//! limit enforced while reading, and the body decoded from its declared or sniffed charset.
+
+use engine::netguard::{self, Allowlist};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use url::Url;
+
+/// Why a fetch failed.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum FetchError {
+    /// The URL is not an http(s) URL.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    /// The URL (or a redirect) points into a private network.
+    #[error("blocked target: {0}")]
+    Blocked(String),
+    /// Redirects came back to a URL already visited.
+    #[error("redirect loop at {0}")]
+    RedirectLoop(String),
+    /// More redirects than allowed.
+    #[error("more than {0} redirects")]
+    TooManyRedirects(usize),
+    /// The body is larger than allowed.
+    #[error("the response is larger than {0} bytes")]
+    TooLarge(usize),
+    /// The server did not answer in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// DNS, connection, TLS or protocol failure.
+    #[error("network error: {0}")]
+    Network(String),
+}
+
+impl FetchError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidUrl(_) => "invalid_url",
+            Self::Blocked(_) => "blocked_url",
+            Self::RedirectLoop(_) => "redirect_loop",
+            Self::TooManyRedirects(_) => "too_many_redirects",
+            Self::TooLarge(_) => "too_large",
+            Self::Timeout(_) => "timeout",
+            Self::Network(_) => "network_error",
+        }
+    }
+}
+
+/// How pages are fetched.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// Timeout for one request (each redirect hop has its own).
+    pub timeout: Duration,
+    /// Most body bytes read.
+    pub max_bytes: usize,
+    /// Most redirects followed.
+    pub max_redirects: usize,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Private networks that may be reached.
+    pub allowlist: Allowlist,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(20),
+            max_bytes: 10 * 1024 * 1024,
+            max_redirects: 10,
+            user_agent: concat!("browser-automation-service/", env!("CARGO_PKG_VERSION")).into(),
+            allowlist: Allowlist::default(),
+        }
+    }
+}
+
+/// A fetched response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    /// The URL after redirects.
+    pub final_url: Url,
+    /// Every URL redirected through, in order (not including the final one).
+    pub redirects: Vec<Url>,
+    /// HTTP status of the final answer.
+    pub status: u16,
+    /// The `Content-Type`, lower-cased, without parameters.
+    pub mime: Option<String>,
+    /// The body decoded to text (empty for binary types).
+    pub text: String,
+    /// The encoding the body was decoded from.
+    pub encoding: &'static str,
+    /// Body bytes received.
+    pub bytes: usize,
+}
+
+impl Fetched {
+    /// Whether the answer is an HTML document.
+    pub fn is_html(&self) -> bool {
+        matches!(
+            self.mime.as_deref(),
+            Some("text/html") | Some("application/xhtml+xml") | None
+        )
+    }
+}
+
+/// A DNS resolver that never returns a private address unless it is allowed.
+struct GuardedResolver {
+    allow: Allowlist,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow = self.allow.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if allow.allows_host(&host) {
+                return Ok(Box::new(addrs.into_iter()) as Addrs);
+            }
+            let public: Vec<_> = addrs
+                .into_iter()
+                .filter(|a| !netguard::is_restricted(a.ip()) || allow.allows_ip(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves only to private addresses").into());
+            }
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Fetches pages.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    cfg: Arc<FetchConfig>,
+}
+
+impl Fetcher {
+    /// A fetcher with its own connection pool.
+    pub fn new(cfg: FetchConfig) -> Result<Self, FetchError> {
+        // rustls needs a process-wide crypto provider; installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(cfg.user_agent.clone())
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow: cfg.allowlist.clone(),
+            }))
+            .build()
+            .map_err(|e| FetchError::Network(e.to_string()))?;
+        Ok(Self {
+            client,
+            cfg: Arc::new(cfg),
+        })
+    }
+
+    /// GET a URL, following redirects.
+    pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+        let mut current = url.clone();
+        let mut redirects = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(FetchError::InvalidUrl(current.to_string()));
+            }
+            netguard::check_url(&current, &self.cfg.allowlist)
+                .await
+                .map_err(|e| match e {
+                    engine::EngineError::BlockedUrl(m) => FetchError::Blocked(m),
+                    other => FetchError::Network(other.to_string()),
+                })?;
+            if !seen.insert(current.to_string()) {
+                return Err(FetchError::RedirectLoop(current.to_string()));
+            }
+            let resp = self
+                .client
+                .get(current.clone())
+                .send()
+                .await
+                .map_err(|e| self.classify(e))?;
+            let status = resp.status();
+            if status.is_redirection() {
+                if let Some(loc) = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                {
+                    let next = current
+                        .join(loc)
+                        .map_err(|_| FetchError::InvalidUrl(format!("redirect to {loc:?}")))?;
+                    if redirects.len() >= self.cfg.max_redirects {
+                        return Err(FetchError::TooManyRedirects(self.cfg.max_redirects));
+                    }
+                    redirects.push(current);
+                    current = next;
+                    continue;
+                }
+            }
+            return self.read(resp, current, redirects).await;
+        }
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            return FetchError::Timeout(self.cfg.timeout);
+        }
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
+        if msg.contains("private addresses") {
+            return FetchError::Blocked(msg);
+        }
+        FetchError::Network(msg)
+    }
+
+    async fn read(
+        &self,
+        mut resp: reqwest::Response,
+        final_url: Url,
+        redirects: Vec<Url>,
+    ) -> Result<Fetched, FetchError> {
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mime = content_type
+            .as_deref()
+            .map(|c| {
+                c.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|m| !m.is_empty());
+        let max = self.cfg.max_bytes;
+        if resp.content_length().is_some_and(|l| l as usize > max) {
+            return Err(FetchError::TooLarge(max));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() + chunk.len() > max {
+                return Err(FetchError::TooLarge(max));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let textual = match mime.as_deref() {
+            None => true,
+            Some(m) => {
+                m.starts_with("text/")
+                    || m.ends_with("+xml")
+                    || m.ends_with("/xml")
+                    || m.ends_with("json")
+                    || m == "application/xhtml+xml"
+            }
+        };
+        let (text, encoding) = if textual {
+            decode(&body, content_type.as_deref())
+        } else {
+            (String::new(), "binary")
+        };
+        Ok(Fetched {
+            final_url,
+            redirects,
+            status,
+            mime,
+            text,
+            encoding,
+            bytes: body.len(),
+        })
+    }
+}
+
+/// Decode a body: the charset the headers declare, else a BOM, else a `<meta>` charset in the
+/// first kilobytes, else UTF-8 when it is valid, else windows-1252 (what browsers assume).
+pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static str) {
+    let declared = content_type
+        .and_then(|c| {
+            c.split(';')
+                .skip(1)
+                .find_map(|p| p.trim().strip_prefix("charset="))
+        })
+        .map(|c| c.trim_matches('"').to_string());
+    let encoding = declared
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .or_else(|| encoding_rs::Encoding::for_bom(body).map(|(e, _)| e))
+        .or_else(|| sniff_meta(&body[..body.len().min(4096)]))
+        .unwrap_or_else(|| {
+            if std::str::from_utf8(body).is_ok() {
+                encoding_rs::UTF_8
+            } else {
+                encoding_rs::WINDOWS_1252
+            }
+        });
+    let (text, used, _) = encoding.decode(body);
+    (text.into_owned(), used.name())
+}
+
+fn sniff_meta(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let idx = head.find("charset=")?;
+    let rest = head[idx + 8..].trim_start_matches(['"', '\'']);
+    let label: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    encoding_rs::Encoding::for_label(label.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::get;
+
+    async fn site() -> (String, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let app =
+            axum::Router::new()
+                .route("/", get(|| async { axum::response::Html("<h1>ok</h1>") }))
+                .route("/r1", get(|| async { Redirect::temporary("/r2") }))
+                .route("/r2", get(|| async { Redirect::permanent("/") }))
+                .route("/loop-a", get(|| async { Redirect::temporary("/loop-b") }))
+                .route("/loop-b", get(|| async { Redirect::temporary("/loop-a") }))
+                .route(
+                    "/latin1",
+                    get(|| async {
+                        (
+                            [("content-type", "text/html; charset=ISO-8859-1")],
+                            b"<p>caf\xe9 cr\xe8me</p>".to_vec(),
+                        )
+                            .into_response()
+                    }),
+                )
+                .route(
+                    "/meta",
+                    get(|| async {
+                        (
+                            [("content-type", "text/html")],
+                            b"<meta charset=\"windows-1252\"><p>na\xefve</p>".to_vec(),
+                        )
+                            .into_response()
+                    }),
+                )
+                .route("/big", get(|| async { "x".repeat(4096) }))
+                .route(
+                    "/slow",
+                    get(|| async {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        "late"
+                    }),
+                )
+                .route(
+                    "/missing",
+                    get(|| async { (axum::http::StatusCode::NOT_FOUND, "nope") }),
+                )
+                .route(
+                    "/pdf",
+                    get(|| async {
+                        (
+                            [("content-type", "application/pdf")],
+                            vec![0x25u8, 0x50, 0x44, 0x46],
+                        )
+                            .into_response()
+                    }),
+                )
+                .route(
+                    "/to-internal",
+                    get(move || async move {
+                        Redirect::temporary(&format!("http://127.0.0.2:{port}/"))
+                    }),
+                );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://127.0.0.1:{port}"), port)
+    }
+
+    fn fetcher(max_bytes: usize, timeout: Duration) -> Fetcher {
+        Fetcher::new(FetchConfig {
+            timeout,
+            max_bytes,
+            allowlist: Allowlist::parse("127.0.0.1").unwrap(),
+            ..FetchConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn follows_redirects_and_decodes_charsets() {
+        let (base, _) = site().await;
+        let f = fetcher(1024, Duration::from_secs(3));
+        let r = f.get(&u(&format!("{base}/r1"))).await.unwrap();
+        assert_eq!(r.final_url.as_str(), format!("{base}/"));
+        assert_eq!(r.redirects.len(), 2);
+        assert_eq!(
+            (r.status, r.text.as_str(), r.is_html()),
+            (200, "<h1>ok</h1>", true)
+        );
+        let r = f.get(&u(&format!("{base}/latin1"))).await.unwrap();
+        assert_eq!(r.text, "<p>café crème</p>");
+        assert_eq!(r.encoding, "windows-1252");
+        let r = f.get(&u(&format!("{base}/meta"))).await.unwrap();
+        assert_eq!(r.text, "<meta charset=\"windows-1252\"><p>naïve</p>");
+        let r = f.get(&u(&format!("{base}/missing"))).await.unwrap();
+        assert_eq!(
+            r.status, 404,
+            "an error status is an answer, recorded, not a failure"
+        );
+        let r = f.get(&u(&format!("{base}/pdf"))).await.unwrap();
+        assert_eq!(
+            (r.mime.as_deref(), r.text.as_str(), r.bytes, r.is_html()),
+            (Some("application/pdf"), "", 4, false)
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_loops_big_bodies_slow_servers_and_internal_redirects() {
+        let (base, _) = site().await;
+        let f = fetcher(1024, Duration::from_millis(500));
+        let e = f.get(&u(&format!("{base}/loop-a"))).await.unwrap_err();
+        assert_eq!(e.code(), "redirect_loop", "{e}");
+        assert_eq!(
+            f.get(&u(&format!("{base}/big"))).await.unwrap_err().code(),
+            "too_large"
+        );
+        assert_eq!(
+            f.get(&u(&format!("{base}/slow"))).await.unwrap_err().code(),
+            "timeout"
+        );
+        assert_eq!(
+            f.get(&u(&format!("{base}/to-internal")))
+                .await
+                .unwrap_err()
+                .code(),
+            "blocked_url"
+        );
+        assert_eq!(
+            f.get(&u("http://10.0.0.1/")).await.unwrap_err().code(),
+            "blocked_url"
+        );
+        assert_eq!(
+            f.get(&u("ftp://example.org/")).await.unwrap_err().code(),
+            "invalid_url"
+        );
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        assert_eq!(
+            f.get(&u(&format!("http://127.0.0.1:{closed}/")))
+                .await
+                .unwrap_err()
+                .code(),
+            "network_error"
+        );
+    }
+
+    #[test]
+    fn undeclared_bytes_fall_back_to_utf8_or_windows_1252() {
+        assert_eq!(decode("é".as_bytes(), None), ("é".to_string(), "UTF-8"));
+        assert_eq!(decode(b"\xe9", None), ("é".to_string(), "windows-1252"));
+        assert_eq!(decode(b"\xef\xbb\xbfhi", Some("text/html")).0, "hi");
+    }
+}
