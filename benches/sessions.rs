@@ -35,7 +35,7 @@ struct Mcp {
 impl Mcp {
     async fn connect(base: &str) -> Mcp {
         let mut mcp = Mcp {
-            http: reqwest::Client::new(),
+            http: common::http_client(Duration::from_secs(60)),
             url: format!("{base}/mcp"),
             session: None,
             next_id: 1,

@@ -138,7 +138,7 @@ async fn bad_input_gets_a_typed_error_and_the_service_keeps_serving() {
         );
     }
     // A malformed body is a typed 400 too, and unknown routes a typed 404.
-    let client = reqwest::Client::new();
+    let client = common::http_client(Duration::from_secs(30));
     let r = client
         .post(format!("{}/mcp/tools/call", svc.base))
         .header("content-type", "application/json")

@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 /// The service binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_browser-automation-service");
 
+/// An HTTP client for the tests (rustls needs a crypto provider chosen once per process).
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(timeout).build().unwrap()
+}
+
 /// A fresh directory under the system temp dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -86,10 +92,7 @@ impl Service {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             data_dir,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(120))
-                .build()
-                .unwrap(),
+            http: http_client(Duration::from_secs(120)),
             key: None,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
