@@ -137,6 +137,25 @@ async fn bad_input_gets_a_typed_error_and_the_service_keeps_serving() {
             "{got}"
         );
     }
+    // A link into a private network is refused when clicked, not only when typed as a URL; the
+    // page's blocked image before it does not confuse the report.
+    svc.ok(
+        "execute_action",
+        json!({"room_name": room, "action": "navigate", "url": site.url("/internal-link")}),
+    )
+    .await;
+    let (status, body) = svc
+        .call(
+            "execute_action",
+            json!({"room_name": room, "action": "click", "selector": "#in"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("blocked_url")),
+        "{body}"
+    );
+
     // A malformed body is a typed 400 too, and unknown routes a typed 404.
     let client = common::http_client(Duration::from_secs(30));
     let r = client

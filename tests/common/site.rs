@@ -130,6 +130,15 @@ async fn redirect_internal(State(port): State<u16>) -> impl IntoResponse {
     Redirect::temporary(&format!("http://127.0.0.2:{port}/"))
 }
 
+async fn internal_link(State(port): State<u16>) -> Html<String> {
+    page(
+        "Internal link",
+        &format!(
+            r#"<img src="http://127.0.0.2:{port}/pixel.png" alt=""><a id="in" href="http://127.0.0.2:{port}/">Intranet</a>"#
+        ),
+    )
+}
+
 /// Start the site on a free port.
 pub async fn start() -> Site {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -147,7 +156,8 @@ pub async fn start() -> Site {
         .route(
             "/redirect-internal",
             get(redirect_internal).with_state(port),
-        );
+        )
+        .route("/internal-link", get(internal_link).with_state(port));
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });

@@ -382,6 +382,8 @@ pub async fn run(
         Action::Click(target) => {
             let before = driver::state(page).await?;
             let at = locate(page, target, false, false).await?;
+            // A refusal recorded before this input (a blocked image, say) is not its doing.
+            ctx.blocked.lock().expect("guard lock").take();
             let watch = driver::NavWatch::start(page).await?;
             driver::click_at(page, at.x, at.y).await?;
             *ctx.cursor.lock().expect("cursor lock") = (at.x, at.y);
@@ -482,6 +484,7 @@ pub async fn run(
         }
         Action::SendKeys(chords) => {
             let before = driver::state(page).await?;
+            ctx.blocked.lock().expect("guard lock").take();
             let watch = driver::NavWatch::start(page).await?;
             driver::press(page, chords).await?;
             // Enter in a form field submits it: give that navigation time to be reported.
