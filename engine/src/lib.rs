@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod metrics;
 pub mod netguard;
+pub mod render;
 pub mod session;
 pub mod store;
 pub mod tenant;
@@ -149,6 +150,17 @@ impl Engine {
             open_sessions: self.sessions.open_count(),
             max_sessions: self.config.max_sessions,
         }
+    }
+
+    /// Render a URL in the pool (a fresh context, closed afterwards) and return the document.
+    pub async fn render_page(&self, url: &url::Url) -> Result<render::Rendered> {
+        render::render(
+            &self.pool,
+            url,
+            &self.config.allowlist,
+            self.config.navigation_timeout,
+        )
+        .await
     }
 
     /// Prometheus text for `/metrics`.

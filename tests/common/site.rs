@@ -130,6 +130,22 @@ async fn redirect_internal(State(port): State<u16>) -> impl IntoResponse {
     Redirect::temporary(&format!("http://127.0.0.2:{port}/"))
 }
 
+async fn scripted() -> Html<String> {
+    // The text is assembled at run time, so it is nowhere in the page source.
+    page(
+        "Scripted",
+        r#"<div id="app">Loading…</div>
+        <script>
+          setTimeout(() => {
+            const h = document.createElement("h1");
+            h.textContent = ["Rendered", "by", "script"].join(" ");
+            const app = document.getElementById("app");
+            app.replaceChildren(h);
+          }, 250);
+        </script>"#,
+    )
+}
+
 async fn internal_link(State(port): State<u16>) -> Html<String> {
     page(
         "Internal link",
@@ -157,7 +173,8 @@ pub async fn start() -> Site {
             "/redirect-internal",
             get(redirect_internal).with_state(port),
         )
-        .route("/internal-link", get(internal_link).with_state(port));
+        .route("/internal-link", get(internal_link).with_state(port))
+        .route("/scripted", get(scripted));
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });

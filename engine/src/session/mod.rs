@@ -3,7 +3,7 @@
 
 pub mod actions;
 pub mod driver;
-mod guard;
+pub(crate) mod guard;
 pub mod keys;
 pub mod screen;
 
