@@ -1,13 +1,14 @@
 //! Knowledge retrieval. So far: [`fetch`], which fetches pages over HTTP(S) with the
 //! private-network check on every redirect and the right charset; [`extract`], which turns one HTML
 //! page into its main content as clean Markdown, with its title, description, headings, code
-//! blocks and links; and the crawl frontier's rules: URL normalisation ([`urlnorm`]), robots.txt
-//! ([`robots`]) and sitemaps ([`sitemap`]). Crawl jobs, chunking and embeddings build on these.
+//! blocks and links; and the crawl frontier ([`frontier`]) with its rules: URL normalisation
+//! ([`urlnorm`]), robots.txt ([`robots`]) and sitemaps ([`sitemap`]). Crawl jobs, chunking and embeddings build on these.
 
 #![warn(missing_docs)]
 
 pub mod extract;
 pub mod fetch;
+pub mod frontier;
 mod markdown;
 pub mod robots;
 pub mod sitemap;
