@@ -334,8 +334,9 @@ fn inline_children(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
     s
 }
 
-/// Wrap inline text in a marker, keeping the whitespace around it outside the marker.
-fn wrap(text: &str, marker: &str) -> String {
+/// Put `open` and `close` around inline text, keeping the whitespace at its ends outside them
+/// (`" bold "` becomes `" **bold** "`, not `"** bold **"`). Empty text stays as it is.
+fn surround(text: &str, open: &str, close: &str) -> String {
     let inner = text.trim();
     if inner.is_empty() {
         return text.to_string();
@@ -350,7 +351,7 @@ fn wrap(text: &str, marker: &str) -> String {
     } else {
         ""
     };
-    format!("{lead}{marker}{inner}{marker}{trail}")
+    format!("{lead}{open}{inner}{close}{trail}")
 }
 
 fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
@@ -366,8 +367,8 @@ fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
                 format!("`{t}`")
             }
         }
-        "strong" | "b" => wrap(&inline_children(el, ctx), "**"),
-        "em" | "i" => wrap(&inline_children(el, ctx), "*"),
+        "strong" | "b" => surround(&inline_children(el, ctx), "**", "**"),
+        "em" | "i" => surround(&inline_children(el, ctx), "*", "*"),
         "a" => {
             let text = inline_children(el, ctx);
             match el
@@ -375,19 +376,7 @@ fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
                 .attr("href")
                 .and_then(|h| resolve_link(ctx.base, h))
             {
-                Some(url) if !text.trim().is_empty() => {
-                    let lead = if text.starts_with(char::is_whitespace) {
-                        " "
-                    } else {
-                        ""
-                    };
-                    let trail = if text.ends_with(char::is_whitespace) {
-                        " "
-                    } else {
-                        ""
-                    };
-                    format!("{lead}[{}]({url}){trail}", squash(&text))
-                }
+                Some(url) => surround(&text, "[", &format!("]({url})")),
                 _ => text,
             }
         }
