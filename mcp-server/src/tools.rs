@@ -152,8 +152,9 @@ pub fn list() -> Vec<Tool> {
         .collect()
 }
 
-fn parse<T: DeserializeOwned>(args: Value) -> Result<T, ToolError> {
-    serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(e.to_string()))
+fn parse<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, ToolError> {
+    serde_json::from_value(Value::Object(args))
+        .map_err(|e| ToolError::InvalidArguments(e.to_string()))
 }
 
 fn out<T: Serialize>(v: T) -> Result<ToolOutput, ToolError> {
@@ -165,14 +166,9 @@ fn out<T: Serialize>(v: T) -> Result<ToolOutput, ToolError> {
 }
 
 /// Take `room_name` out of a tool's arguments; the rest is parsed by the engine's own types.
-fn split_room(args: Value) -> Result<(String, Value), ToolError> {
-    let Value::Object(mut map) = args else {
-        return Err(ToolError::InvalidArguments(
-            "arguments must be a JSON object".into(),
-        ));
-    };
+fn split_room(mut map: Map<String, Value>) -> Result<(String, Map<String, Value>), ToolError> {
     match map.remove("room_name") {
-        Some(Value::String(s)) => Ok((s, Value::Object(map))),
+        Some(Value::String(s)) => Ok((s, map)),
         _ => Err(ToolError::InvalidArguments(
             "`room_name` (a string) is required".into(),
         )),
@@ -186,46 +182,45 @@ pub async fn call(
     name: &str,
     args: Value,
 ) -> Result<ToolOutput, ToolError> {
-    let args = if args.is_null() {
-        Value::Object(Map::new())
-    } else {
-        args
+    let map = match args {
+        Value::Null => Map::new(),
+        Value::Object(map) => map,
+        _ => {
+            return Err(ToolError::InvalidArguments(
+                "arguments must be a JSON object".into(),
+            ))
+        }
     };
-    if !args.is_object() {
-        return Err(ToolError::InvalidArguments(
-            "arguments must be a JSON object".into(),
-        ));
-    }
     let sessions = &engine.sessions;
     match name {
         "start_browser_session" => {
-            let (room, rest) = split_room(args)?;
+            let (room, rest) = split_room(map)?;
             let opts: StartOptions = parse(rest)?;
             out(sessions.start_session(tenant, &room, opts).await?)
         }
         "pause_browser_session" => out(sessions
-            .pause(tenant, &parse::<RoomArgs>(args)?.room_name)
+            .pause(tenant, &parse::<RoomArgs>(map)?.room_name)
             .await?),
         "resume_browser_session" => out(sessions
-            .resume(tenant, &parse::<RoomArgs>(args)?.room_name)
+            .resume(tenant, &parse::<RoomArgs>(map)?.room_name)
             .await?),
         "close_browser_session" => out(sessions
-            .close(tenant, &parse::<RoomArgs>(args)?.room_name)
+            .close(tenant, &parse::<RoomArgs>(map)?.room_name)
             .await?),
         "recover_browser_session" => out(sessions
-            .recover(tenant, &parse::<RoomArgs>(args)?.room_name)
+            .recover(tenant, &parse::<RoomArgs>(map)?.room_name)
             .await?),
         "get_browser_context" => out(sessions
-            .browser_context(tenant, &parse::<RoomArgs>(args)?.room_name)
+            .browser_context(tenant, &parse::<RoomArgs>(map)?.room_name)
             .await?),
         "list_browser_sessions" => {
-            parse::<NoArgs>(args)?;
+            parse::<NoArgs>(map)?;
             out(SessionList {
                 sessions: sessions.list(tenant),
             })
         }
         "get_screen_content" => {
-            let a: ScreenArgs = parse(args)?;
+            let a: ScreenArgs = parse(map)?;
             let d = ScreenOptions::default();
             let opts = ScreenOptions {
                 max_elements: a.max_elements.unwrap_or(d.max_elements),
@@ -242,17 +237,7 @@ pub async fn call(
             Ok(o)
         }
         "execute_action" => {
-            let Value::Object(mut map) = args else {
-                unreachable!()
-            };
-            let room = match map.remove("room_name") {
-                Some(Value::String(s)) => s,
-                _ => {
-                    return Err(ToolError::InvalidArguments(
-                        "`room_name` (a string) is required".into(),
-                    ))
-                }
-            };
+            let (room, mut map) = split_room(map)?;
             let kind: ActionKind = match map.remove("action") {
                 Some(v) => serde_json::from_value(v).map_err(|_| {
                     ToolError::InvalidArguments(
@@ -261,7 +246,7 @@ pub async fn call(
                 })?,
                 None => return Err(ToolError::InvalidArguments("`action` is required".into())),
             };
-            let fields: ActionFields = parse(Value::Object(map))?;
+            let fields: ActionFields = parse(map)?;
             out(sessions.execute(tenant, &room, kind, &fields).await?)
         }
         other => Err(ToolError::UnknownTool(other.to_string())),

@@ -399,9 +399,6 @@ pub async fn run(
             clear,
         } => {
             if let Some(t) = target {
-                if let Target::Point(..) = t {
-                    unreachable!("type targets are elements")
-                }
                 locate(page, t, true, *clear).await?;
             }
             driver::insert_text(page, text).await?;
