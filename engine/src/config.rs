@@ -28,6 +28,40 @@ impl Default for Viewport {
     }
 }
 
+/// How crawl jobs are run and queued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobsConfig {
+    /// Jobs one process runs at once (`JOB_WORKERS`; 0 = this process only enqueues).
+    pub workers: usize,
+    /// Attempts per job before it fails (`JOB_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubled for each later one (`JOB_RETRY_DELAY_MS`).
+    pub retry_delay: Duration,
+    /// A job delivered to a worker that has not reported for this long is taken over by another
+    /// worker (`JOB_CLAIM_IDLE_MS`; Redis queue only).
+    pub claim_idle: Duration,
+    /// A job still waiting for a worker after this long is reported (`JOB_STALE_SECS`).
+    pub stale_after: Duration,
+    /// Pages fetched at once over all jobs of this process (`CRAWL_CONCURRENCY`).
+    pub crawl_concurrency: usize,
+    /// Requests at once to one host (`CRAWL_PER_HOST`).
+    pub per_host: usize,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            max_attempts: 3,
+            retry_delay: Duration::from_secs(5),
+            claim_idle: Duration::from_secs(60),
+            stale_after: Duration::from_secs(300),
+            crawl_concurrency: 8,
+            per_host: 4,
+        }
+    }
+}
+
 /// Everything the service reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,6 +100,8 @@ pub struct Config {
     /// Host names the MCP endpoint answers to (`ALLOWED_HOSTS`, `*` for any); guards a local
     /// server against DNS rebinding. Default: the loopback names.
     pub allowed_hosts: Vec<String>,
+    /// Crawl jobs and their queue.
+    pub jobs: JobsConfig,
 }
 
 impl Config {
@@ -133,7 +169,18 @@ impl Config {
                 )))
             }
         };
+        let d = JobsConfig::default();
+        let jobs = JobsConfig {
+            workers: parse(&get, "JOB_WORKERS", d.workers)?,
+            max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", d.max_attempts)?.max(1),
+            retry_delay: Duration::from_millis(parse(&get, "JOB_RETRY_DELAY_MS", 5_000)?),
+            claim_idle: Duration::from_millis(parse(&get, "JOB_CLAIM_IDLE_MS", 60_000)?.max(100)),
+            stale_after: Duration::from_secs(parse(&get, "JOB_STALE_SECS", 300)?),
+            crawl_concurrency: parse(&get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
+            per_host: parse(&get, "CRAWL_PER_HOST", d.per_host)?.max(1),
+        };
         Ok(Self {
+            jobs,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port: parse(&get, "PORT", 8000)?,
             data_dir,

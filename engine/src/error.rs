@@ -79,6 +79,21 @@ pub enum EngineError {
     /// The event bus failed.
     #[error("event bus error: {0}")]
     EventBus(String),
+    /// No job with that id exists for this tenant.
+    #[error("no job '{0}'")]
+    JobNotFound(String),
+    /// A job with that id already exists.
+    #[error("a job '{0}' already exists")]
+    JobExists(String),
+    /// The job's state forbids the request (resuming a completed job, pausing a cancelled one).
+    #[error("{0}")]
+    JobState(String),
+    /// No stored page with that URL for this tenant.
+    #[error("no stored page '{0}'")]
+    PageNotFound(String),
+    /// The job queue failed.
+    #[error("job queue error: {0}")]
+    Queue(String),
 }
 
 impl EngineError {
@@ -102,6 +117,11 @@ impl EngineError {
             Self::Script(_) => "script_error",
             Self::Store(_) => "store_error",
             Self::EventBus(_) => "event_bus_error",
+            Self::JobNotFound(_) => "job_not_found",
+            Self::JobExists(_) => "job_exists",
+            Self::JobState(_) => "invalid_job_state",
+            Self::Queue(_) => "queue_error",
+            Self::PageNotFound(_) => "page_not_found",
         }
     }
 
@@ -111,13 +131,18 @@ impl EngineError {
             Self::Config(_) => ErrorClass::Internal,
             Self::InvalidUrl(_) | Self::InvalidRequest(_) => ErrorClass::BadRequest,
             Self::BlockedUrl(_) => ErrorClass::Forbidden,
-            Self::SessionNotFound(_) | Self::ElementNotFound(_) => ErrorClass::NotFound,
-            Self::SessionExists(_) | Self::SessionPaused(_) | Self::SessionFailed(..) => {
-                ErrorClass::Conflict
-            }
+            Self::SessionNotFound(_)
+            | Self::ElementNotFound(_)
+            | Self::JobNotFound(_)
+            | Self::PageNotFound(_) => ErrorClass::NotFound,
+            Self::SessionExists(_)
+            | Self::SessionPaused(_)
+            | Self::SessionFailed(..)
+            | Self::JobExists(_)
+            | Self::JobState(_) => ErrorClass::Conflict,
             Self::SessionLimit(_) => ErrorClass::Limited,
             Self::NavigationFailed(_) | Self::Script(_) => ErrorClass::Upstream,
-            Self::BrowserUnavailable(_) | Self::Browser(_) | Self::EventBus(_) => {
+            Self::BrowserUnavailable(_) | Self::Browser(_) | Self::EventBus(_) | Self::Queue(_) => {
                 ErrorClass::Unavailable
             }
             Self::Timeout(_) => ErrorClass::Timeout,

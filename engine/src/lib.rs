@@ -8,8 +8,10 @@ pub mod browser;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod metrics;
 pub mod netguard;
+pub mod queue;
 pub mod render;
 pub mod session;
 pub mod store;
@@ -22,6 +24,7 @@ pub use tenant::TenantId;
 use browser::{BrowserPool, PoolConfig};
 use events::{EventBus, LocalBus, RedisBus};
 use metrics::Metrics;
+use queue::{JobQueue, LocalQueue, RedisQueue};
 use serde::Serialize;
 use session::{SessionDeps, SessionManager};
 use std::sync::Arc;
@@ -40,6 +43,8 @@ pub struct Engine {
     pub events: Arc<dyn EventBus>,
     /// The document store.
     pub store: Arc<dyn DocumentStore>,
+    /// The job queue.
+    pub queue: Arc<dyn JobQueue>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }
@@ -69,6 +74,8 @@ pub struct Health {
     pub event_bus: ComponentHealth,
     /// The document store.
     pub store: ComponentHealth,
+    /// The job queue.
+    pub job_queue: ComponentHealth,
     /// Sessions holding a page.
     pub open_sessions: usize,
     /// Most sessions at once.
@@ -76,17 +83,32 @@ pub struct Health {
 }
 
 impl Engine {
-    /// Start every backend the configuration names (embedded ones otherwise).
+    /// Start every backend the configuration names (embedded ones otherwise), as the service
+    /// that owns the browser sessions.
     pub async fn start(config: Config) -> Result<Arc<Self>> {
+        Self::start_as(config, true).await
+    }
+
+    /// Start the engine of a job worker: like [`Engine::start`], but sessions stored by the
+    /// service are left alone.
+    pub async fn start_worker(config: Config) -> Result<Arc<Self>> {
+        Self::start_as(config, false).await
+    }
+
+    async fn start_as(config: Config, owns_sessions: bool) -> Result<Arc<Self>> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             EngineError::Config(format!(
                 "DATA_DIR {} cannot be created: {e}",
                 config.data_dir.display()
             ))
         })?;
-        let events: Arc<dyn EventBus> = match &config.redis_url {
-            Some(url) => Arc::new(RedisBus::connect(url).await?),
-            None => Arc::new(LocalBus::new()),
+        let (events, queue): (Arc<dyn EventBus>, Arc<dyn JobQueue>) = match &config.redis_url {
+            Some(url) => {
+                let bus = RedisBus::connect(url).await?;
+                let queue = RedisQueue::new(bus.connection(), config.jobs.claim_idle).await?;
+                (Arc::new(bus), Arc::new(queue))
+            }
+            None => (Arc::new(LocalBus::new()), Arc::new(LocalQueue::new())),
         };
         if config.mongodb_uri.is_some() {
             tracing::warn!("MONGODB_URI is set but the MongoDB store is not built yet; using the embedded store");
@@ -114,6 +136,7 @@ impl Engine {
             nav_timeout: config.navigation_timeout,
             max_sessions: config.max_sessions,
             idle_timeout: config.session_idle_timeout,
+            owns_sessions,
         })
         .await?;
         Ok(Arc::new(Self {
@@ -122,6 +145,7 @@ impl Engine {
             sessions,
             events,
             store,
+            queue,
             metrics,
         }))
     }
@@ -130,9 +154,10 @@ impl Engine {
     pub async fn health(&self) -> Health {
         let bus = self.events.health().await;
         let store = self.store.health().await;
+        let queue = self.queue.health().await;
         let chromium = self.pool.report().await;
         let chromium_ok = self.pool.is_healthy();
-        let ok = bus.is_ok() && store.is_ok() && chromium_ok;
+        let ok = bus.is_ok() && store.is_ok() && queue.is_ok() && chromium_ok;
         Health {
             status: if ok { "ok" } else { "degraded" },
             chromium,
@@ -146,6 +171,11 @@ impl Engine {
                 backend: self.store.backend().into(),
                 ok: store.is_ok(),
                 error: store.err().map(|e| e.to_string()),
+            },
+            job_queue: ComponentHealth {
+                backend: self.queue.backend().into(),
+                ok: queue.is_ok(),
+                error: queue.err().map(|e| e.to_string()),
             },
             open_sessions: self.sessions.open_count(),
             max_sessions: self.config.max_sessions,

@@ -19,6 +19,10 @@ pub struct Rendered {
     pub title: String,
     /// The serialised DOM after scripts ran.
     pub html: String,
+    /// The HTTP status of the document, as Chromium's navigation timing reports it.
+    pub status: Option<u16>,
+    /// The document's media type.
+    pub content_type: Option<String>,
 }
 
 /// How long the DOM must stay unchanged to count as settled after the load.
@@ -68,11 +72,19 @@ pub async fn render(
             "document.documentElement ? document.documentElement.outerHTML : ''",
         )
         .await?;
+        let (status, content_type): (Option<u16>, Option<String>) = driver::eval(
+            page,
+            "(() => { const n = performance.getEntriesByType('navigation')[0]; \
+             const s = n && n.responseStatus; return [s > 0 ? s : null, document.contentType || null]; })()",
+        )
+        .await?;
         let state = driver::state(page).await?;
         Ok::<_, EngineError>(Rendered {
             final_url: state.url,
             title: state.title,
             html,
+            status,
+            content_type,
         })
     }
     .await;

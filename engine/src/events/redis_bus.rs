@@ -43,7 +43,7 @@ impl RedisBus {
 }
 
 /// Redis errors can echo the connection URL; keep credentials out of messages.
-fn redact(e: &redis::RedisError) -> String {
+pub(crate) fn redact(e: &redis::RedisError) -> String {
     let s = e.to_string();
     match (s.find("://"), s.find('@')) {
         (Some(a), Some(b)) if b > a => format!("{}://***{}", &s[..a], &s[b..]),

@@ -233,6 +233,9 @@ pub struct SessionDeps {
     pub max_sessions: usize,
     /// Close sessions idle this long.
     pub idle_timeout: Option<Duration>,
+    /// Whether this process owns the stored sessions: at start it marks those left open by a
+    /// previous run failed (recoverable). A job worker sharing the store leaves them alone.
+    pub owns_sessions: bool,
 }
 
 /// All sessions of this process.
@@ -260,10 +263,13 @@ impl SessionManager {
     /// Create the manager and start its background work: failing sessions whose browser died,
     /// and closing idle sessions.
     pub async fn start(deps: SessionDeps) -> Result<Arc<Self>> {
-        let failed = deps
-            .store
-            .fail_open_sessions("the service restarted")
-            .await?;
+        let failed = if deps.owns_sessions {
+            deps.store
+                .fail_open_sessions("the service restarted")
+                .await?
+        } else {
+            0
+        };
         if failed > 0 {
             tracing::info!(
                 failed,

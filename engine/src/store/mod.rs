@@ -1,10 +1,17 @@
-//! The document store: the source of truth for sessions (and, later, jobs, pages and links).
-//! The embedded default is a SQLite file; every document carries its tenant and every read
-//! filters by it.
+//! The document store: the source of truth for sessions, jobs, pages and links. The embedded
+//! default is a SQLite file; every document carries its tenant and every read filters by it.
 
+mod records;
 mod sqlite;
+mod sqlite_jobs;
+mod sqlite_pages;
 
+pub use records::{
+    LinkQuery, LinkRecord, PageCodeBlock, PageHeading, PageOutcome, PageQuery, PageRecord, Paged,
+};
 pub use sqlite::SqliteStore;
+
+use crate::jobs::{JobRecord, JobStatus};
 
 use crate::config::Viewport;
 use crate::error::Result;
@@ -16,6 +23,27 @@ use serde::{Deserialize, Serialize};
 pub mod collections {
     /// Browser sessions.
     pub const SESSIONS: &str = "brwsr_auto_svc_sessions";
+    /// Crawl jobs.
+    pub const JOBS: &str = "brwsr_auto_svc_jobs";
+    /// Crawled pages.
+    pub const PAGES: &str = "brwsr_auto_svc_pages";
+    /// Links between pages, and to other sites.
+    pub const LINKS: &str = "brwsr_auto_svc_links";
+}
+
+/// A change to a job, applied atomically against its stored state: return false to leave it
+/// unchanged.
+pub type JobChange = Box<dyn FnOnce(&mut JobRecord) -> bool + Send>;
+
+/// What became of a [`JobChange`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobUpdate {
+    /// No such job.
+    Missing,
+    /// The change declined; the job as it is.
+    Unchanged(JobRecord),
+    /// The job after the change.
+    Updated(JobRecord),
 }
 
 /// Where a session is in its life.
@@ -78,6 +106,58 @@ pub trait DocumentStore: Send + Sync + 'static {
     fn fail_open_sessions<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, Result<usize>>;
     /// Check that the store works.
     fn health(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// Insert a new job; a job with the same id is `JobExists`.
+    fn insert_job(&self, job: JobRecord) -> BoxFuture<'_, Result<()>>;
+    /// A job by id: the tenant's own, or any tenant's when `tenant` is `None` (workers).
+    fn get_job<'a>(
+        &'a self,
+        tenant: Option<&'a TenantId>,
+        job_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<JobRecord>>>;
+    /// Jobs newest first, of one tenant (or all), with one of `statuses` (or any when empty).
+    fn list_jobs<'a>(
+        &'a self,
+        tenant: Option<&'a TenantId>,
+        statuses: &'a [JobStatus],
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<JobRecord>>>;
+    /// Apply `change` to a job atomically (also against other processes); when it applies and
+    /// `frontier` is given, store that crawl frontier snapshot with it.
+    fn update_job<'a>(
+        &'a self,
+        job_id: &'a str,
+        frontier: Option<String>,
+        change: JobChange,
+    ) -> BoxFuture<'a, Result<JobUpdate>>;
+    /// The last frontier snapshot stored with a job.
+    fn load_frontier<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<String>>>;
+
+    /// Store a page unless the job has one with that URL already; true when it was stored.
+    fn put_page(&self, page: PageRecord) -> BoxFuture<'_, Result<bool>>;
+    /// Whether the job has stored a page with that URL.
+    fn has_page<'a>(&'a self, job_id: &'a str, url: &'a str) -> BoxFuture<'a, Result<bool>>;
+    /// A tenant's page by URL, in one job or the newest of any job.
+    fn get_page<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        job_id: Option<&'a str>,
+        url: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PageRecord>>>;
+    /// A tenant's pages, in crawl order.
+    fn list_pages<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        query: &'a PageQuery,
+    ) -> BoxFuture<'a, Result<Paged<PageRecord>>>;
+    /// Store links, skipping those the job has already; returns how many were new.
+    fn put_links(&self, links: Vec<LinkRecord>) -> BoxFuture<'_, Result<usize>>;
+    /// A tenant's links, in the order found.
+    fn list_links<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        query: &'a LinkQuery,
+    ) -> BoxFuture<'a, Result<Paged<LinkRecord>>>;
 }
 
 /// Seconds since the Unix epoch, with millisecond precision.
