@@ -161,6 +161,21 @@ impl Frontier {
         self.seen.insert(normalize(url).to_string());
     }
 
+    /// Whether a URL (or another variant of it) is already queued or fetched.
+    pub fn contains(&self, url: &Url) -> bool {
+        self.seen.contains(normalize(url).as_str())
+    }
+
+    /// Put a popped entry back at the head of the queue (a fetch that was interrupted).
+    pub fn requeue(&mut self, entry: Entry) {
+        self.queue.push_front(entry);
+    }
+
+    /// The start URL (normalised).
+    pub fn start(&self) -> &str {
+        &self.start
+    }
+
     /// The next page to fetch, breadth first.
     pub fn pop(&mut self) -> Option<Entry> {
         self.queue.pop_front()

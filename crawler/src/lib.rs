@@ -2,16 +2,19 @@
 //! private-network check on every redirect and the right charset; [`extract`], which turns one HTML
 //! page into its main content as clean Markdown, with its title, description, headings, code
 //! blocks and links; and the crawl frontier ([`frontier`]) with its rules: URL normalisation
-//! ([`urlnorm`]), robots.txt ([`robots`]) and sitemaps ([`sitemap`]). Crawl jobs, chunking and embeddings build on these.
+//! ([`urlnorm`]), robots.txt ([`robots`]) and sitemaps ([`sitemap`]); and knowledge-exploration
+//! jobs ([`jobs`]) built on them: their API, workers and runs. Chunking and embeddings come next.
 
 #![warn(missing_docs)]
 
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
+pub mod jobs;
 mod markdown;
 pub mod robots;
 pub mod sitemap;
 pub mod urlnorm;
 
 pub use extract::{extract, CodeBlock, Extracted, Heading, Link};
+pub use jobs::Jobs;

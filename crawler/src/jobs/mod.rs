@@ -1,0 +1,593 @@
+//! Knowledge-exploration jobs: start, watch, pause, resume, cancel, read results, query what was
+//! found. The REST API, the MCP tools and the `crawl` command all go through [`Jobs`]. Jobs are
+//! run by workers taking job ids from the engine's queue ([`worker`]); each run crawls with
+//! [`runner`].
+
+pub mod events;
+pub mod page;
+pub mod politeness;
+pub mod runner;
+pub mod view;
+mod worker;
+
+pub use view::*;
+
+use crate::fetch::{FetchConfig, Fetcher};
+use crate::urlnorm::normalize;
+use engine::jobs::{JobOptions, JobRecord, JobStatus};
+use engine::netguard;
+use engine::store::{JobUpdate, LinkQuery, PageOutcome, PageQuery, PageRecord};
+use engine::{Engine, EngineError, Result, TenantId};
+use politeness::HostGate;
+use runner::RunDeps;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The job service of one process: its API, and its workers.
+pub struct Jobs {
+    engine: Arc<Engine>,
+    deps: Arc<RunDeps>,
+    shutdown: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    consumer_prefix: String,
+}
+
+fn valid_job_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+fn bounded<T: PartialOrd + Copy + std::fmt::Display>(
+    name: &str,
+    value: Option<T>,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T> {
+    let v = value.unwrap_or(default);
+    if v < min || v > max {
+        return Err(EngineError::InvalidRequest(format!(
+            "`{name}` must be between {min} and {max}, not {v}"
+        )));
+    }
+    Ok(v)
+}
+
+fn snippet(page: &PageRecord, text: Option<&str>) -> String {
+    const LEN: usize = 300;
+    let md = &page.markdown;
+    let at = text
+        .and_then(|t| {
+            md.to_ascii_lowercase()
+                .find(&t.to_ascii_lowercase())
+                .map(|i| i.saturating_sub(80))
+        })
+        .unwrap_or(0);
+    let mut start = at.min(md.len());
+    while !md.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut s: String = md[start..].chars().take(LEN).collect();
+    if md[start..].chars().nth(LEN).is_some() {
+        s.push('…');
+    }
+    s
+}
+
+impl Jobs {
+    /// The job service over an engine; starts `config.jobs.workers` workers and, with the
+    /// in-process queue, puts every unfinished job back in the queue.
+    pub async fn start(engine: Arc<Engine>) -> Result<Arc<Self>> {
+        let cfg = &engine.config;
+        let fetcher = Fetcher::new(FetchConfig {
+            timeout: cfg.navigation_timeout,
+            allowlist: cfg.allowlist.clone(),
+            ..FetchConfig::default()
+        })
+        .map_err(|e| EngineError::Config(format!("HTTP client: {e}")))?;
+        let deps = Arc::new(RunDeps {
+            engine: engine.clone(),
+            fetcher,
+            gate: Arc::new(HostGate::new(cfg.jobs.per_host)),
+            global: Arc::new(Semaphore::new(cfg.jobs.crawl_concurrency)),
+        });
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "host".into());
+        let jobs = Arc::new(Self {
+            engine: engine.clone(),
+            deps,
+            shutdown: CancellationToken::new(),
+            tasks: Mutex::new(Vec::new()),
+            consumer_prefix: format!("{host}-{}", std::process::id()),
+        });
+        if engine.queue.backend() == "in_process" {
+            jobs.requeue_unfinished().await?;
+        }
+        let n = engine.config.jobs.workers;
+        for i in 0..n {
+            let handle = tokio::spawn(worker::work(jobs.clone(), i));
+            jobs.tasks.lock().expect("tasks lock").push(handle);
+        }
+        let handle = tokio::spawn(worker::watch_queue(jobs.clone()));
+        jobs.tasks.lock().expect("tasks lock").push(handle);
+        Ok(jobs)
+    }
+
+    /// Put jobs that were queued or running when the process stopped back in the queue.
+    async fn requeue_unfinished(&self) -> Result<()> {
+        let store = &self.engine.store;
+        let open = store
+            .list_jobs(
+                None,
+                &[JobStatus::Pending, JobStatus::Queued, JobStatus::Running],
+                100_000,
+            )
+            .await?;
+        for job in open.into_iter().rev() {
+            let was_running = job.status == JobStatus::Running;
+            store
+                .update_job(
+                    &job.job_id,
+                    None,
+                    Box::new(move |j| {
+                        if j.status.is_terminal() || j.status == JobStatus::Paused {
+                            return false;
+                        }
+                        if was_running {
+                            // Stopped mid-run: not counted as a failed attempt.
+                            j.attempts = j.attempts.saturating_sub(1);
+                            j.run_id = None;
+                        }
+                        j.set_status(JobStatus::Queued, Some("resumed after a restart".into()));
+                        true
+                    }),
+                )
+                .await?;
+            self.engine.queue.enqueue(&job.job_id).await?;
+            tracing::info!(job_id = %job.job_id, "job resumed after a restart");
+        }
+        Ok(())
+    }
+
+    async fn owned(&self, tenant: &TenantId, job_id: &str) -> Result<JobRecord> {
+        self.engine
+            .store
+            .get_job(Some(tenant), job_id)
+            .await?
+            .ok_or_else(|| EngineError::JobNotFound(job_id.to_string()))
+    }
+
+    /// Start a job: validate, store, queue. Answers with the job in `queued`.
+    pub async fn start_job(&self, tenant: &TenantId, req: StartRequest) -> Result<JobView> {
+        let url = netguard::parse_target(&req.start_url)?;
+        if url.scheme() == "about" {
+            return Err(EngineError::InvalidUrl(
+                "`start_url` must be an http or https URL".into(),
+            ));
+        }
+        netguard::check_url(&url, &self.engine.config.allowlist).await?;
+        let max_pages = bounded(
+            "max_pages",
+            req.max_pages,
+            DEFAULT_MAX_PAGES,
+            1,
+            MAX_MAX_PAGES,
+        )?;
+        let max_depth = bounded(
+            "max_depth",
+            req.max_depth,
+            DEFAULT_MAX_DEPTH,
+            0,
+            MAX_MAX_DEPTH,
+        )?;
+        let concurrency = bounded(
+            "concurrency",
+            req.concurrency,
+            DEFAULT_CONCURRENCY,
+            1,
+            MAX_CONCURRENCY,
+        )?;
+        let job_id = match req.job_id {
+            Some(id) if valid_job_id(&id) => id,
+            Some(id) => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "`job_id` {id:?} must be 1-128 of letters, digits, `-_.:`"
+                )))
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        for p in req.include_patterns.iter().chain(&req.exclude_patterns) {
+            if !p.starts_with('/') && !p.starts_with('*') {
+                return Err(EngineError::InvalidRequest(format!(
+                    "path pattern {p:?} must start with `/` or `*`"
+                )));
+            }
+        }
+        let options = JobOptions {
+            start_url: normalize(&url).to_string(),
+            max_pages,
+            max_depth,
+            include_patterns: req.include_patterns,
+            exclude_patterns: req.exclude_patterns,
+            render: req.render,
+            concurrency,
+        };
+        let job = JobRecord::new(job_id.clone(), tenant.clone(), options);
+        self.engine.store.insert_job(job).await?;
+        let span = tracing::info_span!("job", job_id = %job_id, tenant = %tenant.as_str());
+        let _g = span.enter();
+        let queued = self.queue(&job_id).await?;
+        tracing::info!(start_url = %queued.options.start_url, "job queued");
+        Ok(JobView::from_record(&queued, false))
+    }
+
+    /// Move a job to `queued` and hand it to the queue. A job the queue cannot take stays
+    /// `pending` and is queued again by the queue watcher.
+    async fn queue(&self, job_id: &str) -> Result<JobRecord> {
+        let job = match self
+            .engine
+            .store
+            .update_job(
+                job_id,
+                None,
+                Box::new(|j| {
+                    j.set_status(JobStatus::Queued, None);
+                    true
+                }),
+            )
+            .await?
+        {
+            JobUpdate::Updated(j) => j,
+            _ => return Err(EngineError::JobNotFound(job_id.to_string())),
+        };
+        if let Err(e) = self.engine.queue.enqueue(job_id).await {
+            self.engine
+                .store
+                .update_job(
+                    job_id,
+                    None,
+                    Box::new(|j| {
+                        j.set_status(
+                            JobStatus::Pending,
+                            Some("the job queue is unavailable".into()),
+                        );
+                        true
+                    }),
+                )
+                .await?;
+            return Err(e);
+        }
+        Ok(job)
+    }
+
+    /// A job's status, progress and counters.
+    pub async fn status(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
+        Ok(JobView::from_record(
+            &self.owned(tenant, job_id).await?,
+            true,
+        ))
+    }
+
+    /// Apply a status change the owner asked for.
+    async fn change(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        verb: &'static str,
+        change: fn(&mut JobRecord) -> std::result::Result<bool, String>,
+    ) -> Result<(JobRecord, bool)> {
+        self.owned(tenant, job_id).await?;
+        let refused: Arc<Mutex<Option<String>>> = Arc::default();
+        let r = refused.clone();
+        let update = self
+            .engine
+            .store
+            .update_job(
+                job_id,
+                None,
+                Box::new(move |j| match change(j) {
+                    Ok(changed) => changed,
+                    Err(why) => {
+                        *r.lock().expect("lock") = Some(why);
+                        false
+                    }
+                }),
+            )
+            .await?;
+        if let Some(why) = refused.lock().expect("lock").take() {
+            return Err(EngineError::JobState(format!(
+                "cannot {verb} job '{job_id}': {why}"
+            )));
+        }
+        match update {
+            JobUpdate::Updated(j) => Ok((j, true)),
+            JobUpdate::Unchanged(j) => Ok((j, false)),
+            JobUpdate::Missing => Err(EngineError::JobNotFound(job_id.to_string())),
+        }
+    }
+
+    /// Pause a queued or running job; it keeps its place and resumes where it was.
+    pub async fn pause(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
+        let (job, _) = self
+            .change(tenant, job_id, "pause", |j| match j.status {
+                JobStatus::Paused => Ok(false),
+                s if s.is_terminal() => Err(format!("it is {}", s.as_str())),
+                _ => {
+                    j.set_status(JobStatus::Paused, None);
+                    Ok(true)
+                }
+            })
+            .await?;
+        events::progress(self.engine.events.as_ref(), &job).await;
+        Ok(JobView::from_record(&job, false))
+    }
+
+    /// Resume a paused job (or retry a failed one) where it stopped.
+    pub async fn resume(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
+        let (job, changed) = self
+            .change(tenant, job_id, "resume", |j| match j.status {
+                JobStatus::Paused => {
+                    j.set_status(JobStatus::Pending, Some("resumed".into()));
+                    Ok(true)
+                }
+                JobStatus::Failed => {
+                    j.attempts = 0;
+                    j.error = None;
+                    j.finished_at = None;
+                    j.set_status(JobStatus::Pending, Some("retried".into()));
+                    Ok(true)
+                }
+                JobStatus::Queued | JobStatus::Running | JobStatus::Pending => Ok(false),
+                s => Err(format!("it is {}", s.as_str())),
+            })
+            .await?;
+        if !changed {
+            return Ok(JobView::from_record(&job, false));
+        }
+        let job = self.queue(job_id).await?;
+        Ok(JobView::from_record(&job, false))
+    }
+
+    /// Cancel a job for good; pages stored so far stay.
+    pub async fn cancel(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
+        let (job, _) = self
+            .change(tenant, job_id, "cancel", |j| match j.status {
+                JobStatus::Cancelled => Ok(false),
+                s if s.is_terminal() => Err(format!("it is {}", s.as_str())),
+                _ => {
+                    j.set_status(JobStatus::Cancelled, None);
+                    Ok(true)
+                }
+            })
+            .await?;
+        events::progress(self.engine.events.as_ref(), &job).await;
+        Ok(JobView::from_record(&job, false))
+    }
+
+    /// The caller's jobs, newest first.
+    pub async fn list(&self, tenant: &TenantId, req: ListRequest) -> Result<JobList> {
+        let statuses = match req.status.as_deref() {
+            None | Some("") | Some("all") => Vec::new(),
+            Some(s) => vec![JobStatus::parse(s).ok_or_else(|| {
+                EngineError::InvalidRequest(format!(
+                    "`status` must be one of pending, queued, running, paused, completed, failed, cancelled; not {s:?}"
+                ))
+            })?],
+        };
+        let limit = bounded("limit", req.limit, 50, 1, 500)?;
+        let jobs = self
+            .engine
+            .store
+            .list_jobs(Some(tenant), &statuses, limit)
+            .await?;
+        Ok(JobList {
+            jobs: jobs
+                .iter()
+                .map(|j| JobView::from_record(j, false))
+                .collect(),
+        })
+    }
+
+    /// One page of a job's stored pages.
+    pub async fn results(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        req: ResultsRequest,
+    ) -> Result<ResultsPage> {
+        let job = self.owned(tenant, job_id).await?;
+        let limit = bounded("limit", req.limit, 20, 1, 100)?;
+        let offset = req.offset.unwrap_or(0);
+        let max_chars = bounded("max_chars", req.max_chars, 20_000, 0, 1_000_000)?;
+        let pages = self
+            .engine
+            .store
+            .list_pages(
+                tenant,
+                &PageQuery {
+                    job_id: Some(job_id.to_string()),
+                    outcome: req.outcome.unwrap_or_default(),
+                    offset,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let next = offset + pages.items.len() as u64;
+        Ok(ResultsPage {
+            job_id: job.job_id,
+            status: job.status,
+            total: pages.total,
+            offset,
+            limit,
+            next_offset: (next < pages.total).then_some(next),
+            pages: pages
+                .items
+                .into_iter()
+                .map(|p| PageView::new(p, max_chars))
+                .collect(),
+        })
+    }
+
+    /// Look up stored knowledge: page summaries, one page, links, or a site map.
+    pub async fn query(&self, tenant: &TenantId, req: QueryRequest) -> Result<QueryAnswer> {
+        if let Some(job_id) = &req.job_id {
+            self.owned(tenant, job_id).await?;
+        }
+        let store = &self.engine.store;
+        let offset = req.offset.unwrap_or(0);
+        let answer = |total| QueryAnswer {
+            kind: req.kind,
+            total,
+            offset,
+            pages: None,
+            page: None,
+            links: None,
+            site_map: None,
+            outline: None,
+        };
+        match req.kind {
+            QueryKind::Pages => {
+                let limit = bounded("limit", req.limit, 20, 1, 200)?;
+                let found = store
+                    .list_pages(
+                        tenant,
+                        &PageQuery {
+                            job_id: req.job_id.clone(),
+                            outcome: PageOutcome::Ok,
+                            url_contains: req.url.clone(),
+                            text: req.text.clone(),
+                            offset,
+                            limit,
+                        },
+                    )
+                    .await?;
+                let mut a = answer(found.total);
+                a.pages = Some(
+                    found
+                        .items
+                        .iter()
+                        .map(|p| PageSummary {
+                            url: p.url.clone(),
+                            job_id: p.job_id.clone(),
+                            title: p.title.clone(),
+                            description: p.description.clone(),
+                            ok: p.ok,
+                            word_count: p.word_count,
+                            snippet: snippet(p, req.text.as_deref()),
+                        })
+                        .collect(),
+                );
+                Ok(a)
+            }
+            QueryKind::Page => {
+                let raw = req.url.as_deref().ok_or_else(|| {
+                    EngineError::InvalidRequest("`url` is required for kind `page`".into())
+                })?;
+                let url = url::Url::parse(raw)
+                    .map_err(|e| EngineError::InvalidUrl(format!("`{raw}`: {e}")))?;
+                let max_chars = bounded("max_chars", req.max_chars, 20_000, 0, 1_000_000)?;
+                let page = store
+                    .get_page(tenant, req.job_id.as_deref(), normalize(&url).as_str())
+                    .await?
+                    .ok_or_else(|| EngineError::PageNotFound(raw.to_string()))?;
+                let mut a = answer(1);
+                a.page = Some(PageView::new(page, max_chars));
+                Ok(a)
+            }
+            QueryKind::Links => {
+                let limit = bounded("limit", req.limit, 50, 1, 500)?;
+                let from = req
+                    .url
+                    .as_deref()
+                    .map(|u| {
+                        url::Url::parse(u)
+                            .map(|p| normalize(&p).to_string())
+                            .map_err(|e| EngineError::InvalidUrl(format!("`{u}`: {e}")))
+                    })
+                    .transpose()?;
+                let found = store
+                    .list_links(
+                        tenant,
+                        &LinkQuery {
+                            job_id: req.job_id.clone(),
+                            external: req.external,
+                            from_url: from,
+                            to_url: None,
+                            offset,
+                            limit,
+                        },
+                    )
+                    .await?;
+                let mut a = answer(found.total);
+                a.links = Some(found.items);
+                Ok(a)
+            }
+            QueryKind::SiteMap => {
+                let limit = bounded("limit", req.limit, 500, 1, 1000)?;
+                let found = store
+                    .list_pages(
+                        tenant,
+                        &PageQuery {
+                            job_id: req.job_id.clone(),
+                            outcome: PageOutcome::Ok,
+                            offset,
+                            limit,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let mut entries: Vec<SiteMapEntry> = found
+                    .items
+                    .iter()
+                    .filter_map(|p| {
+                        let u = url::Url::parse(&p.url).ok()?;
+                        let path = match u.query() {
+                            Some(q) => format!("{}?{q}", u.path()),
+                            None => u.path().to_string(),
+                        };
+                        let level = u.path().split('/').filter(|s| !s.is_empty()).count();
+                        Some(SiteMapEntry {
+                            url: p.url.clone(),
+                            path,
+                            title: p.title.clone(),
+                            level,
+                        })
+                    })
+                    .collect();
+                entries.sort_by(|a, b| (&a.path, &a.url).cmp(&(&b.path, &b.url)));
+                let outline = entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}- {} ({})",
+                            "  ".repeat(e.level.saturating_sub(1)),
+                            e.path,
+                            e.title
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let mut a = answer(found.total);
+                a.site_map = Some(entries);
+                a.outline = Some(outline);
+                Ok(a)
+            }
+        }
+    }
+
+    /// Stop the workers: runs in progress checkpoint and go back to the queue (their pages in
+    /// flight get a few seconds to finish).
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        let tasks: Vec<_> = self.tasks.lock().expect("tasks lock").drain(..).collect();
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! One run of a crawl job: breadth-first over the frontier, a few pages at once, each page
+//! stored once, the frontier checkpointed in the store so that the next run (after a pause, a
+//! restart or a crashed worker) goes on where this one stopped.
+
+use super::events;
+use super::page::{is_site_down, Crawled, PageJob};
+use super::politeness::HostGate;
+use crate::fetch::Fetcher;
+use crate::frontier::{Entry, Frontier, Offer, Scope};
+use crate::robots::Robots;
+use crate::sitemap;
+use crate::urlnorm::normalize;
+use engine::jobs::{JobRecord, JobStatus};
+use engine::store::{JobUpdate, LinkQuery, LinkRecord};
+use engine::{Engine, EngineError};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// The user agent robots.txt rules are matched against.
+pub const ROBOTS_AGENT: &str = "browser-automation-service";
+/// How often a run looks at its job's status (pause, cancel) while pages are in flight.
+const CONTROL_EVERY: Duration = Duration::from_millis(250);
+/// Checkpoints (and progress events) at most this often.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How long a run interrupted by shutdown lets its pages in flight finish.
+const DRAIN: Duration = Duration::from_secs(10);
+/// Most sitemap documents read per job, and most URLs taken from them.
+const SITEMAP_DOCS: usize = 10;
+const SITEMAP_URLS: usize = 50_000;
+
+/// What every run of the process shares.
+pub struct RunDeps {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// The HTTP fetcher.
+    pub fetcher: Fetcher,
+    /// Per-host limits.
+    pub gate: Arc<HostGate>,
+    /// Pages fetched at once over all jobs.
+    pub global: Arc<Semaphore>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// Every page in scope was crawled.
+    Completed,
+    /// Its owner paused it.
+    Paused,
+    /// Its owner cancelled it.
+    Cancelled,
+    /// The process is shutting down; the job goes back to the queue.
+    Interrupted,
+    /// Another run took the job over; this one stopped writing.
+    Superseded,
+}
+
+/// Why a run failed (the job may get another attempt).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunError {
+    /// A stable code.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl From<EngineError> for RunError {
+    fn from(e: EngineError) -> Self {
+        Self {
+            code: e.code().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+struct Run<'a> {
+    deps: &'a RunDeps,
+    job: JobRecord,
+    run_id: String,
+    start: Url,
+    frontier: Frontier,
+    crawl_delay: Option<Duration>,
+    in_flight: HashMap<String, Entry>,
+    reported_external: HashSet<String>,
+    rejected: HashSet<String>,
+    base_secs: f64,
+    started: Instant,
+    last_checkpoint: Instant,
+}
+
+/// Run a job that was moved to `running` with `run_id`, until it completes, is paused or
+/// cancelled, the process shuts down, or it fails.
+pub async fn run(
+    deps: &RunDeps,
+    job: JobRecord,
+    run_id: String,
+    shutdown: CancellationToken,
+) -> Result<RunOutcome, RunError> {
+    let start = Url::parse(&job.options.start_url).map_err(|e| RunError {
+        code: "invalid_url".into(),
+        message: format!("{}: {e}", job.options.start_url),
+    })?;
+    let store = &deps.engine.store;
+    let snapshot = store.load_frontier(&job.job_id).await?;
+    let resumed = snapshot.is_some();
+    let frontier = match snapshot.and_then(|s| serde_json::from_str::<Frontier>(&s).ok()) {
+        Some(f) => f,
+        None => Frontier::new(
+            &start,
+            Scope {
+                max_pages: job.options.max_pages,
+                max_depth: job.options.max_depth,
+                include: job.options.include_patterns.clone(),
+                exclude: job.options.exclude_patterns.clone(),
+            },
+        ),
+    };
+    let reported_external = store
+        .list_links(
+            &job.tenant_id,
+            &LinkQuery {
+                job_id: Some(job.job_id.clone()),
+                external: Some(true),
+                limit: 100_000,
+                ..Default::default()
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|l| l.to_url)
+        .collect();
+    let mut run = Run {
+        deps,
+        base_secs: job.run_secs,
+        job,
+        run_id,
+        start,
+        frontier,
+        crawl_delay: None,
+        in_flight: HashMap::new(),
+        reported_external,
+        rejected: HashSet::new(),
+        started: Instant::now(),
+        last_checkpoint: Instant::now(),
+    };
+    run.read_robots_and_sitemaps(!resumed).await?;
+    run.crawl(shutdown).await
+}
+
+impl Run<'_> {
+    fn origin(&self, path: &str) -> Option<Url> {
+        self.start.join(path).ok()
+    }
+
+    /// Apply robots.txt (every run: rules are not stored) and, on the first run, offer the pages
+    /// the sitemaps list. A site that cannot be reached at all fails the run (it is retried).
+    async fn read_robots_and_sitemaps(&mut self, first_run: bool) -> Result<(), RunError> {
+        let mut sitemaps = Vec::new();
+        if let Some(robots_url) = self.origin("/robots.txt") {
+            match self.deps.fetcher.get(&robots_url).await {
+                Ok(f) if f.status == 200 => {
+                    let robots = Robots::parse(&f.text, ROBOTS_AGENT);
+                    self.crawl_delay = robots.crawl_delay;
+                    sitemaps.extend(robots.sitemaps.clone());
+                    self.frontier.set_robots(robots);
+                }
+                Ok(_) => {}
+                Err(e) if e.code() == "network_error" || e.code() == "timeout" => {
+                    return Err(RunError {
+                        code: "site_unreachable".into(),
+                        message: format!("{} cannot be reached: {e}", self.start),
+                    });
+                }
+                Err(e) => tracing::debug!(error = %e, "robots.txt not read"),
+            }
+        }
+        if !first_run {
+            return Ok(());
+        }
+        if let Some(u) = self.origin("/sitemap.xml") {
+            sitemaps.push(u.to_string());
+        }
+        let mut read = HashSet::new();
+        let mut found = 0usize;
+        while let Some(next) = sitemaps.pop() {
+            if read.len() >= SITEMAP_DOCS || !read.insert(next.clone()) {
+                continue;
+            }
+            let Ok(url) = Url::parse(&next) else { continue };
+            if !crate::urlnorm::same_site(&self.start, &url) {
+                continue;
+            }
+            let Ok(f) = self.deps.fetcher.get(&url).await else {
+                continue;
+            };
+            if f.status != 200 {
+                continue;
+            }
+            let map = sitemap::parse(&f.text, SITEMAP_URLS - found);
+            sitemaps.extend(map.sitemaps);
+            for page in map.pages {
+                found += 1;
+                if let Ok(u) = Url::parse(&page) {
+                    self.offer(&u, 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Offer a URL to the frontier, counting what it rejects once per URL.
+    fn offer(&mut self, url: &Url, depth: u32) -> Offer {
+        let offer = self.frontier.offer(url, depth);
+        if matches!(
+            offer,
+            Offer::TooDeep | Offer::Excluded | Offer::Disallowed | Offer::LimitReached
+        ) && self.rejected.insert(normalize(url).to_string())
+        {
+            self.job.counters.pages_skipped += 1;
+        }
+        offer
+    }
+
+    async fn crawl(&mut self, shutdown: CancellationToken) -> Result<RunOutcome, RunError> {
+        let mut tasks: JoinSet<(Entry, Crawled)> = JoinSet::new();
+        let concurrency = self.job.options.concurrency.max(1);
+        let mut stop: Option<RunOutcome> = None;
+        let mut last_control = Instant::now();
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        loop {
+            if stop.is_none() {
+                if shutdown.is_cancelled() {
+                    stop = Some(RunOutcome::Interrupted);
+                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
+                } else if last_control.elapsed() >= CONTROL_EVERY {
+                    last_control = Instant::now();
+                    stop = self.control().await?;
+                    if stop == Some(RunOutcome::Cancelled) || stop == Some(RunOutcome::Superseded) {
+                        tasks.abort_all();
+                    }
+                }
+            }
+            if stop.is_none() {
+                while self.in_flight.len() < concurrency {
+                    let Some(entry) = self.frontier.pop() else {
+                        break;
+                    };
+                    if self
+                        .deps
+                        .engine
+                        .store
+                        .has_page(&self.job.job_id, &entry.url)
+                        .await?
+                    {
+                        // Stored by an earlier run after its last checkpoint: take its links
+                        // from the store instead of fetching it again.
+                        self.reoffer_stored_links(&entry).await?;
+                        continue;
+                    }
+                    self.spawn(&mut tasks, entry);
+                }
+            }
+            if self.in_flight.is_empty() {
+                break;
+            }
+            let deadline = drain_deadline;
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    Some(Ok((entry, crawled))) => {
+                        if let Some(outcome) = self.finish_page(entry, crawled).await? {
+                            tasks.abort_all();
+                            self.in_flight.clear();
+                            stop = Some(outcome);
+                        }
+                    }
+                    Some(Err(e)) if e.is_cancelled() => {}
+                    Some(Err(e)) => {
+                        return Err(RunError { code: "internal".into(), message: format!("page task failed: {e}") });
+                    }
+                    None => self.in_flight.clear(),
+                },
+                _ = tokio::time::sleep(CONTROL_EVERY) => {},
+                _ = shutdown.cancelled(), if stop.is_none() => {},
+                _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if deadline.is_some() => {
+                    tasks.abort_all();
+                    break;
+                }
+            }
+            if stop == Some(RunOutcome::Cancelled) || stop == Some(RunOutcome::Superseded) {
+                break;
+            }
+        }
+        tasks.abort_all();
+        match stop {
+            Some(RunOutcome::Superseded) => Ok(RunOutcome::Superseded),
+            Some(outcome) => {
+                // Pages still in flight (interrupted) go back to the head of the queue.
+                self.checkpoint(true).await?;
+                Ok(outcome)
+            }
+            None => {
+                self.in_flight.clear();
+                self.job.current_url = None;
+                self.checkpoint(true).await?;
+                Ok(RunOutcome::Completed)
+            }
+        }
+    }
+
+    fn spawn(&mut self, tasks: &mut JoinSet<(Entry, Crawled)>, entry: Entry) {
+        self.in_flight.insert(entry.url.clone(), entry.clone());
+        self.job.current_url = Some(entry.url.clone());
+        let engine = self.deps.engine.clone();
+        let fetcher = self.deps.fetcher.clone();
+        let gate = self.deps.gate.clone();
+        let global = self.deps.global.clone();
+        let start = self.start.clone();
+        let tenant = self.job.tenant_id.clone();
+        let job_id = self.job.job_id.clone();
+        let render = self.job.options.render;
+        let delay = self.crawl_delay;
+        tasks.spawn(async move {
+            let url = Url::parse(&entry.url).expect("frontier URLs parse");
+            let host = url.host_str().unwrap_or_default().to_string();
+            let _global = global.acquire_owned().await.expect("never closed");
+            let _host = gate.acquire(&host, delay).await;
+            let job = PageJob {
+                engine: &engine,
+                fetcher: &fetcher,
+                start: &start,
+                tenant: &tenant,
+                job_id: &job_id,
+                render,
+            };
+            let crawled = job.crawl(&url, entry.depth).await;
+            (entry, crawled)
+        });
+    }
+
+    /// Look at the job as stored: paused or cancelled by its owner, or taken over by another run.
+    async fn control(&self) -> Result<Option<RunOutcome>, RunError> {
+        let job = self
+            .deps
+            .engine
+            .store
+            .get_job(None, &self.job.job_id)
+            .await?;
+        Ok(match job {
+            None => Some(RunOutcome::Cancelled),
+            Some(j) if j.run_id.as_deref() != Some(&self.run_id) => Some(RunOutcome::Superseded),
+            Some(j) => match j.status {
+                JobStatus::Paused => Some(RunOutcome::Paused),
+                JobStatus::Cancelled => Some(RunOutcome::Cancelled),
+                JobStatus::Running => None,
+                // Failed or completed behind our back: someone else decided.
+                _ => Some(RunOutcome::Superseded),
+            },
+        })
+    }
+
+    async fn reoffer_stored_links(&mut self, entry: &Entry) -> Result<(), RunError> {
+        let links = self
+            .deps
+            .engine
+            .store
+            .list_links(
+                &self.job.tenant_id,
+                &LinkQuery {
+                    job_id: Some(self.job.job_id.clone()),
+                    external: Some(false),
+                    from_url: Some(entry.url.clone()),
+                    limit: 10_000,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        for l in links.items {
+            if let Ok(u) = Url::parse(&l.to_url) {
+                self.offer(&u, entry.depth + 1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Store a crawled page and its links, offer its links, count, report. Returns an outcome
+    /// when the run must stop.
+    async fn finish_page(
+        &mut self,
+        entry: Entry,
+        crawled: Crawled,
+    ) -> Result<Option<RunOutcome>, RunError> {
+        self.in_flight.remove(&entry.url);
+        let Crawled {
+            record,
+            links,
+            off_site,
+        } = crawled;
+        let store = &self.deps.engine.store;
+        // The start page failing to load at all, on the first run: the site is down, which is
+        // worth another attempt later rather than a job of one failed page.
+        if entry.depth == 0
+            && is_site_down(&record)
+            && self.job.counters.pages_completed == 0
+            && self.job.counters.pages_failed == 0
+        {
+            let e = record
+                .error
+                .clone()
+                .unwrap_or_else(|| engine::jobs::JobError {
+                    code: "site_unreachable".into(),
+                    message: "the start page did not load".into(),
+                });
+            self.frontier.requeue(entry);
+            return Err(RunError {
+                code: "site_unreachable".into(),
+                message: e.message,
+            });
+        }
+        let redirected = record.url != entry.url;
+        if redirected {
+            let final_url = Url::parse(&record.url).ok();
+            if record.ok
+                && final_url
+                    .as_ref()
+                    .is_some_and(|u| self.frontier.contains(u))
+            {
+                // A redirect to a page the crawl already has: nothing new.
+                self.job.counters.pages_skipped += 1;
+                return self.after_page().await;
+            }
+            if let Some(u) = final_url {
+                self.frontier.mark_seen(&u);
+            }
+        }
+        let inserted = store.put_page(record.clone()).await?;
+        if !inserted {
+            self.job.counters.pages_skipped += 1;
+            return self.after_page().await;
+        }
+        let mut link_docs = Vec::new();
+        let mut external = Vec::new();
+        if let Some(u) = off_site {
+            external.push((u.to_string(), String::new()));
+        }
+        for link in &links {
+            let Ok(u) = Url::parse(&link.url) else {
+                continue;
+            };
+            match self.offer(&u, entry.depth + 1) {
+                Offer::External => external.push((u.to_string(), link.text.clone())),
+                _ => link_docs.push(LinkRecord {
+                    tenant_id: self.job.tenant_id.clone(),
+                    job_id: self.job.job_id.clone(),
+                    from_url: record.url.clone(),
+                    to_url: normalize(&u).to_string(),
+                    text: link.text.clone(),
+                    external: false,
+                }),
+            }
+        }
+        for (to, text) in &external {
+            link_docs.push(LinkRecord {
+                tenant_id: self.job.tenant_id.clone(),
+                job_id: self.job.job_id.clone(),
+                from_url: record.url.clone(),
+                to_url: to.clone(),
+                text: text.clone(),
+                external: true,
+            });
+        }
+        store.put_links(link_docs).await?;
+        let bus = self.deps.engine.events.as_ref();
+        for (to, text) in external {
+            if self.reported_external.insert(to.clone()) {
+                self.job.counters.external_links += 1;
+                events::external_link(bus, &self.job, &record.url, &to, &text).await;
+            }
+        }
+        if record.ok {
+            self.job.counters.pages_completed += 1;
+        } else {
+            self.job.counters.pages_failed += 1;
+            events::page_error(bus, &self.job, &record).await;
+        }
+        events::page_completed(bus, &self.job, &record).await;
+        self.after_page().await
+    }
+
+    async fn after_page(&mut self) -> Result<Option<RunOutcome>, RunError> {
+        let due = self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY || self.in_flight.is_empty();
+        if due && !self.checkpoint(false).await? {
+            return Ok(Some(RunOutcome::Superseded));
+        }
+        Ok(None)
+    }
+
+    /// Store counters, progress and the frontier (with pages in flight put back at its head);
+    /// false when another run has taken the job over.
+    async fn checkpoint(&mut self, last: bool) -> Result<bool, RunError> {
+        self.last_checkpoint = Instant::now();
+        let mut snap = self.frontier.clone();
+        for e in self.in_flight.values() {
+            snap.requeue(e.clone());
+        }
+        self.job.counters.pages_queued = snap.queued() as u64;
+        self.job.counters.pages_admitted = snap.admitted() as u64;
+        self.job.run_secs = self.base_secs + self.started.elapsed().as_secs_f64();
+        let frontier = serde_json::to_string(&snap).map_err(|e| RunError {
+            code: "internal".into(),
+            message: format!("frontier snapshot: {e}"),
+        })?;
+        let run_id = self.run_id.clone();
+        let counters = self.job.counters.clone();
+        let current = self.job.current_url.clone();
+        let run_secs = self.job.run_secs;
+        let update = self
+            .deps
+            .engine
+            .store
+            .update_job(
+                &self.job.job_id,
+                Some(frontier),
+                Box::new(move |j| {
+                    if j.run_id.as_deref() != Some(&run_id) {
+                        return false;
+                    }
+                    j.counters = counters;
+                    j.current_url = current;
+                    j.run_secs = run_secs;
+                    true
+                }),
+            )
+            .await?;
+        match update {
+            JobUpdate::Updated(j) => {
+                if !last || j.status == JobStatus::Running {
+                    events::progress(self.deps.engine.events.as_ref(), &j).await;
+                }
+                self.job.status = j.status;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

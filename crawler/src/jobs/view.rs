@@ -1,0 +1,334 @@
+//! What callers send and get back: the job start body, status, results and knowledge queries.
+//! The REST API and the MCP tools share these shapes.
+
+use engine::jobs::{JobError, JobOptions, JobRecord, JobStatus, RenderMode, StatusEntry};
+use engine::store::{LinkRecord, PageOutcome, PageRecord};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Default and largest `max_pages`.
+pub const DEFAULT_MAX_PAGES: usize = 100;
+/// Largest `max_pages`.
+pub const MAX_MAX_PAGES: usize = 100_000;
+/// Default `max_depth`.
+pub const DEFAULT_MAX_DEPTH: u32 = 3;
+/// Largest `max_depth`.
+pub const MAX_MAX_DEPTH: u32 = 50;
+/// Default pages at once per job.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Most pages at once per job.
+pub const MAX_CONCURRENCY: usize = 32;
+
+/// Start a knowledge-exploration job.
+#[derive(Debug, Clone, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct StartRequest {
+    /// Where the crawl starts (http or https); its scheme and host bound the crawl.
+    pub start_url: String,
+    /// Most pages to crawl (default 100, at most 100000).
+    #[serde(default)]
+    pub max_pages: Option<usize>,
+    /// Most link hops from the start page (default 3, at most 50).
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+    /// The job's id; generated when absent. 1-128 of letters, digits, `-_.:`.
+    #[serde(default)]
+    pub job_id: Option<String>,
+    /// Path patterns a page must match (`*` is a wildcard), e.g. `/docs/*`.
+    #[serde(default)]
+    pub include_patterns: Vec<String>,
+    /// Path patterns that keep a page out.
+    #[serde(default)]
+    pub exclude_patterns: Vec<String>,
+    /// `auto` (default: render pages that need scripts), `always` or `never`.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub render: RenderMode,
+    /// Pages of this job fetched at once (default 4, at most 32).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+}
+
+/// A job id in a request body (pause, resume, cancel).
+#[derive(Debug, Clone, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobIdRequest {
+    /// The job.
+    pub job_id: String,
+}
+
+/// A job's status, progress and counters.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct JobView {
+    /// The job.
+    pub job_id: String,
+    /// `pending`, `queued`, `running`, `paused`, `completed`, `failed` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: JobStatus,
+    /// 0-100: pages done out of pages found so far.
+    pub progress: f64,
+    /// Pages stored with content.
+    pub pages_completed: u64,
+    /// Pages recorded with an error (timeouts, 4xx/5xx, unsupported types).
+    pub pages_failed: u64,
+    /// Pages waiting to be fetched.
+    pub pages_queued: u64,
+    /// URLs left out: duplicates, robots.txt, patterns, depth or page limits.
+    pub pages_skipped: u64,
+    /// Distinct links to other sites found.
+    pub external_links: u64,
+    /// The page fetched most recently.
+    pub current_url: Option<String>,
+    /// Seconds spent crawling, over all runs.
+    pub elapsed_secs: f64,
+    /// Seconds it has been waiting for a worker, while queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_secs: Option<f64>,
+    /// Runs started.
+    pub attempts: u32,
+    /// Why it failed, or why its last attempt failed.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<JobError>,
+    /// What it crawls.
+    #[schema(value_type = Object)]
+    pub options: JobOptions,
+    /// Seconds since the Unix epoch.
+    pub created_at: f64,
+    /// When its first run started.
+    pub started_at: Option<f64>,
+    /// When it finished.
+    pub finished_at: Option<f64>,
+    /// Every status change, in order (in the status answer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub status_history: Option<Vec<StatusEntry>>,
+}
+
+impl JobView {
+    /// The view of a stored job; `history` includes its status changes.
+    pub fn from_record(j: &JobRecord, history: bool) -> Self {
+        let c = &j.counters;
+        let waiting = (j.status == JobStatus::Queued)
+            .then(|| {
+                j.queued_at
+                    .map(|q| (engine::store::now_secs() - q).max(0.0))
+            })
+            .flatten();
+        Self {
+            job_id: j.job_id.clone(),
+            status: j.status,
+            progress: j.progress(),
+            pages_completed: c.pages_completed,
+            pages_failed: c.pages_failed,
+            pages_queued: c.pages_queued,
+            pages_skipped: c.pages_skipped,
+            external_links: c.external_links,
+            current_url: j.current_url.clone(),
+            elapsed_secs: (j.run_secs * 10.0).round() / 10.0,
+            waiting_secs: waiting,
+            attempts: j.attempts,
+            error: j.error.clone(),
+            options: j.options.clone(),
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            status_history: history.then(|| j.status_history.clone()),
+        }
+    }
+}
+
+/// Jobs of the caller.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct JobList {
+    /// Newest first.
+    pub jobs: Vec<JobView>,
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequest {
+    /// Only jobs with this status.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Most jobs (default 50, at most 500).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Which results to return.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsRequest {
+    /// Pages to skip (crawl order).
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// Most pages (default 20, at most 100).
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// `all` (default), `ok` (pages with content) or `failed`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub outcome: Option<PageOutcome>,
+    /// Most Markdown characters per page (default 20000); longer content is cut and marked.
+    #[serde(default)]
+    pub max_chars: Option<usize>,
+}
+
+/// A stored page as returned to callers.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct PageView {
+    /// The page.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub page: PageRecord,
+    /// Whether `markdown` was cut to `max_chars`.
+    pub markdown_truncated: bool,
+}
+
+impl PageView {
+    /// A page with its Markdown cut to `max_chars` characters.
+    pub fn new(mut page: PageRecord, max_chars: usize) -> Self {
+        let truncated = cut(&mut page.markdown, max_chars);
+        Self {
+            page,
+            markdown_truncated: truncated,
+        }
+    }
+}
+
+/// Cut `s` to at most `max` characters, on a character boundary; true when it was cut.
+pub fn cut(s: &mut String, max: usize) -> bool {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => {
+            s.truncate(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// One page of a job's results.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct ResultsPage {
+    /// The job.
+    pub job_id: String,
+    /// Its status now.
+    #[schema(value_type = String)]
+    pub status: JobStatus,
+    /// Pages matching in all.
+    pub total: u64,
+    /// Pages skipped.
+    pub offset: u64,
+    /// Most pages returned.
+    pub limit: u64,
+    /// The offset of the next page of results, if there is one.
+    pub next_offset: Option<u64>,
+    /// The pages, in crawl order.
+    pub pages: Vec<PageView>,
+}
+
+/// What `query_knowledge` looks up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryKind {
+    /// Stored pages, as short summaries (filter by `text`, `url`, `job_id`).
+    #[default]
+    Pages,
+    /// One page's full content (by `url`).
+    Page,
+    /// Links (filter by `url` as the page they are on, `external`, `job_id`).
+    Links,
+    /// The site's pages as a tree of paths.
+    SiteMap,
+}
+
+/// A query over stored knowledge.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// `pages` (default), `page`, `links` or `site_map`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub kind: QueryKind,
+    /// Only this job's knowledge.
+    #[serde(default)]
+    pub job_id: Option<String>,
+    /// `page`: the page's URL. `links`: the page the links are on. `pages`: part of the URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `pages`: words the title or content contains (case-insensitive).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `links`: only external (true) or internal (false) links.
+    #[serde(default)]
+    pub external: Option<bool>,
+    /// Items to skip.
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// Most items (default 20, at most 200; site maps up to 1000).
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// `page`: most Markdown characters (default 20000).
+    #[serde(default)]
+    pub max_chars: Option<usize>,
+}
+
+/// A page in a list: enough to choose which one to read.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct PageSummary {
+    /// The page's URL.
+    pub url: String,
+    /// The job that crawled it.
+    pub job_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Whether it has content.
+    pub ok: bool,
+    /// Words of content.
+    pub word_count: u64,
+    /// A few hundred characters of content (around the match when searching).
+    pub snippet: String,
+}
+
+/// One entry of a site map.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct SiteMapEntry {
+    /// The page's URL.
+    pub url: String,
+    /// Its path.
+    pub path: String,
+    /// Its title.
+    pub title: String,
+    /// Path segments below the root.
+    pub level: usize,
+}
+
+/// The answer to a knowledge query; the field named by `kind` is filled.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+pub struct QueryAnswer {
+    /// What was looked up.
+    #[schema(value_type = String)]
+    pub kind: QueryKind,
+    /// Items matching in all.
+    pub total: u64,
+    /// Items skipped.
+    pub offset: u64,
+    /// `pages`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<Vec<PageSummary>>,
+    /// `page`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageView>,
+    /// `links`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub links: Option<Vec<LinkRecord>>,
+    /// `site_map`: pages sorted by path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_map: Option<Vec<SiteMapEntry>>,
+    /// `site_map`: the same as an indented outline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outline: Option<String>,
+}

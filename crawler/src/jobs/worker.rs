@@ -1,0 +1,374 @@
+//! Workers: take a job id from the queue, claim the job in the store, run it with keep-alives,
+//! and settle it: acknowledged when it completes, is paused or cancelled; back in the queue when
+//! the process shuts down; retried after a delay when a run fails, and failed (with its reason,
+//! in the dead letters) after the last attempt. A job delivered twice runs once: the claim in
+//! the store decides.
+
+use super::runner::{self, RunError, RunOutcome};
+use super::{events, Jobs};
+use engine::jobs::{JobError, JobRecord, JobStatus};
+use engine::queue::Delivery;
+use engine::store::{now_secs, JobUpdate};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// How long one wait for the queue lasts before the worker looks at shutdown again.
+const POLL: Duration = Duration::from_secs(1);
+
+/// One worker: runs jobs one at a time until shutdown.
+pub(super) async fn work(jobs: Arc<Jobs>, index: usize) {
+    let consumer = format!("{}-{index}", jobs.consumer_prefix);
+    let queue = jobs.engine.queue.clone();
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = jobs.shutdown.cancelled() => return,
+            n = queue.next(&consumer, POLL) => n,
+        };
+        match next {
+            Ok(Some(d)) if jobs.shutdown.is_cancelled() => {
+                // Taken just as the process stops: straight back to the queue.
+                settle(queue.retry_later(&d, Duration::ZERO).await);
+                return;
+            }
+            Ok(Some(d)) => {
+                let span = tracing::info_span!("job", job_id = %d.job_id, worker = %consumer);
+                handle(&jobs, &consumer, d).instrument(span).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "job queue unavailable; retrying");
+                tokio::select! {
+                    _ = jobs.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+enum Claim {
+    Run(JobRecord),
+    GaveUp(JobRecord),
+    /// Another worker has it and is alive (a duplicate delivery).
+    Busy,
+    /// Another worker seems to have it; look again later.
+    Later,
+    /// Nothing to do (finished, paused, cancelled, unknown).
+    Done,
+}
+
+async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> engine::Result<Claim> {
+    let cfg = &jobs.engine.config.jobs;
+    let lease = cfg.claim_idle.as_secs_f64() / 2.0;
+    let max_attempts = cfg.max_attempts;
+    let (consumer_c, run_c, reclaimed) = (consumer.to_string(), run_id.to_string(), d.reclaimed);
+    let update = jobs
+        .engine
+        .store
+        .update_job(
+            &d.job_id,
+            None,
+            Box::new(move |j| {
+                let stale = now_secs() - j.updated_at > lease;
+                match j.status {
+                    JobStatus::Queued => {}
+                    JobStatus::Running if stale => {}
+                    _ => return false,
+                }
+                if j.attempts >= max_attempts {
+                    let why = j
+                        .error
+                        .as_ref()
+                        .map(|e| e.message.clone())
+                        .unwrap_or_else(|| "its worker stopped answering".into());
+                    j.error = Some(JobError {
+                        code: "attempts_exhausted".into(),
+                        message: format!("gave up after {} attempts: {why}", j.attempts),
+                    });
+                    j.run_id = None;
+                    j.set_status(
+                        JobStatus::Failed,
+                        Some(format!("gave up after {} attempts", j.attempts)),
+                    );
+                    return true;
+                }
+                let reason = (j.status == JobStatus::Running || reclaimed)
+                    .then(|| "taken over from a worker that stopped answering".to_string());
+                j.attempts += 1;
+                j.run_id = Some(run_c);
+                j.worker = Some(consumer_c);
+                j.set_status(JobStatus::Running, reason);
+                true
+            }),
+        )
+        .await?;
+    Ok(match update {
+        JobUpdate::Updated(j) if j.status == JobStatus::Running => Claim::Run(j),
+        JobUpdate::Updated(j) => Claim::GaveUp(j),
+        JobUpdate::Unchanged(j) if j.status == JobStatus::Running => {
+            if d.reclaimed {
+                Claim::Later
+            } else {
+                Claim::Busy
+            }
+        }
+        JobUpdate::Unchanged(_) | JobUpdate::Missing => Claim::Done,
+    })
+}
+
+async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
+    let queue = jobs.engine.queue.clone();
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let job = match claim(jobs, consumer, &d, &run_id).await {
+        Ok(Claim::Run(j)) => j,
+        Ok(Claim::GaveUp(j)) => {
+            let reason = j.error.map(|e| e.message).unwrap_or_default();
+            tracing::warn!(%reason, "job failed for good");
+            settle(queue.dead_letter(&d, &reason).await);
+            events::job_error(
+                jobs.engine.events.as_ref(),
+                &d.job_id,
+                "attempts_exhausted",
+                &reason,
+                true,
+            )
+            .await;
+            return;
+        }
+        Ok(Claim::Busy) | Ok(Claim::Done) => {
+            settle(queue.ack(&d).await);
+            return;
+        }
+        Ok(Claim::Later) => {
+            settle(
+                queue
+                    .retry_later(&d, jobs.engine.config.jobs.claim_idle / 2)
+                    .await,
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "job could not be claimed; back to the queue");
+            settle(queue.retry_later(&d, Duration::from_secs(1)).await);
+            return;
+        }
+    };
+    tracing::info!(attempt = job.attempts, "job running");
+    events::progress(jobs.engine.events.as_ref(), &job).await;
+
+    let keep_alive = tokio::spawn(keep_alive(
+        jobs.clone(),
+        consumer.to_string(),
+        d.clone(),
+        run_id.clone(),
+    ));
+    let deps = jobs.deps.clone();
+    let shutdown = jobs.shutdown.clone();
+    let rid = run_id.clone();
+    let attempts = job.attempts;
+    // A panic in a run fails the attempt, not the worker.
+    let result = tokio::spawn(async move { runner::run(&deps, job, rid, shutdown).await })
+        .await
+        .unwrap_or_else(|e| {
+            Err(RunError {
+                code: "internal".into(),
+                message: format!("the run stopped unexpectedly: {e}"),
+            })
+        });
+    keep_alive.abort();
+    let bus = jobs.engine.events.as_ref();
+    match result {
+        Ok(RunOutcome::Completed) => {
+            let done = finish(jobs, &d.job_id, &run_id, |j| {
+                j.set_status(JobStatus::Completed, None);
+                j.current_url = None;
+                j.error = None;
+            })
+            .await;
+            if let Some(j) = done {
+                tracing::info!(
+                    pages = j.counters.pages_completed,
+                    failed = j.counters.pages_failed,
+                    "job completed"
+                );
+                events::progress(bus, &j).await;
+            }
+            settle(queue.ack(&d).await);
+        }
+        Ok(RunOutcome::Paused) | Ok(RunOutcome::Cancelled) | Ok(RunOutcome::Superseded) => {
+            settle(queue.ack(&d).await);
+        }
+        Ok(RunOutcome::Interrupted) => {
+            finish(jobs, &d.job_id, &run_id, |j| {
+                j.attempts = j.attempts.saturating_sub(1);
+                j.set_status(JobStatus::Queued, Some("interrupted by a shutdown".into()));
+            })
+            .await;
+            settle(queue.retry_later(&d, Duration::ZERO).await);
+        }
+        Err(e) => {
+            let max = jobs.engine.config.jobs.max_attempts;
+            let last = attempts >= max;
+            let delay = jobs.engine.config.jobs.retry_delay
+                * 2u32.saturating_pow(attempts.saturating_sub(1));
+            let err = JobError {
+                code: e.code.clone(),
+                message: e.message.clone(),
+            };
+            let settled = finish(jobs, &d.job_id, &run_id, move |j| {
+                j.error = Some(err);
+                if last {
+                    j.set_status(
+                        JobStatus::Failed,
+                        Some(format!("attempt {attempts} of {max} failed")),
+                    );
+                } else {
+                    j.set_status(
+                        JobStatus::Queued,
+                        Some(format!(
+                            "attempt {attempts} of {max} failed; retrying in {}s",
+                            delay.as_secs_f64()
+                        )),
+                    );
+                }
+            })
+            .await;
+            tracing::warn!(code = %e.code, error = %e.message, attempt = attempts, "job attempt failed");
+            events::job_error(bus, &d.job_id, &e.code, &e.message, last).await;
+            if settled.is_none() {
+                settle(queue.ack(&d).await);
+            } else if last {
+                let reason = format!("{}: {}", e.code, e.message);
+                settle(queue.dead_letter(&d, &reason).await);
+            } else {
+                settle(queue.retry_later(&d, delay).await);
+            }
+        }
+    }
+}
+
+/// Change a job at the end of a run, if the run still owns it (and it is still running).
+async fn finish(
+    jobs: &Jobs,
+    job_id: &str,
+    run_id: &str,
+    change: impl FnOnce(&mut JobRecord) + Send + 'static,
+) -> Option<JobRecord> {
+    let run_id = run_id.to_string();
+    let r = jobs
+        .engine
+        .store
+        .update_job(
+            job_id,
+            None,
+            Box::new(move |j| {
+                if j.run_id.as_deref() != Some(&run_id) || j.status != JobStatus::Running {
+                    return false;
+                }
+                change(j);
+                j.run_id = None;
+                true
+            }),
+        )
+        .await;
+    match r {
+        Ok(JobUpdate::Updated(j)) => Some(j),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "job could not be settled");
+            None
+        }
+    }
+}
+
+fn settle(r: engine::Result<()>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "job queue did not take the update; the job will be delivered again");
+    }
+}
+
+/// While a run lasts: tell the queue and the store the worker is alive, four times per claim
+/// timeout, so no other worker takes the job over.
+async fn keep_alive(jobs: Arc<Jobs>, consumer: String, d: Delivery, run_id: String) {
+    let every = (jobs.engine.config.jobs.claim_idle / 4).max(Duration::from_millis(50));
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = jobs.engine.queue.keep_alive(&consumer, &d).await {
+            tracing::warn!(error = %e, "keep-alive not sent");
+        }
+        let rid = run_id.clone();
+        let _ = jobs
+            .engine
+            .store
+            .update_job(
+                &d.job_id,
+                None,
+                Box::new(move |j| j.run_id.as_deref() == Some(&rid)),
+            )
+            .await;
+    }
+}
+
+/// Report jobs that wait too long for a worker, and queue again jobs the queue could not take
+/// when they were started (they stayed `pending`).
+pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
+    let stale_after = jobs.engine.config.jobs.stale_after;
+    let every = (stale_after / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = jobs.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let store = &jobs.engine.store;
+        let waiting = match store
+            .list_jobs(None, &[JobStatus::Queued, JobStatus::Pending], 1000)
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "queue watcher cannot read jobs");
+                continue;
+            }
+        };
+        let now = now_secs();
+        for job in waiting {
+            if job.status == JobStatus::Pending {
+                if now - job.updated_at > 5.0 && jobs.queue(&job.job_id).await.is_ok() {
+                    tracing::info!(job_id = %job.job_id, "job queued after the queue came back");
+                }
+                continue;
+            }
+            let waited = now - job.queued_at.unwrap_or(job.created_at);
+            if job.stale_reported || waited < stale_after.as_secs_f64() {
+                continue;
+            }
+            let marked = store
+                .update_job(
+                    &job.job_id,
+                    None,
+                    Box::new(|j| {
+                        if j.status != JobStatus::Queued || j.stale_reported {
+                            return false;
+                        }
+                        j.stale_reported = true;
+                        true
+                    }),
+                )
+                .await;
+            if matches!(marked, Ok(JobUpdate::Updated(_))) {
+                let msg = format!("waiting {waited:.0}s for a worker; is any worker running?");
+                tracing::warn!(job_id = %job.job_id, "{msg}");
+                events::job_error(
+                    jobs.engine.events.as_ref(),
+                    &job.job_id,
+                    "job_unclaimed",
+                    &msg,
+                    false,
+                )
+                .await;
+            }
+        }
+    }
+}
