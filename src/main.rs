@@ -2,8 +2,13 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use engine::{Config, Engine};
+use crawler::jobs::{JobView, StartRequest};
+use crawler::Jobs;
+use engine::jobs::{JobStatus, RenderMode};
+use engine::{Config, Engine, TenantId};
+use mcp_server::Services;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A pool of real headless Chromium browsers for AI agents (MCP) and a SaaS platform (HTTP).
 #[derive(Parser)]
@@ -19,6 +24,36 @@ enum Command {
     Serve,
     /// Serve MCP over stdin/stdout, for desktop MCP clients. Logs go to stderr.
     Mcp,
+    /// Run job workers only, taking crawl jobs from the Redis queue (`REDIS_URL`); start as many
+    /// as you like, on any machine sharing the store.
+    Worker,
+    /// Crawl one site in the foreground with a progress bar, then print a summary. The pages go
+    /// to the store like any job's (query them with `serve` or `mcp`).
+    Crawl {
+        /// Where the crawl starts.
+        url: String,
+        /// Most pages.
+        #[arg(long, default_value_t = 100)]
+        max_pages: usize,
+        /// Most link hops from the start page.
+        #[arg(long, default_value_t = 3)]
+        max_depth: u32,
+        /// `auto` (render pages that need scripts), `always` or `never`.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+        render: String,
+        /// Path patterns a page must match (`/docs/*`); repeat for more.
+        #[arg(long)]
+        include: Vec<String>,
+        /// Path patterns that keep a page out; repeat for more.
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Pages fetched at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Print the final status as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Read one HTML document on stdin and print its main content as Markdown (the crawler's own
     /// extraction). Starts no browser.
     Extract {
@@ -59,10 +94,14 @@ fn extract(url: Option<String>, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(config: &Config) {
+fn init_logging(config: &Config, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,chromiumoxide=off,rmcp=warn"));
+    let default = if quiet {
+        "warn,chromiumoxide=off"
+    } else {
+        "info,chromiumoxide=off,rmcp=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -82,16 +121,129 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(engine: Arc<Engine>) -> anyhow::Result<()> {
+async fn serve(services: Arc<Services>) -> anyhow::Result<()> {
+    let engine = services.engine.clone();
     let addr = format!("{}:{}", engine.config.host, engine.config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let result = control_api::serve(engine.clone(), listener, shutdown_signal()).await;
-    tracing::info!("shutting down: closing sessions and browsers");
+    let result = control_api::serve(services.clone(), listener, shutdown_signal()).await;
+    tracing::info!("shutting down: jobs back to the queue, sessions and browsers closed");
+    services.jobs.shutdown().await;
     engine.shutdown().await;
     result.context("HTTP server failed")
+}
+
+async fn worker(services: Arc<Services>) -> anyhow::Result<()> {
+    tracing::info!(
+        workers = services.engine.config.jobs.workers,
+        "taking crawl jobs from the Redis queue"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: jobs in progress go back to the queue");
+    services.jobs.shutdown().await;
+    services.engine.shutdown().await;
+    Ok(())
+}
+
+/// Options of the `crawl` command.
+struct CrawlArgs {
+    request: StartRequest,
+    json: bool,
+}
+
+async fn crawl(services: Arc<Services>, args: CrawlArgs) -> anyhow::Result<()> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let tenant = TenantId::local();
+    let jobs = &services.jobs;
+    let started = std::time::Instant::now();
+    let job = jobs.start_job(&tenant, args.request).await?;
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} pages  {wide_msg}",
+        )
+        .expect("static template"),
+    );
+    let mut interrupt = std::pin::pin!(shutdown_signal());
+    let last = loop {
+        let v = jobs.status(&tenant, &job.job_id).await?;
+        let done = v.pages_completed + v.pages_failed;
+        bar.set_length((done + v.pages_queued).max(1));
+        bar.set_position(done);
+        bar.set_message(v.current_url.clone().unwrap_or_default());
+        if v.status.is_terminal() {
+            break v;
+        }
+        tokio::select! {
+            _ = &mut interrupt => {
+                bar.abandon_with_message("interrupted");
+                jobs.shutdown().await;
+                services.engine.shutdown().await;
+                eprintln!("interrupted: job {} goes on where it stopped the next time the service runs on this DATA_DIR", job.job_id);
+                return Ok(());
+            }
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    };
+    bar.finish_and_clear();
+    let failed = jobs
+        .results(
+            &tenant,
+            &last.job_id,
+            crawler::jobs::ResultsRequest {
+                outcome: Some(engine::store::PageOutcome::Failed),
+                limit: Some(20),
+                max_chars: Some(0),
+                ..Default::default()
+            },
+        )
+        .await?;
+    jobs.shutdown().await;
+    services.engine.shutdown().await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&last)?);
+    } else {
+        print_summary(&last, started.elapsed(), &failed);
+    }
+    anyhow::ensure!(
+        last.status == JobStatus::Completed,
+        "the crawl {}: {}",
+        last.status.as_str(),
+        last.error
+            .as_ref()
+            .map(|e| e.message.as_str())
+            .unwrap_or("")
+    );
+    Ok(())
+}
+
+fn print_summary(v: &JobView, took: Duration, failed: &crawler::jobs::ResultsPage) {
+    let secs = took.as_secs_f64().max(0.001);
+    let done = v.pages_completed + v.pages_failed;
+    println!("job        {}", v.job_id);
+    println!("status     {}", v.status.as_str());
+    println!("start      {}", v.options.start_url);
+    println!("stored     {} pages with content", v.pages_completed);
+    println!(
+        "failed     {} pages (recorded with their error)",
+        v.pages_failed
+    );
+    println!(
+        "skipped    {} URLs (duplicates, robots.txt, patterns, limits)",
+        v.pages_skipped
+    );
+    println!("external   {} links to other sites", v.external_links);
+    println!("took       {secs:.1}s ({:.1} pages/s)", done as f64 / secs);
+    for p in &failed.pages {
+        let e = p.page.error.as_ref();
+        println!(
+            "  failed   {}  {}",
+            p.page.url,
+            e.map(|e| e.code.as_str()).unwrap_or("")
+        );
+    }
 }
 
 #[tokio::main]
@@ -100,18 +252,78 @@ async fn main() -> anyhow::Result<()> {
     if let Command::Extract { url, json } = cli.command {
         return extract(url, json);
     }
-    let config = Config::from_env().context("configuration")?;
-    init_logging(&config);
-    let engine = Engine::start(config).await.context("starting the engine")?;
+    let mut config = Config::from_env().context("configuration")?;
+    init_logging(&config, matches!(cli.command, Command::Crawl { .. }));
+    let engine = match cli.command {
+        Command::Worker => {
+            anyhow::ensure!(
+                config.redis_url.is_some(),
+                "`worker` takes jobs from Redis: set REDIS_URL (without it, `serve` runs jobs in-process)"
+            );
+            anyhow::ensure!(config.jobs.workers > 0, "JOB_WORKERS must be at least 1 for `worker`");
+            Engine::start_worker(config).await
+        }
+        Command::Crawl { .. } => {
+            config.jobs.workers = config.jobs.workers.max(1);
+            Engine::start_worker(config).await
+        }
+        _ => Engine::start(config).await,
+    }
+    .context("starting the engine")?;
+    let jobs = match Jobs::start(engine.clone()).await {
+        Ok(j) => j,
+        Err(e) => {
+            engine.shutdown().await;
+            return Err(e).context("starting the job service");
+        }
+    };
+    let services = Arc::new(Services {
+        engine: engine.clone(),
+        jobs,
+    });
     match cli.command {
-        Command::Serve => serve(engine).await,
+        Command::Serve => serve(services).await,
+        Command::Worker => worker(services).await,
         Command::Mcp => {
             let served = tokio::select! {
-                r = mcp_server::serve_stdio(engine.clone()) => r.context("MCP over stdio"),
+                r = mcp_server::serve_stdio(services.clone()) => r.context("MCP over stdio"),
                 _ = shutdown_signal() => Ok(()),
             };
+            services.jobs.shutdown().await;
             engine.shutdown().await;
             served
+        }
+        Command::Crawl {
+            url,
+            max_pages,
+            max_depth,
+            render,
+            include,
+            exclude,
+            concurrency,
+            json,
+        } => {
+            let render = match render.as_str() {
+                "always" => RenderMode::Always,
+                "never" => RenderMode::Never,
+                _ => RenderMode::Auto,
+            };
+            let request = StartRequest {
+                start_url: url,
+                max_pages: Some(max_pages),
+                max_depth: Some(max_depth),
+                job_id: None,
+                include_patterns: include,
+                exclude_patterns: exclude,
+                render,
+                concurrency: Some(concurrency),
+            };
+            let result = crawl(services.clone(), CrawlArgs { request, json }).await;
+            if result.is_err() {
+                services.jobs.shutdown().await;
+                engine.shutdown().await;
+            }
+            result
         }
         Command::Extract { .. } => unreachable!("handled before the engine starts"),
     }

@@ -8,13 +8,15 @@ pub mod auth;
 mod docs;
 pub mod error;
 mod events_ws;
+mod jobs_api;
 mod openapi;
 pub mod rooms;
 mod tools_api;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use engine::{Engine, TenantId};
+use mcp_server::Services;
 use rooms::Rooms;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -24,19 +26,23 @@ use tokio_util::sync::CancellationToken;
 pub struct AppState {
     /// The engine.
     pub engine: Arc<Engine>,
+    /// The engine and the job service, as the tools take them.
+    pub services: Arc<Services>,
     /// Connection counts per room.
     pub rooms: Arc<Rooms>,
 }
 
 /// Build the whole router. `cancel` ends long-lived MCP streams at shutdown.
-pub fn router(engine: Arc<Engine>, cancel: CancellationToken) -> Router {
+pub fn router(services: Arc<Services>, cancel: CancellationToken) -> Router {
+    let engine = services.engine.clone();
     let state = AppState {
         engine: engine.clone(),
+        services: services.clone(),
         rooms: Arc::new(Rooms::default()),
     };
     let fallback_tenant = engine.config.api_keys.is_empty().then(TenantId::local);
     let mcp = mcp_server::streamable_http_service(
-        engine.clone(),
+        services,
         fallback_tenant,
         engine.config.allowed_hosts.clone(),
         cancel,
@@ -51,6 +57,20 @@ pub fn router(engine: Arc<Engine>, cancel: CancellationToken) -> Router {
             "/rooms/{room_name}/connections",
             get(tools_api::room_connections),
         )
+        .route("/api/knowledge/explore/start", post(jobs_api::start))
+        .route(
+            "/api/knowledge/explore/status/{job_id}",
+            get(jobs_api::status),
+        )
+        .route("/api/knowledge/explore/pause", post(jobs_api::pause))
+        .route("/api/knowledge/explore/resume", post(jobs_api::resume))
+        .route("/api/knowledge/explore/cancel", post(jobs_api::cancel))
+        .route(
+            "/api/knowledge/explore/results/{job_id}",
+            get(jobs_api::results),
+        )
+        .route("/api/knowledge/explore/jobs", get(jobs_api::list))
+        .route("/api/knowledge/query", post(jobs_api::knowledge_query))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(docs::swagger_page))
         .route("/redoc", get(docs::redoc_page))
@@ -79,12 +99,12 @@ async fn trace_request(
 
 /// Serve the API until `shutdown` resolves, then stop accepting connections.
 pub async fn serve(
-    engine: Arc<Engine>,
+    services: Arc<Services>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cancel = CancellationToken::new();
-    let app = router(engine, cancel.clone());
+    let app = router(services, cancel.clone());
     let c = cancel.clone();
     // Small writes (an SSE event after its headers) must not wait for the peer's delayed ACK.
     use axum::serve::ListenerExt;

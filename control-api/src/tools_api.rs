@@ -85,7 +85,7 @@ pub async fn call_tool(
     body: Result<Json<ToolCall>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(call) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let out = mcp_server::tools::call(&state.engine, &tenant, &call.name, call.arguments).await?;
+    let out = mcp_server::tools::call(&state.services, &tenant, &call.name, call.arguments).await?;
     Ok(Json(out.structured))
 }
 

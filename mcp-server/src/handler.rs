@@ -1,7 +1,7 @@
 //! rmcp adapters: the server handler, the stdio transport and the streamable-HTTP service.
 
-use crate::tools;
-use engine::{Engine, TenantId};
+use crate::tools::{self, Services};
+use engine::TenantId;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
@@ -17,10 +17,10 @@ use tracing::Instrument;
 /// The MCP server name clients see.
 pub const SERVER_NAME: &str = "browser-automation-service";
 
-/// The MCP server: tools over one engine.
+/// The MCP server: tools over one engine and its job service.
 #[derive(Clone)]
 pub struct McpHandler {
-    engine: Arc<Engine>,
+    services: Arc<Services>,
     /// The tenant for calls that carry none (stdio, or HTTP with no API keys configured).
     fallback_tenant: Option<TenantId>,
 }
@@ -28,9 +28,9 @@ pub struct McpHandler {
 impl McpHandler {
     /// A handler for a transport. `fallback_tenant` is used when a request carries no tenant;
     /// `None` refuses such requests (HTTP with API keys configured).
-    pub fn new(engine: Arc<Engine>, fallback_tenant: Option<TenantId>) -> Self {
+    pub fn new(services: Arc<Services>, fallback_tenant: Option<TenantId>) -> Self {
         Self {
-            engine,
+            services,
             fallback_tenant,
         }
     }
@@ -70,7 +70,9 @@ impl ServerHandler for McpHandler {
             .with_instructions(
                 "Drive real headless Chromium sessions. Start a session with start_browser_session \
                  (room_name), read it with get_screen_content (refs for elements), act with \
-                 execute_action, and close it with close_browser_session when done.",
+                 execute_action, and close it with close_browser_session when done. Crawl a site \
+                 into knowledge with start_knowledge_exploration, watch it with \
+                 get_exploration_status, and read it with get_knowledge_results or query_knowledge.",
             )
     }
 
@@ -96,7 +98,7 @@ impl ServerHandler for McpHandler {
         let name = request.name.to_string();
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let span = tracing::info_span!("mcp_tool", tool = %name, tenant = %tenant);
-        let outcome = tools::call(&self.engine, &tenant, &name, args)
+        let outcome = tools::call(&self.services, &tenant, &name, args)
             .instrument(span)
             .await;
         if let Err(e) = &outcome {
@@ -107,8 +109,8 @@ impl ServerHandler for McpHandler {
 }
 
 /// Serve MCP over stdin/stdout until the client disconnects.
-pub async fn serve_stdio(engine: Arc<Engine>) -> Result<(), std::io::Error> {
-    let handler = McpHandler::new(engine, Some(TenantId::local()));
+pub async fn serve_stdio(services: Arc<Services>) -> Result<(), std::io::Error> {
+    let handler = McpHandler::new(services, Some(TenantId::local()));
     let running = handler
         .serve(rmcp::transport::stdio())
         .await
@@ -119,12 +121,12 @@ pub async fn serve_stdio(engine: Arc<Engine>) -> Result<(), std::io::Error> {
 
 /// The streamable-HTTP MCP service, to mount at `/mcp`.
 pub fn streamable_http_service(
-    engine: Arc<Engine>,
+    services: Arc<Services>,
     fallback_tenant: Option<TenantId>,
     allowed_hosts: Vec<String>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> StreamableHttpService<McpHandler, LocalSessionManager> {
-    let handler = McpHandler::new(engine, fallback_tenant);
+    let handler = McpHandler::new(services, fallback_tenant);
     let mut config = StreamableHttpServerConfig::default().with_cancellation_token(cancel);
     config = if allowed_hosts.is_empty() {
         config.disable_allowed_hosts()

@@ -12,3 +12,4 @@ pub mod tools;
 
 pub use error::ToolError;
 pub use handler::{serve_stdio, streamable_http_service, McpHandler, SERVER_NAME};
+pub use tools::Services;

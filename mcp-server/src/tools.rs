@@ -1,6 +1,10 @@
 //! The tool catalogue: names, descriptions, input and output schemas, and dispatch to the engine.
 
 use crate::error::ToolError;
+use crawler::jobs::{
+    JobIdRequest, JobList, JobView, ListRequest, QueryAnswer, QueryRequest, ResultsPage,
+    ResultsRequest, StartRequest as JobStartRequest,
+};
 use engine::session::actions::{ActionFields, ActionKind};
 use engine::session::screen::{ScreenContent, ScreenOptions};
 use engine::session::{ActionResult, BrowserContext, SessionInfo, StartOptions};
@@ -72,6 +76,24 @@ pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
 }
 
+/// Arguments of `get_knowledge_results` (schema only: parsing splits `job_id` off).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ResultsArgs {
+    /// The job.
+    pub job_id: String,
+    /// Which pages (MCP defaults: 5 pages, 4000 Markdown characters each).
+    #[serde(flatten)]
+    pub request: ResultsRequest,
+}
+
+/// What the tools work on: the engine (sessions) and the job service (explorations).
+pub struct Services {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Knowledge-exploration jobs.
+    pub jobs: Arc<crawler::Jobs>,
+}
+
 /// A tool's output: structured content, plus an image for MCP clients when there is one.
 pub struct ToolOutput {
     /// The structured result (matches the tool's output schema).
@@ -133,6 +155,30 @@ fn specs() -> Vec<Spec> {
             false,
         ),
         spec::<NoArgs, SessionList>("list_browser_sessions", "The caller's open browser sessions.", true),
+        spec::<JobStartRequest, JobView>(
+            "start_knowledge_exploration",
+            "Start crawling a website or documentation site into clean, stored knowledge: breadth-first within the start URL's site, honouring robots.txt and sitemaps, pages as Markdown with code blocks and links. Returns the job_id at once; watch it with get_exploration_status.",
+            false,
+        ),
+        spec::<JobIdRequest, JobView>(
+            "get_exploration_status",
+            "A job's status (queued, running, paused, completed, failed, cancelled), progress 0-100, pages done, failed and queued, current URL, elapsed seconds, and its status history.",
+            true,
+        ),
+        spec::<JobIdRequest, JobView>("pause_exploration", "Pause a queued or running job; it keeps its place.", false),
+        spec::<JobIdRequest, JobView>("resume_exploration", "Resume a paused job where it stopped (or retry a failed one).", false),
+        spec::<JobIdRequest, JobView>("cancel_exploration", "Cancel a job for good; pages stored so far stay queryable.", false),
+        spec::<ListRequest, JobList>("list_explorations", "The caller's jobs, newest first, optionally with one status.", true),
+        spec::<ResultsArgs, ResultsPage>(
+            "get_knowledge_results",
+            "A page of a job's stored pages in crawl order, with Markdown content (cut to max_chars, default 4000), headings, code blocks and errors. Use offset/next_offset to page.",
+            true,
+        ),
+        spec::<QueryRequest, QueryAnswer>(
+            "query_knowledge",
+            "Look up stored knowledge: kind=pages (summaries with snippets; filter by text, url, job_id), kind=page (one page's Markdown by url), kind=links (links on a page, external or internal), kind=site_map (the site's pages as a tree of paths).",
+            true,
+        ),
     ]
 }
 
@@ -165,19 +211,27 @@ fn out<T: Serialize>(v: T) -> Result<ToolOutput, ToolError> {
     })
 }
 
-/// Take `room_name` out of a tool's arguments; the rest is parsed by the engine's own types.
-fn split_room(mut map: Map<String, Value>) -> Result<(String, Map<String, Value>), ToolError> {
-    match map.remove("room_name") {
+/// Take a required string field (`room_name`, `job_id`) out of a tool's arguments; the rest is
+/// parsed by the engine's own types.
+fn split_field(
+    mut map: Map<String, Value>,
+    field: &str,
+) -> Result<(String, Map<String, Value>), ToolError> {
+    match map.remove(field) {
         Some(Value::String(s)) => Ok((s, map)),
-        _ => Err(ToolError::InvalidArguments(
-            "`room_name` (a string) is required".into(),
-        )),
+        _ => Err(ToolError::InvalidArguments(format!(
+            "`{field}` (a string) is required"
+        ))),
     }
+}
+
+fn split_room(map: Map<String, Value>) -> Result<(String, Map<String, Value>), ToolError> {
+    split_field(map, "room_name")
 }
 
 /// Call a tool by name for a tenant. Every transport goes through here.
 pub async fn call(
-    engine: &Engine,
+    services: &Services,
     tenant: &TenantId,
     name: &str,
     args: Value,
@@ -191,8 +245,31 @@ pub async fn call(
             ))
         }
     };
-    let sessions = &engine.sessions;
+    let sessions = &services.engine.sessions;
+    let jobs = &services.jobs;
     match name {
+        "start_knowledge_exploration" => out(jobs.start_job(tenant, parse(map)?).await?),
+        "get_exploration_status" => out(jobs
+            .status(tenant, &parse::<JobIdRequest>(map)?.job_id)
+            .await?),
+        "pause_exploration" => out(jobs
+            .pause(tenant, &parse::<JobIdRequest>(map)?.job_id)
+            .await?),
+        "resume_exploration" => out(jobs
+            .resume(tenant, &parse::<JobIdRequest>(map)?.job_id)
+            .await?),
+        "cancel_exploration" => out(jobs
+            .cancel(tenant, &parse::<JobIdRequest>(map)?.job_id)
+            .await?),
+        "list_explorations" => out(jobs.list(tenant, parse(map)?).await?),
+        "get_knowledge_results" => {
+            let (job_id, rest) = split_field(map, "job_id")?;
+            let mut req: ResultsRequest = parse(rest)?;
+            req.limit = req.limit.or(Some(5));
+            req.max_chars = req.max_chars.or(Some(4000));
+            out(jobs.results(tenant, &job_id, req).await?)
+        }
+        "query_knowledge" => out(jobs.query(tenant, parse(map)?).await?),
         "start_browser_session" => {
             let (room, rest) = split_room(map)?;
             let opts: StartOptions = parse(rest)?;
@@ -270,6 +347,13 @@ mod tests {
             "get_browser_context",
             "get_screen_content",
             "recover_browser_session",
+            "start_knowledge_exploration",
+            "get_exploration_status",
+            "pause_exploration",
+            "resume_exploration",
+            "cancel_exploration",
+            "get_knowledge_results",
+            "query_knowledge",
         ] {
             assert!(names.contains(&n), "{n} missing");
         }

@@ -1,0 +1,140 @@
+//! REST endpoints of knowledge-exploration jobs, thin adapters over [`crawler::Jobs`] (the MCP
+//! tools call the same methods).
+
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use crawler::jobs::{
+    JobIdRequest, JobList, JobView, ListRequest, QueryAnswer, QueryRequest, ResultsPage,
+    ResultsRequest, StartRequest,
+};
+use engine::TenantId;
+
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))
+}
+
+/// Start crawling a site; answers at once with the queued job.
+#[utoipa::path(post, path = "/api/knowledge/explore/start", tag = "knowledge", request_body = StartRequest,
+    responses((status = 202, description = "The job, queued", body = JobView),
+              (status = 400, description = "Invalid URL, limits or job id", body = ErrorBody),
+              (status = 403, description = "A private-network target", body = ErrorBody),
+              (status = 409, description = "A job with that id exists", body = ErrorBody),
+              (status = 502, description = "The start URL's host does not resolve", body = ErrorBody),
+              (status = 503, description = "The job queue is unavailable", body = ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<StartRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let job = state.services.jobs.start_job(&tenant, body(req)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// A job's status, progress, counters and status history.
+#[utoipa::path(get, path = "/api/knowledge/explore/status/{job_id}", tag = "knowledge",
+    params(("job_id" = String, Path, description = "The job")),
+    responses((status = 200, description = "The job", body = JobView),
+              (status = 404, description = "No such job for this caller", body = ErrorBody)))]
+pub async fn status(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(state.services.jobs.status(&tenant, &job_id).await?))
+}
+
+/// Pause a queued or running job; it keeps its place.
+#[utoipa::path(post, path = "/api/knowledge/explore/pause", tag = "knowledge", request_body = JobIdRequest,
+    responses((status = 200, description = "The job", body = JobView),
+              (status = 404, description = "No such job for this caller", body = ErrorBody),
+              (status = 409, description = "The job has finished", body = ErrorBody)))]
+pub async fn pause(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<JobIdRequest>, JsonRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let id = body(req)?.job_id;
+    Ok(Json(state.services.jobs.pause(&tenant, &id).await?))
+}
+
+/// Resume a paused job where it stopped, or retry a failed one.
+#[utoipa::path(post, path = "/api/knowledge/explore/resume", tag = "knowledge", request_body = JobIdRequest,
+    responses((status = 200, description = "The job", body = JobView),
+              (status = 404, description = "No such job for this caller", body = ErrorBody),
+              (status = 409, description = "The job is completed or cancelled", body = ErrorBody)))]
+pub async fn resume(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<JobIdRequest>, JsonRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let id = body(req)?.job_id;
+    Ok(Json(state.services.jobs.resume(&tenant, &id).await?))
+}
+
+/// Cancel a job for good; pages stored so far stay.
+#[utoipa::path(post, path = "/api/knowledge/explore/cancel", tag = "knowledge", request_body = JobIdRequest,
+    responses((status = 200, description = "The job", body = JobView),
+              (status = 404, description = "No such job for this caller", body = ErrorBody),
+              (status = 409, description = "The job has finished", body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<JobIdRequest>, JsonRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let id = body(req)?.job_id;
+    Ok(Json(state.services.jobs.cancel(&tenant, &id).await?))
+}
+
+/// A page of a job's stored pages, in crawl order.
+#[utoipa::path(get, path = "/api/knowledge/explore/results/{job_id}", tag = "knowledge",
+    params(("job_id" = String, Path, description = "The job"), ResultsRequest),
+    responses((status = 200, description = "Stored pages", body = ResultsPage),
+              (status = 400, description = "Invalid paging", body = ErrorBody),
+              (status = 404, description = "No such job for this caller", body = ErrorBody)))]
+pub async fn results(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    Path(job_id): Path<String>,
+    q: Result<Query<ResultsRequest>, QueryRejection>,
+) -> Result<Json<ResultsPage>, ApiError> {
+    let q = query(q)?;
+    Ok(Json(
+        state.services.jobs.results(&tenant, &job_id, q).await?,
+    ))
+}
+
+/// The caller's jobs, newest first.
+#[utoipa::path(get, path = "/api/knowledge/explore/jobs", tag = "knowledge", params(ListRequest),
+    responses((status = 200, description = "Jobs", body = JobList),
+              (status = 400, description = "Unknown status", body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    q: Result<Query<ListRequest>, QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    let q = query(q)?;
+    Ok(Json(state.services.jobs.list(&tenant, q).await?))
+}
+
+/// Look up stored knowledge: page summaries, one page, links, or a site map.
+#[utoipa::path(post, path = "/api/knowledge/query", tag = "knowledge", request_body = QueryRequest,
+    responses((status = 200, description = "What was found", body = QueryAnswer),
+              (status = 400, description = "Invalid query", body = ErrorBody),
+              (status = 404, description = "No such job or page for this caller", body = ErrorBody)))]
+pub async fn knowledge_query(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<QueryRequest>, JsonRejection>,
+) -> Result<Json<QueryAnswer>, ApiError> {
+    Ok(Json(state.services.jobs.query(&tenant, body(req)?).await?))
+}
