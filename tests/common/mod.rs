@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod site;
+pub mod trap_site;
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -73,7 +74,11 @@ impl Service {
     /// Start the service on a given data directory.
     pub async fn start_in(data_dir: PathBuf, extra: &[(&str, &str)]) -> Service {
         let port = free_port();
-        let log = std::fs::File::create(data_dir.join("service.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("service.log"))
+            .unwrap();
         let mut cmd = Command::new(BIN);
         cmd.arg("serve").stdout(Stdio::null()).stderr(log);
         for (k, v) in base_env(&data_dir, port) {
@@ -167,6 +172,84 @@ impl Service {
             .await
             .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// `POST` JSON to a path: the status and the JSON body.
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .req(self.http.post(format!("{}{path}", self.base)), None)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET` a path as JSON: the status and the body.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let (status, body) = self.get(path).await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Start a crawl job over REST; returns its id.
+    pub async fn start_job(&self, body: Value) -> String {
+        let (status, v) = self
+            .post_json("/api/knowledge/explore/start", body.clone())
+            .await;
+        assert_eq!(status, 202, "start {body}: {v}");
+        v["job_id"].as_str().unwrap().to_string()
+    }
+
+    /// A job's status.
+    pub async fn job(&self, job_id: &str) -> Value {
+        let (status, v) = self
+            .get_json(&format!("/api/knowledge/explore/status/{job_id}"))
+            .await;
+        assert_eq!(status, 200, "status of {job_id}: {v}");
+        v
+    }
+
+    /// Wait until a job satisfies `done` (checked every 100 ms), or panic after `limit`.
+    pub async fn wait_job(
+        &self,
+        job_id: &str,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let v = self.job(job_id).await;
+            if done(&v) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {job_id} stuck at {v}\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every stored page of a job (all outcomes), in crawl order.
+    pub async fn all_pages(&self, job_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            let (status, v) = self
+                .get_json(&format!(
+                    "/api/knowledge/explore/results/{job_id}?offset={offset}&limit=100&max_chars=100000"
+                ))
+                .await;
+            assert_eq!(status, 200, "{v}");
+            let pages = v["pages"].as_array().unwrap().clone();
+            offset += pages.len();
+            out.extend(pages);
+            if v["next_offset"].is_null() {
+                return out;
+            }
+        }
     }
 
     /// `GET /health` as JSON.
@@ -451,5 +534,56 @@ where
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A `worker` process (jobs from Redis, no HTTP), killed when dropped.
+pub struct Worker {
+    child: Option<Child>,
+    /// Where it logs.
+    pub log_path: PathBuf,
+}
+
+impl Worker {
+    /// Start `browser-automation-service worker` on a data directory with extra environment.
+    pub fn start(data_dir: &std::path::Path, tag: &str, extra: &[(&str, &str)]) -> Worker {
+        let log_path = data_dir.join(format!("worker-{tag}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("worker").stdout(Stdio::null()).stderr(log);
+        for (k, v) in base_env(data_dir, free_port()) {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        Worker {
+            child: Some(cmd.spawn().expect("start a worker")),
+            log_path,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Kill with SIGKILL, as a crash would.
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.crash();
     }
 }
