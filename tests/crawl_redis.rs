@@ -166,10 +166,7 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_stores_no_page_twice(
         })
         .await;
     // Which worker has it? Its consumer name carries its pid.
-    let owner = {
-        let job = store_job(&svc.data_dir, &job_id);
-        job["worker"].as_str().unwrap().to_string()
-    };
+    let owner = running["worker"].as_str().unwrap().to_string();
     let (victim, survivor) = if owner.contains(&format!("-{}-", w1.pid())) {
         (&mut w1, &w2)
     } else {
@@ -210,22 +207,6 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_stores_no_page_twice(
     for n in 1..=16 {
         assert!(site.http_hits(&format!("/slow-chain/{n}")) >= 1);
     }
-}
-
-/// A job as stored in the embedded store (the worker's name is not part of the API answer).
-fn store_job(data_dir: &std::path::Path, job_id: &str) -> Value {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
-             print(c.execute('select doc from brwsr_auto_svc_jobs where job_id=?',(sys.argv[2],)).fetchone()[0])",
-        )
-        .arg(data_dir.join("store.sqlite3"))
-        .arg(job_id)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -233,7 +233,23 @@ impl Run<'_> {
         let mut stop: Option<RunOutcome> = None;
         let mut last_control = Instant::now();
         let mut drain_deadline: Option<tokio::time::Instant> = None;
+        // Every page has its own deadline; a run where none finishes for much longer than those
+        // deadlines (and the politeness waits) allow is stuck, and fails its attempt.
+        let stall_limit = self.deps.engine.config.navigation_timeout * 3
+            + super::politeness::MAX_CRAWL_DELAY * concurrency as u32
+            + Duration::from_secs(60);
+        let mut last_progress = Instant::now();
         loop {
+            if !self.in_flight.is_empty() && last_progress.elapsed() > stall_limit {
+                tasks.abort_all();
+                return Err(RunError {
+                    code: "stalled".into(),
+                    message: format!(
+                        "no page finished in {}s; the run was stopped",
+                        stall_limit.as_secs()
+                    ),
+                });
+            }
             if stop.is_none() {
                 if shutdown.is_cancelled() {
                     stop = Some(RunOutcome::Interrupted);
@@ -273,6 +289,7 @@ impl Run<'_> {
             tokio::select! {
                 joined = tasks.join_next() => match joined {
                     Some(Ok((entry, crawled))) => {
+                        last_progress = Instant::now();
                         if let Some(outcome) = self.finish_page(entry, crawled).await? {
                             tasks.abort_all();
                             self.in_flight.clear();

@@ -85,6 +85,8 @@ pub struct JobView {
     pub waiting_secs: Option<f64>,
     /// Runs started.
     pub attempts: u32,
+    /// The worker running it (`host-pid-n`), or that ran it last.
+    pub worker: Option<String>,
     /// Why it failed, or why its last attempt failed.
     #[schema(value_type = Option<Object>)]
     pub error: Option<JobError>,
@@ -126,6 +128,7 @@ impl JobView {
             elapsed_secs: (j.run_secs * 10.0).round() / 10.0,
             waiting_secs: waiting,
             attempts: j.attempts,
+            worker: j.worker.clone(),
             error: j.error.clone(),
             options: j.options.clone(),
             created_at: j.created_at,
