@@ -1,0 +1,129 @@
+//! Pages per second crawling a generated site of N pages (default 1000) served on 127.0.0.1:
+//! the service's crawler in HTTP mode and in render mode (every page in Chromium), and the
+//! `spider` crate, in the same run on the same site. Each figure is the median of several runs.
+//!
+//! `cargo run --release --manifest-path bench/crawl/Cargo.toml -- [PAGES] [RUNS]`
+
+#[path = "../../../tests/common/trap_site.rs"]
+#[allow(dead_code)]
+mod trap_site;
+
+use crawler::jobs::StartRequest;
+use engine::jobs::{JobStatus, RenderMode};
+use engine::{Config, Engine, TenantId};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use trap_site::{TrapOptions, TrapSite};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+async fn ours(
+    site: &TrapSite,
+    pages: usize,
+    render: RenderMode,
+    concurrency: usize,
+) -> (usize, f64) {
+    let dir = std::env::temp_dir().join(format!("crawl-bench-{}-{:?}", std::process::id(), render));
+    let _ = std::fs::remove_dir_all(&dir);
+    let env: HashMap<&str, String> = HashMap::from([
+        ("DATA_DIR", dir.display().to_string()),
+        ("PRIVATE_NETWORK_ALLOWLIST", "127.0.0.1".into()),
+        ("CRAWL_CONCURRENCY", concurrency.to_string()),
+        ("CRAWL_PER_HOST", concurrency.to_string()),
+        ("MAX_BROWSERS", "2".into()),
+        ("MAX_SESSIONS", "8".into()),
+        ("JOB_WORKERS", "1".into()),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let engine = Engine::start_worker(config).await.expect("engine");
+    let jobs = crawler::Jobs::start(engine.clone()).await.expect("jobs");
+    let tenant = TenantId::local();
+    let started = Instant::now();
+    let job = jobs
+        .start_job(
+            &tenant,
+            StartRequest {
+                start_url: site.url("/"),
+                max_pages: Some(pages + 1),
+                max_depth: Some(50),
+                job_id: None,
+                include_patterns: vec![],
+                exclude_patterns: vec![],
+                render,
+                concurrency: Some(concurrency),
+            },
+        )
+        .await
+        .expect("start");
+    let done = loop {
+        let v = jobs.status(&tenant, &job.job_id).await.expect("status");
+        if v.status.is_terminal() {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(done.status, JobStatus::Completed, "{:?}", done.error);
+    jobs.shutdown().await;
+    engine.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    (done.pages_completed as usize, secs)
+}
+
+async fn spider_crawl(site: &TrapSite, pages: usize) -> (usize, f64) {
+    let mut website = spider::website::Website::new(&site.url("/"));
+    website.with_limit((pages + 1) as u32);
+    let started = Instant::now();
+    website.crawl().await;
+    let secs = started.elapsed().as_secs_f64();
+    (website.get_links().len(), secs)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let pages: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
+    let site = TrapSite::start(TrapOptions {
+        generated: pages,
+        ..Default::default()
+    })
+    .await;
+    println!(
+        "generated site: {pages} pages + root on {}; median of {runs} runs",
+        site.base
+    );
+    println!(
+        "{:<44} {:>7} {:>9} {:>10}",
+        "crawler", "pages", "seconds", "pages/s"
+    );
+    let mut report = |name: &str, results: Vec<(usize, f64)>| {
+        let n = results[0].0;
+        let secs = median(results.iter().map(|r| r.1).collect());
+        let rate = median(results.iter().map(|r| r.0 as f64 / r.1).collect());
+        println!("{name:<44} {n:>7} {secs:>9.2} {rate:>10.1}");
+        rate
+    };
+    let mut http = Vec::new();
+    let mut render = Vec::new();
+    let mut spider = Vec::new();
+    for _ in 0..runs {
+        http.push(ours(&site, pages, RenderMode::Never, 8).await);
+        spider.push(spider_crawl(&site, pages).await);
+    }
+    // Rendering is two orders of magnitude slower: fewer runs are enough for a stable median.
+    for _ in 0..runs.min(1).max(1) {
+        render.push(ours(&site, pages, RenderMode::Always, 4).await);
+    }
+    let h = report("ours, HTTP (8 at once, store + extraction)", http);
+    let s = report("spider 2.53.9 (default settings, links only)", spider);
+    let r = report("ours, render every page (4 at once, 2 browsers)", render);
+    println!(
+        "ratios: HTTP / spider = {:.2}, render / HTTP = {:.3}",
+        h / s,
+        r / h
+    );
+}
