@@ -89,6 +89,8 @@ pub struct Config {
     pub mongodb_uri: Option<String>,
     /// Qdrant for vectors (`QDRANT_URL`).
     pub qdrant_url: Option<String>,
+    /// Qdrant's API key (`QDRANT_API_KEY`).
+    pub qdrant_api_key: Option<String>,
     /// LiveKit server (`LIVEKIT_URL`).
     pub livekit_url: Option<String>,
     /// How long one navigation may take (`NAVIGATION_TIMEOUT_MS`).
@@ -193,6 +195,7 @@ impl Config {
             redis_url,
             mongodb_uri: get("MONGODB_URI"),
             qdrant_url: get("QDRANT_URL"),
+            qdrant_api_key: get("QDRANT_API_KEY"),
             livekit_url: get("LIVEKIT_URL"),
             navigation_timeout: Duration::from_millis(parse(
                 &get,

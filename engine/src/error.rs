@@ -91,6 +91,9 @@ pub enum EngineError {
     /// No stored page with that URL for this tenant.
     #[error("no stored page '{0}'")]
     PageNotFound(String),
+    /// Stored embeddings were made by another model than the one the service runs.
+    #[error("{0}")]
+    EmbeddingMismatch(String),
     /// The job queue failed.
     #[error("job queue error: {0}")]
     Queue(String),
@@ -122,6 +125,7 @@ impl EngineError {
             Self::JobState(_) => "invalid_job_state",
             Self::Queue(_) => "queue_error",
             Self::PageNotFound(_) => "page_not_found",
+            Self::EmbeddingMismatch(_) => "embedding_model_mismatch",
         }
     }
 
@@ -139,7 +143,8 @@ impl EngineError {
             | Self::SessionPaused(_)
             | Self::SessionFailed(..)
             | Self::JobExists(_)
-            | Self::JobState(_) => ErrorClass::Conflict,
+            | Self::JobState(_)
+            | Self::EmbeddingMismatch(_) => ErrorClass::Conflict,
             Self::SessionLimit(_) => ErrorClass::Limited,
             Self::NavigationFailed(_) | Self::Script(_) => ErrorClass::Upstream,
             Self::BrowserUnavailable(_) | Self::Browser(_) | Self::EventBus(_) | Self::Queue(_) => {

@@ -16,6 +16,7 @@ pub mod render;
 pub mod session;
 pub mod store;
 pub mod tenant;
+pub mod vectors;
 
 pub use config::{Config, Viewport};
 pub use error::{EngineError, ErrorClass, Result};
@@ -29,7 +30,7 @@ use serde::Serialize;
 use session::{SessionDeps, SessionManager};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{DocumentStore, SqliteStore};
+use store::DocumentStore;
 
 /// The running engine: every backend, wired once.
 pub struct Engine {
@@ -96,12 +97,7 @@ impl Engine {
     }
 
     async fn start_as(config: Config, owns_sessions: bool) -> Result<Arc<Self>> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            EngineError::Config(format!(
-                "DATA_DIR {} cannot be created: {e}",
-                config.data_dir.display()
-            ))
-        })?;
+        let store = store::open(&config)?;
         let (events, queue): (Arc<dyn EventBus>, Arc<dyn JobQueue>) = match &config.redis_url {
             Some(url) => {
                 let bus = RedisBus::connect(url).await?;
@@ -110,11 +106,6 @@ impl Engine {
             }
             None => (Arc::new(LocalBus::new()), Arc::new(LocalQueue::new())),
         };
-        if config.mongodb_uri.is_some() {
-            tracing::warn!("MONGODB_URI is set but the MongoDB store is not built yet; using the embedded store");
-        }
-        let store: Arc<dyn DocumentStore> =
-            Arc::new(SqliteStore::open(&config.data_dir.join("store.sqlite3"))?);
         let metrics = Arc::new(Metrics::default());
         let pool = BrowserPool::start(PoolConfig {
             executable: config.chromium_path.clone(),

@@ -3,11 +3,13 @@
 
 mod records;
 mod sqlite;
+mod sqlite_chunks;
 mod sqlite_jobs;
 mod sqlite_pages;
 
 pub use records::{
-    LinkQuery, LinkRecord, PageCodeBlock, PageHeading, PageOutcome, PageQuery, PageRecord, Paged,
+    ChunkRecord, LinkQuery, LinkRecord, PageCodeBlock, PageHeading, PageOutcome, PageQuery,
+    PageRecord, Paged,
 };
 pub use sqlite::SqliteStore;
 
@@ -29,6 +31,8 @@ pub mod collections {
     pub const PAGES: &str = "brwsr_auto_svc_pages";
     /// Links between pages, and to other sites.
     pub const LINKS: &str = "brwsr_auto_svc_links";
+    /// Passages of pages with their embeddings.
+    pub const EMBEDDINGS: &str = "brwsr_auto_svc_embeddings";
 }
 
 /// A change to a job, applied atomically against its stored state: return false to leave it
@@ -158,6 +162,42 @@ pub trait DocumentStore: Send + Sync + 'static {
         tenant: &'a TenantId,
         query: &'a LinkQuery,
     ) -> BoxFuture<'a, Result<Paged<LinkRecord>>>;
+
+    /// Replace the passages of a tenant's page (as crawled by `job_id`) and mark that job's page
+    /// indexed.
+    fn replace_chunks<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        job_id: &'a str,
+        url: &'a str,
+        chunks: Vec<ChunkRecord>,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Pages with content whose passages are not stored yet, oldest first.
+    fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>>;
+    /// A job's pages whose passages are stored (searchable).
+    fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>>;
+    /// Every passage with its vector (to load an in-memory index).
+    fn all_chunk_vectors(&self) -> BoxFuture<'_, Result<Vec<ChunkRecord>>>;
+    /// A tenant's passages by id (without vectors).
+    fn get_chunks<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>>;
+    /// Keyword search over a tenant's passages: ids with a relevance score, best first.
+    fn keyword_search<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        text: &'a str,
+        job_id: Option<&'a str>,
+        site: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, f64)>>>;
+    /// The embedding models (and dimensions) a tenant's passages were indexed with.
+    fn chunk_models<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<(String, u32)>>>;
 }
 
 /// Seconds since the Unix epoch, with millisecond precision.
@@ -167,4 +207,22 @@ pub fn now_secs() -> f64 {
         .unwrap_or_default()
         .as_millis() as f64
         / 1000.0
+}
+
+/// Open the store the configuration names: the embedded SQLite store in `DATA_DIR`.
+pub fn open(config: &crate::Config) -> Result<std::sync::Arc<dyn DocumentStore>> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        crate::EngineError::Config(format!(
+            "DATA_DIR {} cannot be created: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    if config.mongodb_uri.is_some() {
+        tracing::warn!(
+            "MONGODB_URI is set but the MongoDB store is not built yet; using the embedded store"
+        );
+    }
+    Ok(std::sync::Arc::new(SqliteStore::open(
+        &config.data_dir.join("store.sqlite3"),
+    )?))
 }

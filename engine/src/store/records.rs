@@ -145,3 +145,37 @@ pub struct Paged<T> {
     /// Items matching the query in all.
     pub total: u64,
 }
+
+/// A passage of a page with its embedding (collection `brwsr_auto_svc_embeddings`). A page's
+/// passages are replaced as a whole when it is crawled again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkRecord {
+    /// A stable id: derived from the tenant, the page URL and the passage's position.
+    pub chunk_id: String,
+    /// The owner.
+    pub tenant_id: TenantId,
+    /// The job that crawled the page last.
+    pub job_id: String,
+    /// The page's URL.
+    pub url: String,
+    /// The page's host (`site` filter).
+    pub site: String,
+    /// The page's title.
+    pub title: String,
+    /// Page title, then the headings above the passage.
+    pub heading_path: Vec<String>,
+    /// Position in the page.
+    pub index: u32,
+    /// The passage's Markdown.
+    pub text: String,
+    /// The embedding model.
+    pub model: String,
+    /// The vector's dimension.
+    pub dimension: u32,
+    /// The L2-normalised embedding (not part of the JSON document in the embedded store, which
+    /// keeps it as a blob).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vector: Vec<f32>,
+    /// Seconds since the Unix epoch.
+    pub updated_at: f64,
+}

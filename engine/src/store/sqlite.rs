@@ -2,8 +2,8 @@
 //! JSON in the same shapes the MongoDB backend uses, with the tenant and key in columns.
 
 use super::{
-    collections, DocumentStore, JobChange, JobUpdate, LinkQuery, LinkRecord, PageQuery, PageRecord,
-    Paged, SessionRecord, SessionStatus,
+    collections, ChunkRecord, DocumentStore, JobChange, JobUpdate, LinkQuery, LinkRecord,
+    PageQuery, PageRecord, Paged, SessionRecord, SessionStatus,
 };
 use crate::error::{EngineError, Result};
 use crate::jobs::{JobRecord, JobStatus};
@@ -76,13 +76,47 @@ impl SqliteStore {
                 doc TEXT NOT NULL,
                 UNIQUE(job_id, from_url, to_url)
              );
-             CREATE INDEX IF NOT EXISTS {l}_tenant ON {l}(tenant_id, job_id, external, seq);",
+             CREATE INDEX IF NOT EXISTS {l}_tenant ON {l}(tenant_id, job_id, external, seq);
+             CREATE TABLE IF NOT EXISTS {e} (
+                chunk_id TEXT PRIMARY KEY,
+                tenant_id TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                url TEXT NOT NULL,
+                site TEXT NOT NULL,
+                model TEXT NOT NULL,
+                dimension INTEGER NOT NULL,
+                doc TEXT NOT NULL,
+                vector BLOB NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS {e}_page ON {e}(tenant_id, url);
+             CREATE INDEX IF NOT EXISTS {e}_job ON {e}(tenant_id, job_id);
+             CREATE VIRTUAL TABLE IF NOT EXISTS {e}_fts USING fts5(
+                chunk_id UNINDEXED, tenant_id UNINDEXED, job_id UNINDEXED, site UNINDEXED,
+                title, heading, text, tokenize = 'porter unicode61'
+             );",
             s = collections::SESSIONS,
+            e = collections::EMBEDDINGS,
             j = collections::JOBS,
             p = collections::PAGES,
             l = collections::LINKS,
         ))
         .map_err(store_err)?;
+        // Pages stored before passages existed: add the column that says they are indexed.
+        let has_indexed: bool = conn
+            .prepare(&format!("PRAGMA table_info({})", collections::PAGES))
+            .and_then(|mut st| {
+                let names = st.query_map([], |r| r.get::<_, String>(1))?;
+                Ok(names.filter_map(|n| n.ok()).any(|n| n == "indexed"))
+            })
+            .map_err(store_err)?;
+        if !has_indexed {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {p} ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+                 CREATE INDEX IF NOT EXISTS {p}_unindexed ON {p}(ok, indexed);",
+                p = collections::PAGES
+            ))
+            .map_err(store_err)?;
+        }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -296,6 +330,54 @@ impl DocumentStore for SqliteStore {
         query: &'a LinkQuery,
     ) -> BoxFuture<'a, Result<Paged<LinkRecord>>> {
         Box::pin(self.list_links_impl(tenant, query))
+    }
+
+    fn replace_chunks<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        job_id: &'a str,
+        url: &'a str,
+        chunks: Vec<ChunkRecord>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.replace_chunks_impl(tenant, job_id, url, chunks))
+    }
+
+    fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>> {
+        Box::pin(self.unindexed_pages_impl(limit))
+    }
+
+    fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.indexed_pages_impl(job_id))
+    }
+
+    fn all_chunk_vectors(&self) -> BoxFuture<'_, Result<Vec<ChunkRecord>>> {
+        Box::pin(self.all_chunk_vectors_impl())
+    }
+
+    fn get_chunks<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>> {
+        Box::pin(self.get_chunks_impl(tenant, ids))
+    }
+
+    fn keyword_search<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        text: &'a str,
+        job_id: Option<&'a str>,
+        site: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, f64)>>> {
+        Box::pin(self.keyword_search_impl(tenant, text, job_id, site, limit))
+    }
+
+    fn chunk_models<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<(String, u32)>>> {
+        Box::pin(self.chunk_models_impl(tenant))
     }
 }
 

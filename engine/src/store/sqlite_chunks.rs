@@ -1,0 +1,252 @@
+//! Passages and their vectors in the embedded store, with an FTS5 index over their text for
+//! keyword search. A page's passages are replaced in one transaction.
+
+use super::sqlite::SqliteStore;
+use super::{collections, ChunkRecord, PageRecord};
+use crate::error::Result;
+use crate::tenant::TenantId;
+use rusqlite::params;
+
+fn decode<T: serde::de::DeserializeOwned>(doc: String) -> rusqlite::Result<T> {
+    serde_json::from_str(&doc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// f32s as little-endian bytes.
+pub(super) fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Little-endian bytes back to f32s.
+pub(super) fn bytes_vector(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// FTS5 query from free text: every word quoted (so punctuation and operators are literal), any
+/// word may match.
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 1)
+        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" OR "))
+}
+
+impl SqliteStore {
+    pub(super) async fn replace_chunks_impl(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        url: &str,
+        chunks: Vec<ChunkRecord>,
+    ) -> Result<()> {
+        let (tenant, job, url) = (
+            tenant.as_str().to_string(),
+            job_id.to_string(),
+            url.to_string(),
+        );
+        self.with(move |c| {
+            c.execute_batch("BEGIN IMMEDIATE")?;
+            let r = (|| {
+                c.execute(
+                    &format!(
+                        "DELETE FROM {e}_fts WHERE chunk_id IN
+                         (SELECT chunk_id FROM {e} WHERE tenant_id = ?1 AND url = ?2)",
+                        e = collections::EMBEDDINGS
+                    ),
+                    params![tenant, url],
+                )?;
+                c.execute(
+                    &format!(
+                        "DELETE FROM {} WHERE tenant_id = ?1 AND url = ?2",
+                        collections::EMBEDDINGS
+                    ),
+                    params![tenant, url],
+                )?;
+                for ch in &chunks {
+                    let mut doc = ch.clone();
+                    let vector = std::mem::take(&mut doc.vector);
+                    let json = serde_json::to_string(&doc)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                    c.execute(
+                        &format!(
+                            "INSERT INTO {} (chunk_id, tenant_id, job_id, url, site, model, dimension, doc, vector)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            collections::EMBEDDINGS
+                        ),
+                        params![
+                            ch.chunk_id,
+                            tenant,
+                            ch.job_id,
+                            url,
+                            ch.site,
+                            ch.model,
+                            ch.dimension,
+                            json,
+                            vector_bytes(&vector)
+                        ],
+                    )?;
+                    c.execute(
+                        &format!(
+                            "INSERT INTO {}_fts (chunk_id, tenant_id, job_id, site, title, heading, text)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            collections::EMBEDDINGS
+                        ),
+                        params![
+                            ch.chunk_id,
+                            tenant,
+                            ch.job_id,
+                            ch.site,
+                            ch.title,
+                            ch.heading_path.join(" > "),
+                            ch.text
+                        ],
+                    )?;
+                }
+                c.execute(
+                    &format!(
+                        "UPDATE {} SET indexed = 1 WHERE job_id = ?1 AND url = ?2",
+                        collections::PAGES
+                    ),
+                    params![job, url],
+                )?;
+                Ok(())
+            })();
+            match &r {
+                Ok(_) => c.execute_batch("COMMIT")?,
+                Err(_) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+            }
+            r
+        })
+        .await
+    }
+
+    pub(super) async fn unindexed_pages_impl(&self, limit: usize) -> Result<Vec<PageRecord>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT doc FROM {} WHERE ok = 1 AND indexed = 0 ORDER BY seq LIMIT ?1",
+                collections::PAGES
+            ))?;
+            let rows = stmt.query_map(params![limit as i64], |r| r.get::<_, String>(0))?;
+            rows.map(|r| r.and_then(decode)).collect()
+        })
+        .await
+    }
+
+    pub(super) async fn indexed_pages_impl(&self, job_id: &str) -> Result<u64> {
+        let job = job_id.to_string();
+        self.with(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM {} WHERE job_id = ?1 AND ok = 1 AND indexed = 1",
+                    collections::PAGES
+                ),
+                params![job],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
+    pub(super) async fn all_chunk_vectors_impl(&self) -> Result<Vec<ChunkRecord>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT doc, vector FROM {}",
+                collections::EMBEDDINGS
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            rows.map(|r| {
+                r.and_then(|(doc, v)| {
+                    let mut ch: ChunkRecord = decode(doc)?;
+                    ch.vector = bytes_vector(&v);
+                    Ok(ch)
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub(super) async fn get_chunks_impl(
+        &self,
+        tenant: &TenantId,
+        ids: Vec<String>,
+    ) -> Result<Vec<ChunkRecord>> {
+        let tenant = tenant.as_str().to_string();
+        self.with(move |c| {
+            let ids_json = serde_json::to_string(&ids)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT doc FROM {} WHERE tenant_id = ?1 AND chunk_id IN (SELECT value FROM json_each(?2))",
+                collections::EMBEDDINGS
+            ))?;
+            let rows = stmt.query_map(params![tenant, ids_json], |r| r.get::<_, String>(0))?;
+            rows.map(|r| r.and_then(decode)).collect()
+        })
+        .await
+    }
+
+    pub(super) async fn keyword_search_impl(
+        &self,
+        tenant: &TenantId,
+        text: &str,
+        job_id: Option<&str>,
+        site: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, f64)>> {
+        let Some(q) = fts_query(text) else {
+            return Ok(Vec::new());
+        };
+        let tenant = tenant.as_str().to_string();
+        let (job, site) = (job_id.map(str::to_string), site.map(str::to_string));
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT chunk_id, bm25({e}_fts) FROM {e}_fts WHERE {e}_fts MATCH ?1
+                 AND tenant_id = ?2 AND (?3 IS NULL OR job_id = ?3) AND (?4 IS NULL OR site = ?4)
+                 ORDER BY bm25({e}_fts) LIMIT ?5",
+                e = collections::EMBEDDINGS
+            ))?;
+            let rows = stmt.query_map(params![q, tenant, job, site, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, -r.get::<_, f64>(1)?))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub(super) async fn chunk_models_impl(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>> {
+        let tenant = tenant.as_str().to_string();
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT DISTINCT model, dimension FROM {} WHERE tenant_id = ?1",
+                collections::EMBEDDINGS
+            ))?;
+            let rows = stmt.query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_round_trip_and_keyword_queries_are_literal() {
+        let v = vec![0.5f32, -1.25, 3.0e-7];
+        assert_eq!(bytes_vector(&vector_bytes(&v)), v);
+        assert_eq!(
+            fts_query("How do I \"install\" it? NEAR(x)").as_deref(),
+            Some("\"how\" OR \"do\" OR \"install\" OR \"it\" OR \"near\"")
+        );
+        assert_eq!(fts_query("? !"), None);
+    }
+}

@@ -1,0 +1,68 @@
+//! The vector index: nearest passages to a query vector, filtered by tenant (always), job and
+//! site. Embedded default: exact cosine search in memory over the vectors the store keeps
+//! ([`ExactIndex`]). Production: Qdrant ([`QdrantIndex`], `QDRANT_URL`), one collection per
+//! embedding model.
+
+mod exact;
+mod qdrant;
+
+pub use exact::ExactIndex;
+pub use qdrant::QdrantIndex;
+
+use crate::error::Result;
+use crate::tenant::TenantId;
+use futures::future::BoxFuture;
+
+/// A passage's vector and what a search filters on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorPoint {
+    /// The passage (its store id).
+    pub chunk_id: String,
+    /// The owner.
+    pub tenant_id: TenantId,
+    /// The job that crawled its page.
+    pub job_id: String,
+    /// The page's host.
+    pub site: String,
+    /// The page's URL.
+    pub url: String,
+    /// Page title, then headings.
+    pub heading_path: Vec<String>,
+    /// The L2-normalised vector.
+    pub vector: Vec<f32>,
+}
+
+/// What a search is limited to (besides the tenant).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VectorFilter {
+    /// Only passages of this job.
+    pub job_id: Option<String>,
+    /// Only passages of pages on this host.
+    pub site: Option<String>,
+}
+
+/// Nearest-neighbour search over passages.
+pub trait VectorIndex: Send + Sync + 'static {
+    /// Which backend this is (`exact` or `qdrant`).
+    fn backend(&self) -> &'static str;
+    /// Replace a tenant's page's passages with these (an empty list removes them).
+    fn replace_page<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        url: &'a str,
+        points: Vec<VectorPoint>,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// The `top_k` passages of the tenant nearest to `vector`: ids and cosine similarity, best
+    /// first.
+    fn search<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        vector: &'a [f32],
+        filter: &'a VectorFilter,
+        top_k: usize,
+    ) -> BoxFuture<'a, Result<Vec<(String, f32)>>>;
+    /// Passages indexed.
+    fn count(&self) -> BoxFuture<'_, Result<u64>>;
+    /// Check that the index works.
+    fn health(&self) -> BoxFuture<'_, Result<()>>;
+}
