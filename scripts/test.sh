@@ -2,7 +2,8 @@
 # Run every test: unit tests and end-to-end tests against real Chromium, a real Redis and the
 # reference MCP client (the Python `mcp` package). Installs what the tests need when missing:
 #   - chromium and redis-server from Debian's packages,
-#   - a Python virtual environment with `mcp` (BAS_VENV, default ~/.cache/browser-automation-service/venv).
+#   - a Python virtual environment with `mcp` (BAS_VENV, default ~/.cache/browser-automation-service/venv),
+#   - the embedding model in ./models (scripts/install-model.sh).
 # Extra arguments go to the test runner (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
   "$VENV/bin/pip" install -q -r tests/requirements.txt
 fi
 export BAS_TEST_PYTHON="$VENV/bin/python"
+bash scripts/install-model.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   exec cargo nextest run --workspace --locked "$@"

@@ -7,10 +7,13 @@
 
 #![warn(missing_docs)]
 
+pub mod chunk;
+pub mod embed;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
 pub mod jobs;
+pub mod knowledge;
 mod markdown;
 pub mod robots;
 pub mod sitemap;

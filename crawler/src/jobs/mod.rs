@@ -81,7 +81,10 @@ fn snippet(page: &PageRecord, text: Option<&str>) -> String {
 impl Jobs {
     /// The job service over an engine; starts `config.jobs.workers` workers and, with the
     /// in-process queue, puts every unfinished job back in the queue.
-    pub async fn start(engine: Arc<Engine>) -> Result<Arc<Self>> {
+    pub async fn start(
+        engine: Arc<Engine>,
+        knowledge: Arc<crate::knowledge::Knowledge>,
+    ) -> Result<Arc<Self>> {
         let cfg = &engine.config;
         let fetcher = Fetcher::new(FetchConfig {
             timeout: cfg.navigation_timeout,
@@ -94,6 +97,7 @@ impl Jobs {
             fetcher,
             gate: Arc::new(HostGate::new(cfg.jobs.per_host)),
             global: Arc::new(Semaphore::new(cfg.jobs.crawl_concurrency)),
+            knowledge,
         });
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
@@ -267,10 +271,10 @@ impl Jobs {
 
     /// A job's status, progress and counters.
     pub async fn status(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
-        Ok(JobView::from_record(
-            &self.owned(tenant, job_id).await?,
-            true,
-        ))
+        let job = self.owned(tenant, job_id).await?;
+        let mut view = JobView::from_record(&job, true);
+        view.pages_indexed = Some(self.engine.store.indexed_pages(job_id).await?);
+        Ok(view)
     }
 
     /// Apply a status change the owner asked for.
@@ -441,8 +445,13 @@ impl Jobs {
         }
         let store = &self.engine.store;
         let offset = req.offset.unwrap_or(0);
+        let kind = req.kind.unwrap_or(if req.query.is_some() {
+            QueryKind::Search
+        } else {
+            QueryKind::Pages
+        });
         let answer = |total| QueryAnswer {
-            kind: req.kind,
+            kind,
             total,
             offset,
             pages: None,
@@ -450,8 +459,31 @@ impl Jobs {
             links: None,
             site_map: None,
             outline: None,
+            hits: None,
+            mode: None,
         };
-        match req.kind {
+        match kind {
+            QueryKind::Search => {
+                let query = req.query.clone().ok_or_else(|| {
+                    EngineError::InvalidRequest("`query` is required for kind `search`".into())
+                })?;
+                let found = self
+                    .search(
+                        tenant,
+                        crate::knowledge::SearchRequest {
+                            query,
+                            top_k: req.top_k,
+                            job_id: req.job_id.clone(),
+                            site: req.site.clone(),
+                            hybrid: req.hybrid,
+                        },
+                    )
+                    .await?;
+                let mut a = answer(found.hits.len() as u64);
+                a.hits = Some(found.hits);
+                a.mode = Some(found.mode);
+                Ok(a)
+            }
             QueryKind::Pages => {
                 let limit = bounded("limit", req.limit, 20, 1, 200)?;
                 let found = store
@@ -579,6 +611,23 @@ impl Jobs {
                 Ok(a)
             }
         }
+    }
+
+    /// Semantic search over the caller's knowledge (a job it names must be its own).
+    pub async fn search(
+        &self,
+        tenant: &TenantId,
+        req: crate::knowledge::SearchRequest,
+    ) -> Result<crate::knowledge::SearchAnswer> {
+        if let Some(job_id) = &req.job_id {
+            self.owned(tenant, job_id).await?;
+        }
+        self.deps.knowledge.search(tenant, req).await
+    }
+
+    /// The knowledge service (passages, embeddings, search).
+    pub fn knowledge(&self) -> &Arc<crate::knowledge::Knowledge> {
+        &self.deps.knowledge
     }
 
     /// Stop the workers: runs in progress checkpoint and go back to the queue (their pages in

