@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use crawler::jobs::{JobView, StartRequest};
+use crawler::knowledge::{Knowledge, SearchRequest};
 use crawler::Jobs;
 use engine::jobs::{JobStatus, RenderMode};
 use engine::{Config, Engine, TenantId};
@@ -51,6 +52,27 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
         /// Print the final status as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the stored knowledge: the passages that best answer a question, in your own
+    /// words. Starts no browser.
+    Query {
+        /// The question.
+        text: String,
+        /// Passages to print.
+        #[arg(long, default_value_t = 5)]
+        top_k: usize,
+        /// Only this job's pages.
+        #[arg(long)]
+        job: Option<String>,
+        /// Only pages on this host.
+        #[arg(long)]
+        site: Option<String>,
+        /// Fuse with keyword search.
+        #[arg(long)]
+        hybrid: bool,
+        /// Print the answer as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -188,6 +210,17 @@ async fn crawl(services: Arc<Services>, args: CrawlArgs) -> anyhow::Result<()> {
         }
     };
     bar.finish_and_clear();
+    // Make the pages searchable before the process ends (the next start would index them anyway).
+    if last.status == JobStatus::Completed {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_message("embedding the pages for search");
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        jobs.knowledge()
+            .drain(&last.job_id, Duration::from_secs(3600))
+            .await;
+        spinner.finish_and_clear();
+    }
+    let last = jobs.status(&tenant, &last.job_id).await?;
     let failed = jobs
         .results(
             &tenant,
@@ -235,6 +268,9 @@ fn print_summary(v: &JobView, took: Duration, failed: &crawler::jobs::ResultsPag
         v.pages_skipped
     );
     println!("external   {} links to other sites", v.external_links);
+    if let Some(n) = v.pages_indexed {
+        println!("searchable {n} pages (query them: browser-automation-service query \"...\")");
+    }
     println!("took       {secs:.1}s ({:.1} pages/s)", done as f64 / secs);
     for p in &failed.pages {
         let e = p.page.error.as_ref();
@@ -246,6 +282,32 @@ fn print_summary(v: &JobView, took: Duration, failed: &crawler::jobs::ResultsPag
     }
 }
 
+/// `query`: search the store with the model, without browsers or job workers.
+async fn query(config: &Config, request: SearchRequest, json: bool) -> anyhow::Result<()> {
+    let embedder = Knowledge::load_model(config)?;
+    let store = engine::store::open(config).context("opening the store")?;
+    let knowledge = Knowledge::start(config, store, embedder, false)
+        .await
+        .context("loading the embedding model")?;
+    let answer = knowledge.search(&TenantId::local(), request).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    if answer.hits.is_empty() {
+        println!("nothing found (crawl a site first: browser-automation-service crawl URL)");
+    }
+    for (i, hit) in answer.hits.iter().enumerate() {
+        println!("{}. {:.3}  {}", i + 1, hit.score, hit.url);
+        println!("   {}", hit.heading_path.join(" > "));
+        let text: String = hit.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = text.chars().take(300).collect();
+        let more = if short.len() < text.len() { "…" } else { "" };
+        println!("   {short}{more}\n");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -253,7 +315,29 @@ async fn main() -> anyhow::Result<()> {
         return extract(url, json);
     }
     let mut config = Config::from_env().context("configuration")?;
-    init_logging(&config, matches!(cli.command, Command::Crawl { .. }));
+    init_logging(
+        &config,
+        matches!(cli.command, Command::Crawl { .. } | Command::Query { .. }),
+    );
+    if let Command::Query {
+        text,
+        top_k,
+        job,
+        site,
+        hybrid,
+        json,
+    } = cli.command
+    {
+        let request = SearchRequest {
+            query: text,
+            top_k: Some(top_k),
+            job_id: job,
+            site,
+            hybrid: Some(hybrid),
+        };
+        return query(&config, request, json).await;
+    }
+    let embedder = Knowledge::load_model(&config)?;
     let engine = match cli.command {
         Command::Worker => {
             anyhow::ensure!(
@@ -270,7 +354,15 @@ async fn main() -> anyhow::Result<()> {
         _ => Engine::start(config).await,
     }
     .context("starting the engine")?;
-    let jobs = match Jobs::start(engine.clone()).await {
+    let knowledge =
+        match Knowledge::start(&engine.config, engine.store.clone(), embedder, true).await {
+            Ok(k) => k,
+            Err(e) => {
+                engine.shutdown().await;
+                return Err(e).context("loading the embedding model");
+            }
+        };
+    let jobs = match Jobs::start(engine.clone(), knowledge).await {
         Ok(j) => j,
         Err(e) => {
             engine.shutdown().await;
@@ -325,6 +417,8 @@ async fn main() -> anyhow::Result<()> {
             }
             result
         }
-        Command::Extract { .. } => unreachable!("handled before the engine starts"),
+        Command::Extract { .. } | Command::Query { .. } => {
+            unreachable!("handled before the engine starts")
+        }
     }
 }

@@ -11,6 +11,7 @@ use crawler::jobs::{
     JobIdRequest, JobList, JobView, ListRequest, QueryAnswer, QueryRequest, ResultsPage,
     ResultsRequest, StartRequest,
 };
+use crawler::knowledge::{SearchAnswer, SearchRequest};
 use engine::TenantId;
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -126,7 +127,8 @@ pub async fn list(
     Ok(Json(state.services.jobs.list(&tenant, q).await?))
 }
 
-/// Look up stored knowledge: page summaries, one page, links, or a site map.
+/// Look up stored knowledge: semantic search (`query`), page summaries, one page, links, or a
+/// site map.
 #[utoipa::path(post, path = "/api/knowledge/query", tag = "knowledge", request_body = QueryRequest,
     responses((status = 200, description = "What was found", body = QueryAnswer),
               (status = 400, description = "Invalid query", body = ErrorBody),
@@ -137,4 +139,19 @@ pub async fn knowledge_query(
     req: Result<Json<QueryRequest>, JsonRejection>,
 ) -> Result<Json<QueryAnswer>, ApiError> {
     Ok(Json(state.services.jobs.query(&tenant, body(req)?).await?))
+}
+
+/// Semantic search: the stored passages that best answer a question, with page URL, title,
+/// heading path, score and text; `hybrid` fuses it with keyword search.
+#[utoipa::path(post, path = "/api/knowledge/search", tag = "knowledge", request_body = SearchRequest,
+    responses((status = 200, description = "Passages, best first", body = SearchAnswer),
+              (status = 400, description = "Empty query or `top_k` out of range", body = ErrorBody),
+              (status = 404, description = "No such job for this caller", body = ErrorBody),
+              (status = 409, description = "The knowledge was embedded with another model", body = ErrorBody)))]
+pub async fn knowledge_search(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<SearchRequest>, JsonRejection>,
+) -> Result<Json<SearchAnswer>, ApiError> {
+    Ok(Json(state.services.jobs.search(&tenant, body(req)?).await?))
 }

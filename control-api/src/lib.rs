@@ -71,6 +71,7 @@ pub fn router(services: Arc<Services>, cancel: CancellationToken) -> Router {
         )
         .route("/api/knowledge/explore/jobs", get(jobs_api::list))
         .route("/api/knowledge/query", post(jobs_api::knowledge_query))
+        .route("/api/knowledge/search", post(jobs_api::knowledge_search))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(docs::swagger_page))
         .route("/redoc", get(docs::redoc_page))

@@ -176,7 +176,7 @@ fn specs() -> Vec<Spec> {
         ),
         spec::<QueryRequest, QueryAnswer>(
             "query_knowledge",
-            "Look up stored knowledge: kind=pages (summaries with snippets; filter by text, url, job_id), kind=page (one page's Markdown by url), kind=links (links on a page, external or internal), kind=site_map (the site's pages as a tree of paths).",
+            "Search and look up stored knowledge. With `query` (a question in your own words): the passages that best answer it, semantic search over embeddings, with page URL, title, heading path, score and text (`top_k`, default 5; `hybrid: true` adds keyword matching; filter by `job_id` or `site`). Without it: kind=pages (summaries with snippets; filter by text, url, job_id), kind=page (one page's Markdown by url), kind=links (links on a page, external or internal), kind=site_map (the site's pages as a tree of paths).",
             true,
         ),
     ]
