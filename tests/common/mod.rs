@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod site;
+pub mod topics_site;
 pub mod trap_site;
 
 use serde_json::{json, Value};
@@ -60,6 +61,10 @@ pub fn base_env(data_dir: &std::path::Path, port: u16) -> Vec<(String, String)> 
         ("HOST".into(), "127.0.0.1".into()),
         ("PORT".into(), port.to_string()),
         ("DATA_DIR".into(), data_dir.display().to_string()),
+        (
+            "MODELS_DIR".into(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/models").into(),
+        ),
         ("PRIVATE_NETWORK_ALLOWLIST".into(), "127.0.0.1".into()),
         ("RUST_LOG".into(), "info,chromiumoxide=off".into()),
     ]

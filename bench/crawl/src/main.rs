@@ -36,10 +36,20 @@ async fn ours(
         ("MAX_BROWSERS", "2".into()),
         ("MAX_SESSIONS", "8".into()),
         ("JOB_WORKERS", "1".into()),
+        (
+            "MODELS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../models").into(),
+        ),
     ]);
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
     let engine = Engine::start_worker(config).await.expect("engine");
-    let jobs = crawler::Jobs::start(engine.clone()).await.expect("jobs");
+    // Pages are embedded for search behind the crawl, as in the service; the figure is the
+    // crawl's (until the job completes), with the embedding thread competing for the CPU.
+    let embedder = crawler::knowledge::Knowledge::load_model(&engine.config).expect("embedding model (./scripts/install-model.sh)");
+    let knowledge = crawler::knowledge::Knowledge::start(&engine.config, engine.store.clone(), embedder, false)
+        .await
+        .expect("embedding model (./scripts/install-model.sh)");
+    let jobs = crawler::Jobs::start(engine.clone(), knowledge).await.expect("jobs");
     let tenant = TenantId::local();
     let started = Instant::now();
     let job = jobs
