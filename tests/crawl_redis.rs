@@ -318,3 +318,58 @@ async fn a_job_nobody_claims_is_reported() {
     })
     .await;
 }
+
+/// Pages a `worker` process crawls and embeds are found by a search on the API process, whose
+/// in-memory vector index follows the passages other processes store.
+#[tokio::test(flavor = "multi_thread")]
+async fn passages_embedded_by_a_worker_are_searchable_from_the_api_process() {
+    let base = common::topics_site::start().await;
+    let redis_server = RedisServer::start();
+    let url = redis_server.url();
+    let svc = Service::start(&[("REDIS_URL", url.as_str()), ("JOB_WORKERS", "0")]).await;
+    // Searched before anything is crawled: the index starts empty and must catch up later.
+    let (status, before) = svc
+        .post_json(
+            "/api/knowledge/search",
+            json!({"query": "tyre tread depth"}),
+        )
+        .await;
+    assert_eq!(
+        (status, before["hits"].clone()),
+        (200, json!([])),
+        "{before}"
+    );
+    let _w = Worker::start(&svc.data_dir, "kb", &[("REDIS_URL", url.as_str())]);
+    let job_id = svc
+        .start_job(json!({"start_url": format!("{base}/"), "max_pages": 30}))
+        .await;
+    let done = svc
+        .wait_job(&job_id, Duration::from_secs(120), |v| {
+            v["status"] == "failed"
+                || (v["status"] == "completed" && v["pages_indexed"] == v["pages_completed"])
+        })
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let (status, found) = svc
+        .post_json(
+            "/api/knowledge/search",
+            json!({"query": "How much air should the wheels of my car have?", "top_k": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let urls: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        urls.contains(&format!("{base}/auto/tyres").as_str()),
+        "{found}"
+    );
+    assert!(found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["job_id"] == job_id.as_str()));
+}

@@ -81,6 +81,10 @@ struct Pending {
 pub struct Knowledge {
     store: Arc<dyn DocumentStore>,
     index: Arc<dyn VectorIndex>,
+    /// For the in-memory index: the last change to passages in the store it reflects (other
+    /// processes, such as `worker`s, write passages too). `None` with Qdrant, which every
+    /// process writes to directly.
+    synced: Option<tokio::sync::Mutex<u64>>,
     embedder: Embedder,
     queue: mpsc::UnboundedSender<PageRecord>,
     pending: Arc<Pending>,
@@ -118,12 +122,15 @@ impl Knowledge {
         embedder: Embedder,
         backlog: bool,
     ) -> Result<Arc<Self>> {
+        let mut synced = None;
         let index: Arc<dyn VectorIndex> = match &config.qdrant_url {
             Some(url) => Arc::new(
                 QdrantIndex::connect(url, config.qdrant_api_key.clone(), MODEL_NAME, DIMENSION)
                     .await?,
             ),
             None => {
+                // Changes from here on are replayed at the next search (replaying is idempotent).
+                synced = Some(tokio::sync::Mutex::new(store.chunk_change_seq().await?));
                 let exact = ExactIndex::new();
                 let points = store
                     .all_chunk_vectors()
@@ -140,6 +147,7 @@ impl Knowledge {
         let k = Arc::new(Self {
             store,
             index,
+            synced,
             embedder,
             queue: tx,
             pending: Arc::new(Pending {
@@ -286,6 +294,7 @@ impl Knowledge {
             .map_err(EngineError::from)?
             .pop()
             .unwrap_or_default();
+        self.follow_store().await?;
         let filter = VectorFilter {
             job_id: req.job_id.clone(),
             site: req.site.clone(),
@@ -346,6 +355,38 @@ impl Knowledge {
             model: MODEL_NAME.into(),
             hits,
         })
+    }
+}
+
+impl Knowledge {
+    /// Bring the in-memory index up to date with passages other processes stored.
+    async fn follow_store(&self) -> Result<()> {
+        let Some(synced) = &self.synced else {
+            return Ok(());
+        };
+        let mut seq = synced.lock().await;
+        loop {
+            let changes = self.store.chunk_changes_since(*seq, 1000).await?;
+            let Some(last) = changes.last().map(|c| c.0) else {
+                return Ok(());
+            };
+            let mut pages: Vec<(TenantId, String)> =
+                changes.into_iter().map(|(_, t, u)| (t, u)).collect();
+            pages.sort();
+            pages.dedup();
+            for (tenant, url) in pages {
+                let points = self
+                    .store
+                    .page_chunks(&tenant, &url)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.model == MODEL_NAME && c.vector.len() == DIMENSION)
+                    .map(point)
+                    .collect();
+                self.index.replace_page(&tenant, &url, points).await?;
+            }
+            *seq = last;
+        }
     }
 }
 

@@ -174,6 +174,22 @@ pub trait DocumentStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<()>>;
     /// Pages with content whose passages are not stored yet, oldest first.
     fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>>;
+    /// Pages whose passages were replaced after change `seq`, in order, at most `limit`: the
+    /// change's number, the tenant and the URL. Lets an in-memory index follow writes made by
+    /// other processes.
+    fn chunk_changes_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<(u64, TenantId, String)>>>;
+    /// The number of the latest change to passages (0: none yet).
+    fn chunk_change_seq(&self) -> BoxFuture<'_, Result<u64>>;
+    /// A tenant's page's passages with their vectors, in page order.
+    fn page_chunks<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        url: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>>;
     /// A job's pages whose passages are stored (searchable).
     fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>>;
     /// Every passage with its vector (to load an in-memory index).

@@ -90,6 +90,11 @@ impl SqliteStore {
              );
              CREATE INDEX IF NOT EXISTS {e}_page ON {e}(tenant_id, url);
              CREATE INDEX IF NOT EXISTS {e}_job ON {e}(tenant_id, job_id);
+             CREATE TABLE IF NOT EXISTS {e}_changes (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                tenant_id TEXT NOT NULL,
+                url TEXT NOT NULL
+             );
              CREATE VIRTUAL TABLE IF NOT EXISTS {e}_fts USING fts5(
                 chunk_id UNINDEXED, tenant_id UNINDEXED, job_id UNINDEXED, site UNINDEXED,
                 title, heading, text, tokenize = 'porter unicode61'
@@ -344,6 +349,26 @@ impl DocumentStore for SqliteStore {
 
     fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>> {
         Box::pin(self.unindexed_pages_impl(limit))
+    }
+
+    fn chunk_changes_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<(u64, TenantId, String)>>> {
+        Box::pin(self.chunk_changes_since_impl(seq, limit))
+    }
+
+    fn chunk_change_seq(&self) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(self.chunk_change_seq_impl())
+    }
+
+    fn page_chunks<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        url: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>> {
+        Box::pin(self.page_chunks_impl(tenant, url))
     }
 
     fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>> {

@@ -107,6 +107,13 @@ impl SqliteStore {
                 }
                 c.execute(
                     &format!(
+                        "INSERT INTO {}_changes (tenant_id, url) VALUES (?1, ?2)",
+                        collections::EMBEDDINGS
+                    ),
+                    params![tenant, url],
+                )?;
+                c.execute(
+                    &format!(
                         "UPDATE {} SET indexed = 1 WHERE job_id = ?1 AND url = ?2",
                         collections::PAGES
                     ),
@@ -133,6 +140,72 @@ impl SqliteStore {
             ))?;
             let rows = stmt.query_map(params![limit as i64], |r| r.get::<_, String>(0))?;
             rows.map(|r| r.and_then(decode)).collect()
+        })
+        .await
+    }
+
+    pub(super) async fn chunk_changes_since_impl(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, TenantId, String)>> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT seq, tenant_id, url FROM {}_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                collections::EMBEDDINGS
+            ))?;
+            let rows = stmt.query_map(params![seq as i64, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    TenantId::new(r.get::<_, String>(1)?),
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    pub(super) async fn chunk_change_seq_impl(&self) -> Result<u64> {
+        self.with(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT COALESCE(MAX(seq), 0) FROM {}_changes",
+                    collections::EMBEDDINGS
+                ),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
+    pub(super) async fn page_chunks_impl(
+        &self,
+        tenant: &TenantId,
+        url: &str,
+    ) -> Result<Vec<ChunkRecord>> {
+        let (tenant, url) = (tenant.as_str().to_string(), url.to_string());
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT doc, vector FROM {} WHERE tenant_id = ?1 AND url = ?2",
+                collections::EMBEDDINGS
+            ))?;
+            let rows = stmt.query_map(params![tenant, url], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut out: Vec<ChunkRecord> = rows
+                .map(|r| {
+                    r.and_then(|(doc, v)| {
+                        let mut ch: ChunkRecord = decode(doc)?;
+                        ch.vector = bytes_vector(&v);
+                        Ok(ch)
+                    })
+                })
+                .collect::<rusqlite::Result<_>>()?;
+            out.sort_by_key(|c| c.index);
+            Ok(out)
         })
         .await
     }
