@@ -3,7 +3,7 @@
 //! stored passages (embedding the question, exact cosine search over the tenant's vectors, and
 //! the hybrid keyword side in SQLite FTS5). Figures are medians.
 //!
-//! `cargo bench -p crawler --bench knowledge [-- PASSAGES_TO_EMBED QUERIES]`
+//! `cargo bench -p crawler --bench knowledge [-- PASSAGES_TO_EMBED QUERIES MOST_STORED]`
 
 use crawler::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crawler::embed::{MiniLm, DIMENSION, MODEL_NAME};
@@ -80,6 +80,7 @@ async fn main() {
         .collect();
     let to_embed: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(512);
     let queries: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let most_stored: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let models = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"));
     let model = MiniLm::load(&MiniLm::dir_in(&models)).expect("model (scripts/install-model.sh)");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -138,7 +139,10 @@ async fn main() {
         "{:>9} {:>16} {:>16} {:>16} {:>14}",
         "passages", "exact search ms", "+ job filter ms", "keyword (FTS) ms", "load index s"
     );
-    for target in [10_000usize, 100_000] {
+    for target in [10_000usize, 100_000]
+        .into_iter()
+        .filter(|t| *t <= most_stored)
+    {
         // Pages of 10 passages, on 4 jobs.
         while stored < target {
             let page = stored / 10;

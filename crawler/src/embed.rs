@@ -139,9 +139,16 @@ impl MiniLm {
 
     /// Embed texts: one L2-normalised 384-d vector each, in order.
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(BATCH) {
-            out.extend(self.embed_batch(batch)?);
+        // A batch is padded to its longest text: batching texts of similar length wastes the
+        // least work, so they go through the model sorted by length and come back in order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(BATCH) {
+            let batch_texts: Vec<String> = batch.iter().map(|&i| texts[i].clone()).collect();
+            for (&i, v) in batch.iter().zip(self.embed_batch(&batch_texts)?) {
+                out[i] = v;
+            }
         }
         Ok(out)
     }
