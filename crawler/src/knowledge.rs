@@ -88,6 +88,7 @@ pub struct Knowledge {
     embedder: Embedder,
     queue: mpsc::UnboundedSender<PageRecord>,
     pending: Arc<Pending>,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 /// The stable id of a page's passage.
@@ -154,6 +155,7 @@ impl Knowledge {
                 per_job: Mutex::new(HashMap::new()),
                 changed: Notify::new(),
             }),
+            stop: tokio_util::sync::CancellationToken::new(),
         });
         tokio::spawn(index_loop(k.clone(), rx));
         if backlog {
@@ -162,6 +164,12 @@ impl Knowledge {
             }
         }
         Ok(k)
+    }
+
+    /// Stop indexing: the batch in progress finishes; pages still queued stay unindexed in the
+    /// store and are indexed at the next start.
+    pub fn shutdown(&self) {
+        self.stop.cancel();
     }
 
     /// Which vector index serves searches.
@@ -405,7 +413,14 @@ fn point(c: ChunkRecord) -> VectorPoint {
 /// Index queued pages in batches; a batch that fails is logged and its pages stay unindexed in
 /// the store (indexed again at the next start).
 async fn index_loop(k: Arc<Knowledge>, mut rx: mpsc::UnboundedReceiver<PageRecord>) {
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            _ = k.stop.cancelled() => return,
+            page = rx.recv() => match page {
+                Some(p) => p,
+                None => return,
+            },
+        };
         let mut batch = vec![first];
         while batch.len() < PAGES_PER_BATCH {
             match rx.try_recv() {

@@ -631,12 +631,14 @@ impl Jobs {
     }
 
     /// Stop the workers: runs in progress checkpoint and go back to the queue (their pages in
-    /// flight get a few seconds to finish).
+    /// flight get a few seconds to finish); indexing stops too (pages not embedded yet are embedded
+    /// at the next start).
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
         let tasks: Vec<_> = self.tasks.lock().expect("tasks lock").drain(..).collect();
         for t in tasks {
             let _ = t.await;
         }
+        self.deps.knowledge.shutdown();
     }
 }
