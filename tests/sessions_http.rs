@@ -590,10 +590,20 @@ async fn openapi_and_docs_pages_are_served_offline() {
         "/mcp/tools/call",
         "/rooms/{room_name}/connections",
         "/mcp/events/{room_name}",
+        "/api/knowledge/explore/start",
+        "/api/knowledge/explore/status/{job_id}",
+        "/api/knowledge/query",
+        "/api/knowledge/search",
     ] {
         assert!(
             doc["paths"][path].is_object(),
             "{path} missing from the OpenAPI document"
+        );
+    }
+    for schema in ["SearchRequest", "SearchAnswer", "SearchHit", "QueryRequest"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing from the OpenAPI document"
         );
     }
     for page in ["/docs", "/redoc"] {
