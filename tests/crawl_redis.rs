@@ -343,12 +343,7 @@ async fn passages_embedded_by_a_worker_are_searchable_from_the_api_process() {
     let job_id = svc
         .start_job(json!({"start_url": format!("{base}/"), "max_pages": 30}))
         .await;
-    let done = svc
-        .wait_job(&job_id, Duration::from_secs(120), |v| {
-            v["status"] == "failed"
-                || (v["status"] == "completed" && v["pages_indexed"] == v["pages_completed"])
-        })
-        .await;
+    let done = svc.wait_indexed(&job_id, Duration::from_secs(120)).await;
     assert_eq!(done["status"], "completed", "{done}");
     let (status, found) = svc
         .post_json(

@@ -80,12 +80,7 @@ async fn crawl_topics(svc: &Service, base: &str) -> String {
     let job_id = svc
         .start_job(json!({"start_url": format!("{base}/"), "max_pages": 30}))
         .await;
-    let done = svc
-        .wait_job(&job_id, Duration::from_secs(120), |v| {
-            v["status"] == "failed"
-                || (v["status"] == "completed" && v["pages_indexed"] == v["pages_completed"])
-        })
-        .await;
+    let done = svc.wait_indexed(&job_id, Duration::from_secs(120)).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(
         done["pages_completed"].as_u64(),

@@ -168,18 +168,7 @@ async fn main() {
                     updated_at: 0.0,
                 })
                 .collect();
-            let points: Vec<VectorPoint> = records
-                .iter()
-                .map(|c| VectorPoint {
-                    chunk_id: c.chunk_id.clone(),
-                    tenant_id: c.tenant_id.clone(),
-                    job_id: c.job_id.clone(),
-                    site: c.site.clone(),
-                    url: c.url.clone(),
-                    heading_path: c.heading_path.clone(),
-                    vector: c.vector.clone(),
-                })
-                .collect();
+            let points: Vec<VectorPoint> = records.iter().cloned().map(VectorPoint::from).collect();
             store
                 .replace_chunks(&tenant, &job, &url, records)
                 .await
@@ -220,15 +209,7 @@ async fn main() {
             .await
             .unwrap()
             .into_iter()
-            .map(|c| VectorPoint {
-                chunk_id: c.chunk_id,
-                tenant_id: c.tenant_id,
-                job_id: c.job_id,
-                site: c.site,
-                url: c.url,
-                heading_path: c.heading_path,
-                vector: c.vector,
-            })
+            .map(VectorPoint::from)
             .collect();
         fresh.load(points).unwrap();
         let load = t.elapsed().as_secs_f64();

@@ -138,7 +138,7 @@ impl Knowledge {
                     .await?
                     .into_iter()
                     .filter(|c| c.model == MODEL_NAME && c.vector.len() == DIMENSION)
-                    .map(point)
+                    .map(VectorPoint::from)
                     .collect();
                 exact.load(points)?;
                 Arc::new(exact)
@@ -261,7 +261,7 @@ impl Knowledge {
                     updated_at: now,
                 })
                 .collect();
-            let points = records.iter().cloned().map(point).collect();
+            let points = records.iter().cloned().map(VectorPoint::from).collect();
             self.store
                 .replace_chunks(&page.tenant_id, &page.job_id, &page.url, records)
                 .await?;
@@ -389,24 +389,12 @@ impl Knowledge {
                     .await?
                     .into_iter()
                     .filter(|c| c.model == MODEL_NAME && c.vector.len() == DIMENSION)
-                    .map(point)
+                    .map(VectorPoint::from)
                     .collect();
                 self.index.replace_page(&tenant, &url, points).await?;
             }
             *seq = last;
         }
-    }
-}
-
-fn point(c: ChunkRecord) -> VectorPoint {
-    VectorPoint {
-        chunk_id: c.chunk_id,
-        tenant_id: c.tenant_id,
-        job_id: c.job_id,
-        site: c.site,
-        url: c.url,
-        heading_path: c.heading_path,
-        vector: c.vector,
     }
 }
 

@@ -237,6 +237,17 @@ impl Service {
         }
     }
 
+    /// Wait until a job has ended and, if it completed, every stored page is embedded and
+    /// searchable; returns its final status.
+    pub async fn wait_indexed(&self, job_id: &str, limit: Duration) -> Value {
+        self.wait_job(job_id, limit, |v| {
+            v["status"] == "failed"
+                || v["status"] == "cancelled"
+                || (v["status"] == "completed" && v["pages_indexed"] == v["pages_completed"])
+        })
+        .await
+    }
+
     /// Every stored page of a job (all outcomes), in crawl order.
     pub async fn all_pages(&self, job_id: &str) -> Vec<Value> {
         let mut out = Vec::new();

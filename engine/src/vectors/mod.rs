@@ -32,6 +32,20 @@ pub struct VectorPoint {
     pub vector: Vec<f32>,
 }
 
+impl From<crate::store::ChunkRecord> for VectorPoint {
+    fn from(c: crate::store::ChunkRecord) -> Self {
+        Self {
+            chunk_id: c.chunk_id,
+            tenant_id: c.tenant_id,
+            job_id: c.job_id,
+            site: c.site,
+            url: c.url,
+            heading_path: c.heading_path,
+            vector: c.vector,
+        }
+    }
+}
+
 /// What a search is limited to (besides the tenant).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VectorFilter {
