@@ -2,24 +2,36 @@
 # Run every test: unit tests and end-to-end tests against real Chromium, a real Redis and the
 # reference MCP client (the Python `mcp` package). Installs what the tests need when missing:
 #   - chromium and redis-server from Debian's packages,
-#   - a Python virtual environment with `mcp` (BAS_VENV, default ~/.cache/browser-automation-service/venv),
+#   - ffmpeg from Debian's packages (video thumbnails),
+#   - a Python virtual environment with `mcp` and the MongoDB-compatible server SecantusDB
+#     (BAS_VENV, default ~/.cache/browser-automation-service/venv),
+#   - the S3-compatible server s3s-fs, built from crates.io into BAS_TOOLS
+#     (default ~/.cache/browser-automation-service/tools),
 #   - the embedding model in ./models (scripts/install-model.sh).
 # Extra arguments go to the test runner (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
-ensure_packages /usr/lib/chromium/chromium:chromium redis-server:redis-server
+ensure_packages /usr/lib/chromium/chromium:chromium redis-server:redis-server ffmpeg:ffmpeg
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || ensure_packages /nonexistent-venv-marker:python3-venv
 
 VENV="${BAS_VENV:-$HOME/.cache/browser-automation-service/venv}"
-if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1 || [ ! -x "$VENV/bin/secantusd-py" ]; then
   echo "creating the test client environment in $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r tests/requirements.txt
 fi
 export BAS_TEST_PYTHON="$VENV/bin/python"
+export BAS_VENV="$VENV"
+
+TOOLS="${BAS_TOOLS:-$HOME/.cache/browser-automation-service/tools}"
+if [ ! -x "$TOOLS/bin/s3s-fs" ]; then
+  echo "building the S3-compatible test server s3s-fs into $TOOLS"
+  cargo install s3s-fs@0.14.1 --features binary --locked --root "$TOOLS"
+fi
+export BAS_TEST_S3S_FS="$TOOLS/bin/s3s-fs"
 bash scripts/install-model.sh
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -285,7 +285,9 @@ fn print_summary(v: &JobView, took: Duration, failed: &crawler::jobs::ResultsPag
 /// `query`: search the store with the model, without browsers or job workers.
 async fn query(config: &Config, request: SearchRequest, json: bool) -> anyhow::Result<()> {
     let embedder = Knowledge::load_model(config)?;
-    let store = engine::store::open(config).context("opening the store")?;
+    let store = engine::store::open(config)
+        .await
+        .context("opening the store")?;
     let knowledge = Knowledge::start(config, store, embedder, false)
         .await
         .context("loading the embedding model")?;

@@ -54,6 +54,8 @@ fn status_of(class: ErrorClass) -> StatusCode {
         ErrorClass::Upstream => StatusCode::BAD_GATEWAY,
         ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorClass::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorClass::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorClass::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -87,6 +87,10 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// MongoDB for documents (`MONGODB_URI`).
     pub mongodb_uri: Option<String>,
+    /// The MongoDB database (`MONGODB_DATABASE`, default `browser_automation_service`).
+    pub mongodb_database: String,
+    /// S3 for files (`S3_*`); `None`: a local directory under `DATA_DIR`.
+    pub s3: Option<crate::files::S3Config>,
     /// Qdrant for vectors (`QDRANT_URL`).
     pub qdrant_url: Option<String>,
     /// Qdrant's API key (`QDRANT_API_KEY`).
@@ -104,6 +108,52 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Crawl jobs and their queue.
     pub jobs: JobsConfig,
+}
+
+/// S3 settings: none of `S3_*` set means no S3; any set means `S3_BUCKET` is required and the
+/// access key id and secret come together or not at all.
+fn s3_config(get: &impl Fn(&str) -> Option<String>) -> Result<Option<crate::files::S3Config>> {
+    let names = [
+        "S3_PROVIDER",
+        "S3_ENDPOINT",
+        "S3_REGION",
+        "S3_BUCKET",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+    ];
+    if names.iter().all(|n| get(n).is_none()) {
+        return Ok(None);
+    }
+    let bucket = get("S3_BUCKET").ok_or_else(|| {
+        EngineError::Config("S3_BUCKET is required when any S3_* variable is set".into())
+    })?;
+    let endpoint = get("S3_ENDPOINT");
+    if let Some(e) = &endpoint {
+        let ok = url::Url::parse(e)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !ok {
+            return Err(EngineError::Config(format!(
+                "S3_ENDPOINT must be an http(s) URL, not {e:?}"
+            )));
+        }
+    }
+    let (id, secret) = (get("S3_ACCESS_KEY_ID"), get("S3_SECRET_ACCESS_KEY"));
+    if id.is_some() != secret.is_some() {
+        return Err(EngineError::Config(
+            "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together".into(),
+        ));
+    }
+    let provider = get("S3_PROVIDER").unwrap_or_else(|| "aws".into());
+    Ok(Some(crate::files::S3Config {
+        path_style: endpoint.is_some() || provider != "aws",
+        provider,
+        endpoint,
+        region: get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        bucket,
+        access_key_id: id,
+        secret_access_key: secret,
+    }))
 }
 
 impl Config {
@@ -161,6 +211,7 @@ impl Config {
                 ));
             }
         }
+        let s3 = s3_config(&get)?;
         let idle: u64 = parse(&get, "SESSION_IDLE_TIMEOUT_SECS", 1800)?;
         let log_json = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -194,6 +245,9 @@ impl Config {
             api_keys,
             redis_url,
             mongodb_uri: get("MONGODB_URI"),
+            mongodb_database: get("MONGODB_DATABASE")
+                .unwrap_or_else(|| crate::store::DEFAULT_DATABASE.to_string()),
+            s3,
             qdrant_url: get("QDRANT_URL"),
             qdrant_api_key: get("QDRANT_API_KEY"),
             livekit_url: get("LIVEKIT_URL"),

@@ -21,6 +21,10 @@ pub enum ErrorClass {
     Unavailable,
     /// The operation took longer than allowed (HTTP 504).
     Timeout,
+    /// The content is larger than allowed (HTTP 413).
+    TooLarge,
+    /// The content is of a type the service does not take (HTTP 415).
+    UnsupportedType,
     /// A bug or an unexpected failure (HTTP 500).
     Internal,
 }
@@ -97,6 +101,18 @@ pub enum EngineError {
     /// The job queue failed.
     #[error("job queue error: {0}")]
     Queue(String),
+    /// The file store failed.
+    #[error("file store error: {0}")]
+    Files(String),
+    /// No such file.
+    #[error("no file '{0}'")]
+    FileNotFound(String),
+    /// A file is larger than its type allows.
+    #[error("file too large: {0}")]
+    FileTooLarge(String),
+    /// A file's type is not one the service ingests, or its content is not what it claims.
+    #[error("unsupported file: {0}")]
+    UnsupportedFile(String),
 }
 
 impl EngineError {
@@ -126,6 +142,10 @@ impl EngineError {
             Self::Queue(_) => "queue_error",
             Self::PageNotFound(_) => "page_not_found",
             Self::EmbeddingMismatch(_) => "embedding_model_mismatch",
+            Self::Files(_) => "file_store_error",
+            Self::FileNotFound(_) => "file_not_found",
+            Self::FileTooLarge(_) => "file_too_large",
+            Self::UnsupportedFile(_) => "unsupported_file_type",
         }
     }
 
@@ -138,7 +158,8 @@ impl EngineError {
             Self::SessionNotFound(_)
             | Self::ElementNotFound(_)
             | Self::JobNotFound(_)
-            | Self::PageNotFound(_) => ErrorClass::NotFound,
+            | Self::PageNotFound(_)
+            | Self::FileNotFound(_) => ErrorClass::NotFound,
             Self::SessionExists(_)
             | Self::SessionPaused(_)
             | Self::SessionFailed(..)
@@ -147,9 +168,13 @@ impl EngineError {
             | Self::EmbeddingMismatch(_) => ErrorClass::Conflict,
             Self::SessionLimit(_) => ErrorClass::Limited,
             Self::NavigationFailed(_) | Self::Script(_) => ErrorClass::Upstream,
-            Self::BrowserUnavailable(_) | Self::Browser(_) | Self::EventBus(_) | Self::Queue(_) => {
-                ErrorClass::Unavailable
-            }
+            Self::BrowserUnavailable(_)
+            | Self::Browser(_)
+            | Self::EventBus(_)
+            | Self::Queue(_)
+            | Self::Files(_) => ErrorClass::Unavailable,
+            Self::FileTooLarge(_) => ErrorClass::TooLarge,
+            Self::UnsupportedFile(_) => ErrorClass::UnsupportedType,
             Self::Timeout(_) => ErrorClass::Timeout,
             Self::Store(_) => ErrorClass::Internal,
         }
@@ -166,6 +191,8 @@ impl EngineError {
             ErrorClass::Upstream => "upstream failure",
             ErrorClass::Unavailable => "service unavailable",
             ErrorClass::Timeout => "timeout",
+            ErrorClass::TooLarge => "payload too large",
+            ErrorClass::UnsupportedType => "unsupported media type",
             ErrorClass::Internal => "internal error",
         }
     }

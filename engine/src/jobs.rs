@@ -95,6 +95,65 @@ pub struct JobOptions {
     pub render: RenderMode,
     /// Pages of this job fetched at once.
     pub concurrency: usize,
+    /// For a file-ingestion job (`kind` = `ingestion`): the file and what to extract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileSource>,
+}
+
+/// Where a file handed over by the platform is, in S3 (object storage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct S3Reference {
+    /// The bucket.
+    pub bucket: String,
+    /// The object's key.
+    pub key: String,
+    /// The bucket's region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The S3-compatible endpoint, when not AWS.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// A presigned GET URL for the object.
+    #[serde(default)]
+    pub presigned_url: Option<String>,
+    /// When the presigned URL expires (RFC 3339).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// What the platform says about a file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FileMetadata {
+    /// The original file name.
+    pub filename: String,
+    /// Its size in bytes, as uploaded.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Its media type, as uploaded.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// When it was uploaded (RFC 3339).
+    #[serde(default)]
+    pub uploaded_at: Option<String>,
+}
+
+/// The file an ingestion job reads and what it extracts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FileSource {
+    /// `file` or `video`.
+    pub source_type: String,
+    /// The file in the platform's S3, when handed over that way.
+    #[serde(default)]
+    pub s3_reference: Option<S3Reference>,
+    /// The file's key in the service's own file store, when uploaded to the service.
+    #[serde(default)]
+    pub stored_key: Option<String>,
+    /// What the platform says about it.
+    pub metadata: FileMetadata,
+    /// Keep code blocks (and code files) as code.
+    pub extract_code_blocks: bool,
+    /// Extract thumbnails from a video (needs `ffmpeg`).
+    pub extract_thumbnails: bool,
 }
 
 /// A job's counters.
@@ -267,6 +326,7 @@ mod tests {
             exclude_patterns: vec![],
             render: RenderMode::Auto,
             concurrency: 2,
+            file: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod jobs;
 pub mod metrics;
 pub mod netguard;
@@ -46,6 +47,8 @@ pub struct Engine {
     pub store: Arc<dyn DocumentStore>,
     /// The job queue.
     pub queue: Arc<dyn JobQueue>,
+    /// Files (uploads, ingested documents, thumbnails).
+    pub files: Arc<dyn files::FileStore>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }
@@ -77,6 +80,8 @@ pub struct Health {
     pub store: ComponentHealth,
     /// The job queue.
     pub job_queue: ComponentHealth,
+    /// The file store.
+    pub files: ComponentHealth,
     /// Sessions holding a page.
     pub open_sessions: usize,
     /// Most sessions at once.
@@ -97,7 +102,8 @@ impl Engine {
     }
 
     async fn start_as(config: Config, owns_sessions: bool) -> Result<Arc<Self>> {
-        let store = store::open(&config)?;
+        let store = store::open(&config).await?;
+        let files = files::open(&config).await?;
         let (events, queue): (Arc<dyn EventBus>, Arc<dyn JobQueue>) = match &config.redis_url {
             Some(url) => {
                 let bus = RedisBus::connect(url).await?;
@@ -137,6 +143,7 @@ impl Engine {
             events,
             store,
             queue,
+            files,
             metrics,
         }))
     }
@@ -146,9 +153,10 @@ impl Engine {
         let bus = self.events.health().await;
         let store = self.store.health().await;
         let queue = self.queue.health().await;
+        let files = self.files.health().await;
         let chromium = self.pool.report().await;
         let chromium_ok = self.pool.is_healthy();
-        let ok = bus.is_ok() && store.is_ok() && queue.is_ok() && chromium_ok;
+        let ok = bus.is_ok() && store.is_ok() && queue.is_ok() && files.is_ok() && chromium_ok;
         Health {
             status: if ok { "ok" } else { "degraded" },
             chromium,
@@ -167,6 +175,11 @@ impl Engine {
                 backend: self.queue.backend().into(),
                 ok: queue.is_ok(),
                 error: queue.err().map(|e| e.to_string()),
+            },
+            files: ComponentHealth {
+                backend: self.files.backend().into(),
+                ok: files.is_ok(),
+                error: files.err().map(|e| e.to_string()),
             },
             open_sessions: self.sessions.open_count(),
             max_sessions: self.config.max_sessions,

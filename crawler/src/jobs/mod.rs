@@ -220,6 +220,7 @@ impl Jobs {
             exclude_patterns: req.exclude_patterns,
             render: req.render,
             concurrency,
+            file: None,
         };
         let job = JobRecord::new(job_id.clone(), tenant.clone(), options);
         self.engine.store.insert_job(job).await?;

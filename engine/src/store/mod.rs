@@ -1,12 +1,15 @@
 //! The document store: the source of truth for sessions, jobs, pages and links. The embedded
 //! default is a SQLite file; every document carries its tenant and every read filters by it.
 
+pub mod keywords;
+mod mongo;
 mod records;
 mod sqlite;
 mod sqlite_chunks;
 mod sqlite_jobs;
 mod sqlite_pages;
 
+pub use mongo::{MongoStore, DEFAULT_DATABASE};
 pub use records::{
     ChunkRecord, LinkQuery, LinkRecord, PageCodeBlock, PageHeading, PageOutcome, PageQuery,
     PageRecord, Paged,
@@ -225,19 +228,20 @@ pub fn now_secs() -> f64 {
         / 1000.0
 }
 
-/// Open the store the configuration names: the embedded SQLite store in `DATA_DIR`.
-pub fn open(config: &crate::Config) -> Result<std::sync::Arc<dyn DocumentStore>> {
+/// Open the store the configuration names: MongoDB when `MONGODB_URI` is set, otherwise the
+/// embedded SQLite store in `DATA_DIR`.
+pub async fn open(config: &crate::Config) -> Result<std::sync::Arc<dyn DocumentStore>> {
+    if let Some(uri) = &config.mongodb_uri {
+        let store = MongoStore::connect(uri, &config.mongodb_database).await?;
+        tracing::info!(database = %config.mongodb_database, "documents in MongoDB");
+        return Ok(std::sync::Arc::new(store));
+    }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         crate::EngineError::Config(format!(
             "DATA_DIR {} cannot be created: {e}",
             config.data_dir.display()
         ))
     })?;
-    if config.mongodb_uri.is_some() {
-        tracing::warn!(
-            "MONGODB_URI is set but the MongoDB store is not built yet; using the embedded store"
-        );
-    }
     Ok(std::sync::Arc::new(SqliteStore::open(
         &config.data_dir.join("store.sqlite3"),
     )?))

@@ -12,12 +12,12 @@ fn decode<T: serde::de::DeserializeOwned>(doc: String) -> rusqlite::Result<T> {
 }
 
 /// f32s as little-endian bytes.
-pub(super) fn vector_bytes(v: &[f32]) -> Vec<u8> {
+pub(crate) fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 /// Little-endian bytes back to f32s.
-pub(super) fn bytes_vector(b: &[u8]) -> Vec<f32> {
+pub(crate) fn bytes_vector(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()

@@ -1,0 +1,166 @@
+//! Files handed to the service (uploaded documents, media, thumbnails): a local directory by
+//! default, S3 or an S3-compatible server when `S3_*` is configured. Keys follow
+//! `{organizationId}/knowledge/{knowledgeId}/{timestamp}-{filename}` with the filename made safe.
+
+mod local;
+mod s3;
+
+pub use local::LocalFiles;
+pub use s3::{S3Config, S3Files};
+
+use crate::error::{EngineError, Result};
+use futures::future::BoxFuture;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a presigned URL is valid by default.
+pub const PRESIGN_DEFAULT: Duration = Duration::from_secs(3600);
+
+/// Persistent storage of files.
+pub trait FileStore: Send + Sync + 'static {
+    /// Which backend this is (`local` or `s3`).
+    fn backend(&self) -> &'static str;
+    /// The bucket files are put in (`None` for the local directory).
+    fn bucket(&self) -> Option<&str>;
+    /// Store the file at `path` under `key`; returns its size in bytes.
+    fn put_file<'a>(
+        &'a self,
+        key: &'a str,
+        path: &'a Path,
+        content_type: &'a str,
+    ) -> BoxFuture<'a, Result<u64>>;
+    /// Copy the file under `key` (in `bucket`, or the store's own) to `dest`, refusing it once it
+    /// exceeds `max_bytes`; returns its size.
+    fn get_file<'a>(
+        &'a self,
+        bucket: Option<&'a str>,
+        key: &'a str,
+        dest: &'a Path,
+        max_bytes: u64,
+    ) -> BoxFuture<'a, Result<u64>>;
+    /// A URL anyone may GET the file with until `expires_in` has passed, signed with the
+    /// service's own credentials; `None` when the backend has no such URLs (the local directory).
+    fn presign_get<'a>(
+        &'a self,
+        bucket: Option<&'a str>,
+        key: &'a str,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, Result<Option<String>>>;
+    /// Remove a file (no error when it is not there).
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Check the backend answers.
+    fn health(&self) -> BoxFuture<'_, Result<()>>;
+}
+
+/// A filename made safe for a key: letters, digits, `.`, `-` and `_` kept, anything else `_`;
+/// no leading dot; at most 120 characters (the extension kept); `file` when nothing is left.
+pub fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let mut out = String::with_capacity(base.len());
+    for ch in base.chars() {
+        let keep = ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_');
+        let ch = if keep { ch } else { '_' };
+        if ch == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(ch);
+    }
+    let trimmed = out.trim_start_matches(['.', '_']).to_string();
+    let mut s = if trimmed.is_empty() {
+        "file".to_string()
+    } else {
+        trimmed
+    };
+    if s.len() > 120 {
+        let ext = s
+            .rfind('.')
+            .filter(|&i| s.len() - i <= 16)
+            .map(|i| s[i..].to_string())
+            .unwrap_or_default();
+        s.truncate(120 - ext.len());
+        s.push_str(&ext);
+    }
+    s
+}
+
+/// A key segment (organization or knowledge id) made safe: as [`safe_filename`].
+fn safe_segment(s: &str) -> String {
+    safe_filename(s)
+}
+
+/// The key of a knowledge file: `{organizationId}/knowledge/{knowledgeId}/{timestamp}-{filename}`
+/// (`timestamp` in milliseconds since the Unix epoch).
+pub fn knowledge_key(
+    organization: &str,
+    knowledge_id: &str,
+    timestamp_ms: u64,
+    filename: &str,
+) -> String {
+    format!(
+        "{}/knowledge/{}/{timestamp_ms}-{}",
+        safe_segment(organization),
+        safe_segment(knowledge_id),
+        safe_filename(filename)
+    )
+}
+
+/// Refuse keys that could leave the store's namespace (`..`, absolute paths, empty segments).
+pub(crate) fn check_key(key: &str) -> Result<()> {
+    let bad = key.is_empty()
+        || key.len() > 1024
+        || key.starts_with('/')
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+        || key.contains(['\\', '\0']);
+    if bad {
+        return Err(EngineError::InvalidRequest(format!(
+            "invalid file key {key:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Open the file store the configuration names: S3 when `S3_BUCKET` is set, otherwise the
+/// `files` directory under `DATA_DIR`.
+pub async fn open(config: &crate::Config) -> Result<Arc<dyn FileStore>> {
+    if let Some(s3) = &config.s3 {
+        let files = S3Files::connect(s3.clone()).await?;
+        tracing::info!(bucket = %s3.bucket, endpoint = ?s3.endpoint, "files in S3");
+        return Ok(Arc::new(files));
+    }
+    Ok(Arc::new(LocalFiles::open(&config.data_dir.join("files"))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_platform_layout_with_safe_names() {
+        assert_eq!(
+            knowledge_key(
+                "org-1",
+                "kn 7",
+                1700000000000,
+                "../../etc/Q3 report (final).pdf"
+            ),
+            "org-1/knowledge/kn_7/1700000000000-Q3_report_final_.pdf"
+        );
+        assert_eq!(safe_filename(".env"), "env");
+        assert_eq!(safe_filename("日本語"), "file");
+        let long = format!("{}.docx", "a".repeat(300));
+        let s = safe_filename(&long);
+        assert_eq!(s.len(), 120);
+        assert!(s.ends_with(".docx"));
+    }
+
+    #[test]
+    fn keys_cannot_escape_the_store() {
+        for bad in ["", "/abs", "a/../b", "a//b", "a\\b", "./a"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        check_key("org/knowledge/k/1-a.pdf").unwrap();
+    }
+}
