@@ -8,6 +8,7 @@ pub mod auth;
 mod docs;
 pub mod error;
 mod events_ws;
+pub mod ingest_api;
 mod jobs_api;
 mod openapi;
 pub mod rooms;
@@ -70,6 +71,13 @@ pub fn router(services: Arc<Services>, cancel: CancellationToken) -> Router {
             get(jobs_api::results),
         )
         .route("/api/knowledge/explore/jobs", get(jobs_api::list))
+        .route("/api/knowledge/ingest/start", post(ingest_api::start))
+        .route(
+            "/api/knowledge/ingest/upload",
+            post(ingest_api::upload).layer(axum::extract::DefaultBodyLimit::max(
+                ingest_api::MAX_UPLOAD_BODY,
+            )),
+        )
         .route("/api/knowledge/query", post(jobs_api::knowledge_query))
         .route("/api/knowledge/search", post(jobs_api::knowledge_search))
         .route("/openapi.json", get(openapi::document))

@@ -12,6 +12,7 @@ pub mod embed;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
+pub mod ingest;
 pub mod jobs;
 pub mod knowledge;
 mod markdown;

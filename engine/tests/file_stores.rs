@@ -127,7 +127,10 @@ async fn presigned_urls_work_until_they_expire_and_only_as_signed() {
         .unwrap()
         .expect("S3 presigns");
     assert!(url.contains("X-Amz-Signature="), "{url}");
-    assert!(!url.contains(S3_SECRET_KEY), "the secret never appears in a URL");
+    assert!(
+        !url.contains(S3_SECRET_KEY),
+        "the secret never appears in a URL"
+    );
     let ok = http.get(&url).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.unwrap(), "hello rotor");

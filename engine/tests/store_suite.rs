@@ -105,6 +105,7 @@ fn page(job: &str, tenant: &str, url: &str, ok: bool, md: &str) -> PageRecord {
         internal_links: 0,
         external_links: 0,
         error: None,
+        files: Vec::new(),
         fetched_at: 1.0,
     }
 }

@@ -196,15 +196,7 @@ impl Jobs {
             1,
             MAX_CONCURRENCY,
         )?;
-        let job_id = match req.job_id {
-            Some(id) if valid_job_id(&id) => id,
-            Some(id) => {
-                return Err(EngineError::InvalidRequest(format!(
-                    "`job_id` {id:?} must be 1-128 of letters, digits, `-_.:`"
-                )))
-            }
-            None => uuid::Uuid::new_v4().to_string(),
-        };
+        let job_id = self.new_job_id(req.job_id)?;
         for p in req.include_patterns.iter().chain(&req.exclude_patterns) {
             if !p.starts_with('/') && !p.starts_with('*') {
                 return Err(EngineError::InvalidRequest(format!(
@@ -231,9 +223,25 @@ impl Jobs {
         Ok(JobView::from_record(&queued, false))
     }
 
+    /// The engine the jobs run on.
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// A job id as asked (checked), or a new one.
+    pub(crate) fn new_job_id(&self, asked: Option<String>) -> Result<String> {
+        match asked {
+            Some(id) if valid_job_id(&id) => Ok(id),
+            Some(id) => Err(EngineError::InvalidRequest(format!(
+                "`job_id` {id:?} must be 1-128 of letters, digits, `-_.:`"
+            ))),
+            None => Ok(uuid::Uuid::new_v4().to_string()),
+        }
+    }
+
     /// Move a job to `queued` and hand it to the queue. A job the queue cannot take stays
     /// `pending` and is queued again by the queue watcher.
-    async fn queue(&self, job_id: &str) -> Result<JobRecord> {
+    pub(crate) async fn queue(&self, job_id: &str) -> Result<JobRecord> {
         let job = match self
             .engine
             .store

@@ -68,6 +68,7 @@ impl PageJob<'_> {
             internal_links: 0,
             external_links: 0,
             error: None,
+            files: Vec::new(),
             fetched_at: engine::store::now_secs(),
         }
     }

@@ -62,9 +62,12 @@ pub enum RunOutcome {
     Superseded,
 }
 
-/// Why a run failed (the job may get another attempt).
+/// Why a run failed (the job may get another attempt, unless the failure is permanent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunError {
+    /// Another attempt would fail the same way (a malformed file, an expired URL): the job
+    /// fails now.
+    pub permanent: bool,
     /// A stable code.
     pub code: String,
     /// What went wrong.
@@ -74,6 +77,7 @@ pub struct RunError {
 impl From<EngineError> for RunError {
     fn from(e: EngineError) -> Self {
         Self {
+            permanent: false,
             code: e.code().into(),
             message: e.to_string(),
         }
@@ -103,7 +107,11 @@ pub async fn run(
     run_id: String,
     shutdown: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
+    if job.kind == crate::ingest::KIND {
+        return crate::ingest::run(deps, job, run_id, shutdown).await;
+    }
     let start = Url::parse(&job.options.start_url).map_err(|e| RunError {
+        permanent: false,
         code: "invalid_url".into(),
         message: format!("{}: {e}", job.options.start_url),
     })?;
@@ -175,6 +183,7 @@ impl Run<'_> {
                 Ok(_) => {}
                 Err(e) if e.code() == "network_error" || e.code() == "timeout" => {
                     return Err(RunError {
+                        permanent: false,
                         code: "site_unreachable".into(),
                         message: format!("{} cannot be reached: {e}", self.start),
                     });
@@ -245,6 +254,7 @@ impl Run<'_> {
             if !self.in_flight.is_empty() && last_progress.elapsed() > stall_limit {
                 tasks.abort_all();
                 return Err(RunError {
+                    permanent: false,
                     code: "stalled".into(),
                     message: format!(
                         "no page finished in {}s; the run was stopped",
@@ -300,7 +310,7 @@ impl Run<'_> {
                     }
                     Some(Err(e)) if e.is_cancelled() => {}
                     Some(Err(e)) => {
-                        return Err(RunError { code: "internal".into(), message: format!("page task failed: {e}") });
+                        return Err(RunError { permanent: false, code: "internal".into(), message: format!("page task failed: {e}") });
                     }
                     None => self.in_flight.clear(),
                 },
@@ -437,6 +447,7 @@ impl Run<'_> {
                 });
             self.frontier.requeue(entry);
             return Err(RunError {
+                permanent: false,
                 code: "site_unreachable".into(),
                 message: e.message,
             });
@@ -532,6 +543,7 @@ impl Run<'_> {
         self.job.counters.pages_admitted = snap.admitted() as u64;
         self.job.run_secs = self.base_secs + self.started.elapsed().as_secs_f64();
         let frontier = serde_json::to_string(&snap).map_err(|e| RunError {
+            permanent: false,
             code: "internal".into(),
             message: format!("frontier snapshot: {e}"),
         })?;

@@ -173,6 +173,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
         .await
         .unwrap_or_else(|e| {
             Err(RunError {
+                permanent: false,
                 code: "internal".into(),
                 message: format!("the run stopped unexpectedly: {e}"),
             })
@@ -210,16 +211,22 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
         }
         Err(e) => {
             let max = jobs.engine.config.jobs.max_attempts;
-            let last = attempts >= max;
+            let last = attempts >= max || e.permanent;
             let delay = jobs.engine.config.jobs.retry_delay
                 * 2u32.saturating_pow(attempts.saturating_sub(1));
             let err = JobError {
                 code: e.code.clone(),
                 message: e.message.clone(),
             };
+            let permanent = e.permanent;
             let settled = finish(jobs, &d.job_id, &run_id, move |j| {
                 j.error = Some(err);
-                if last {
+                if permanent {
+                    j.set_status(
+                        JobStatus::Failed,
+                        Some("failed; not retried: another attempt would fail the same way".into()),
+                    );
+                } else if last {
                     j.set_status(
                         JobStatus::Failed,
                         Some(format!("attempt {attempts} of {max} failed")),

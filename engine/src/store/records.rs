@@ -66,6 +66,9 @@ pub struct PageRecord {
     pub external_links: u64,
     /// Why the page has no content.
     pub error: Option<JobError>,
+    /// Files stored with the page (video thumbnails), as file-store keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
     /// Seconds since the Unix epoch.
     pub fetched_at: f64,
 }

@@ -1,0 +1,184 @@
+//! REST endpoints of file ingestion, thin adapters over [`crawler::Jobs`]: start an ingestion
+//! from an S3 reference (or a site), or upload a file (multipart) for the embedded default.
+//! Status, pause, resume, cancel and results are the job endpoints'.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use crawler::ingest::kinds::FileKind;
+use crawler::ingest::{limit_for, IngestOptions, IngestStartRequest, SourceType, Upload};
+use crawler::jobs::JobView;
+use engine::{EngineError, TenantId};
+use tokio::io::AsyncWriteExt;
+
+/// The largest request body an upload may have (the video limit, and room for the form).
+pub const MAX_UPLOAD_BODY: usize = 501 * 1024 * 1024;
+
+/// Start ingesting: a `file` or `video` from its S3 reference (downloaded from the presigned URL
+/// with retries), or a `documentation` / `website` source crawled from `source_url`. Answers at
+/// once with the queued job; follow it at `/api/knowledge/explore/status/{job_id}`.
+#[utoipa::path(post, path = "/api/knowledge/ingest/start", tag = "knowledge", request_body = IngestStartRequest,
+    responses((status = 202, description = "The job, queued", body = JobView),
+              (status = 400, description = "A missing reference, an invalid URL or job id", body = ErrorBody),
+              (status = 403, description = "A private-network URL", body = ErrorBody),
+              (status = 409, description = "A job with that id exists", body = ErrorBody),
+              (status = 413, description = "The declared size exceeds the limit of the file's type", body = ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    req: Result<Json<IngestStartRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let req = req
+        .map(|Json(v)| v)
+        .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let job = state.services.jobs.ingest_start(&tenant, req).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// The multipart form of an upload (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file (its name's extension, or its part's media type, names its type).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// `file` or `video` (default: from the file's type).
+    source_type: Option<String>,
+    /// The job's id; generated when absent.
+    job_id: Option<String>,
+    /// `true` (default) or `false`.
+    extract_code_blocks: Option<String>,
+    /// `true` or `false` (default); needs ffmpeg.
+    extract_thumbnails: Option<String>,
+}
+
+fn flag(name: &str, v: &str) -> Result<bool, ApiError> {
+    match v.trim() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        other => Err(ApiError::BadRequest(format!(
+            "`{name}` must be true or false, not {other:?}"
+        ))),
+    }
+}
+
+/// Upload a file to ingest (PDF, Markdown, text, HTML, DOCX, PPTX, JSON, YAML, XML, code, audio,
+/// video): kept in the service's file store (a local directory, or S3 when configured) and
+/// queued as an ingestion job. The size limit of the file's type is enforced while it arrives;
+/// its content must match its claimed type.
+#[utoipa::path(post, path = "/api/knowledge/ingest/upload", tag = "knowledge",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 202, description = "The job, queued", body = JobView),
+              (status = 400, description = "No file part, or a malformed form", body = ErrorBody),
+              (status = 413, description = "Larger than its type allows", body = ErrorBody),
+              (status = 415, description = "A type the service does not ingest, or content that is not what its name says", body = ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let dir = state.engine.config.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| EngineError::Files(format!("upload directory: {e}")))?;
+    let tmp = TempFile(dir.join(format!("upload-{}", uuid::Uuid::new_v4())));
+    let mut upload = Upload {
+        filename: String::new(),
+        content_type: None,
+        source_type: None,
+        job_id: None,
+        options: IngestOptions::default(),
+    };
+    let mut have_file = false;
+    let bad = |e: axum::extract::multipart::MultipartError| ApiError::BadRequest(e.body_text());
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "file" => {
+                if have_file {
+                    return Err(ApiError::BadRequest("one `file` part per upload".into()));
+                }
+                have_file = true;
+                upload.filename = field
+                    .file_name()
+                    .filter(|f| !f.trim().is_empty())
+                    .unwrap_or("upload")
+                    .to_string();
+                upload.content_type = field
+                    .content_type()
+                    .filter(|c| *c != "application/octet-stream")
+                    .map(str::to_string);
+                let claimed = FileKind::claimed(&upload.filename, upload.content_type.as_deref());
+                let limit = limit_for(claimed.as_ref());
+                let mut out = tokio::fs::File::create(&tmp.0)
+                    .await
+                    .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
+                let mut n = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    n += chunk.len() as u64;
+                    if n > limit {
+                        return Err(EngineError::FileTooLarge(format!(
+                            "{:?} exceeds the limit for {} ({limit} bytes)",
+                            upload.filename,
+                            claimed.map(|k| k.name()).unwrap_or_else(|| "any file".into())
+                        ))
+                        .into());
+                    }
+                    out.write_all(&chunk)
+                        .await
+                        .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
+                }
+                out.flush()
+                    .await
+                    .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
+            }
+            "job_id" => upload.job_id = Some(field.text().await.map_err(bad)?),
+            "source_type" => {
+                let v = field.text().await.map_err(bad)?;
+                upload.source_type = Some(match v.trim() {
+                    "file" => SourceType::File,
+                    "video" => SourceType::Video,
+                    other => {
+                        return Err(ApiError::BadRequest(format!(
+                            "`source_type` of an upload is `file` or `video`, not {other:?}"
+                        )))
+                    }
+                });
+            }
+            "extract_code_blocks" => {
+                let v = field.text().await.map_err(bad)?;
+                upload.options.extract_code_blocks = Some(flag(&name, &v)?);
+            }
+            "extract_thumbnails" => {
+                let v = field.text().await.map_err(bad)?;
+                upload.options.extract_thumbnails = Some(flag(&name, &v)?);
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown form field {other:?} (expected file, source_type, job_id, extract_code_blocks, extract_thumbnails)"
+                )))
+            }
+        }
+    }
+    if !have_file {
+        return Err(ApiError::BadRequest("the form has no `file` part".into()));
+    }
+    let job = state
+        .services
+        .jobs
+        .ingest_upload(&tenant, upload, &tmp.0)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// A temporary file removed when dropped (whatever way the request ends).
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
