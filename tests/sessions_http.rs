@@ -594,13 +594,23 @@ async fn openapi_and_docs_pages_are_served_offline() {
         "/api/knowledge/explore/status/{job_id}",
         "/api/knowledge/query",
         "/api/knowledge/search",
+        "/api/knowledge/ingest/start",
+        "/api/knowledge/ingest/upload",
     ] {
         assert!(
             doc["paths"][path].is_object(),
             "{path} missing from the OpenAPI document"
         );
     }
-    for schema in ["SearchRequest", "SearchAnswer", "SearchHit", "QueryRequest"] {
+    for schema in [
+        "SearchRequest",
+        "SearchAnswer",
+        "SearchHit",
+        "QueryRequest",
+        "IngestStartRequest",
+        "S3ReferenceBody",
+        "UploadForm",
+    ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
             "{schema} missing from the OpenAPI document"

@@ -315,23 +315,23 @@ pub fn verify(filename: &str, claimed: Option<FileKind>, head: &[u8]) -> Result<
             ))),
         };
     };
-    let fits = match (&kind, sniffed) {
-        (FileKind::Pdf, Sniffed::Pdf) => true,
-        (FileKind::Docx | FileKind::Pptx, Sniffed::Zip) => true,
-        (
-            FileKind::Markdown
-            | FileKind::Text
-            | FileKind::Html
-            | FileKind::Json
-            | FileKind::Yaml
-            | FileKind::Xml
-            | FileKind::Code(_),
-            Sniffed::Text,
-        ) => true,
-        (FileKind::Audio(_), Sniffed::Audio(_) | Sniffed::Media(_)) => true,
-        (FileKind::Video(_), Sniffed::Media(_)) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (&kind, sniffed),
+        (FileKind::Pdf, Sniffed::Pdf)
+            | (FileKind::Docx | FileKind::Pptx, Sniffed::Zip)
+            | (
+                FileKind::Markdown
+                    | FileKind::Text
+                    | FileKind::Html
+                    | FileKind::Json
+                    | FileKind::Yaml
+                    | FileKind::Xml
+                    | FileKind::Code(_),
+                Sniffed::Text,
+            )
+            | (FileKind::Audio(_), Sniffed::Audio(_) | Sniffed::Media(_))
+            | (FileKind::Video(_), Sniffed::Media(_))
+    );
     if !fits {
         return Err(refuse(&kind.name()));
     }

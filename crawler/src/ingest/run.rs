@@ -87,6 +87,9 @@ pub async fn run(
         _ => {}
     }
     let stored = store.put_page(page.clone()).await?;
+    if stored {
+        deps.knowledge.index_page(page.clone());
+    }
     let rid = run_id.clone();
     let current = url.clone();
     let updated = store
@@ -168,36 +171,6 @@ async fn acquire(
             "{why}, and this service holds no S3 credentials to sign a fresh one: hand over a new presigned URL"
         ))),
         other => other,
-    }
-}
-
-/// Extract a document in a thread of its own, with a time limit; a panic in a parser fails the
-/// file, not the process.
-async fn extract_off_runtime(
-    kind: FileKind,
-    filename: String,
-    bytes: Vec<u8>,
-    keep_code: bool,
-) -> Result<crate::extract::Extracted, IngestError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("ingest-parse".into())
-        .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                extract::extract(&kind, &filename, &bytes, keep_code)
-            }));
-            let _ = tx.send(r);
-        })
-        .map_err(|e| IngestError::Malformed(format!("cannot start the parser: {e}")))?;
-    match tokio::time::timeout(PARSE_LIMIT, rx).await {
-        Ok(Ok(Ok(r))) => r,
-        Ok(Ok(Err(_))) | Ok(Err(_)) => Err(IngestError::Malformed(
-            "the parser failed on this file (it is malformed or hostile)".into(),
-        )),
-        Err(_) => Err(IngestError::Malformed(format!(
-            "reading the file took longer than {}s",
-            PARSE_LIMIT.as_secs()
-        ))),
     }
 }
 
@@ -304,13 +277,12 @@ async fn build_page(
             let bytes = tokio::fs::read(file)
                 .await
                 .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
-            let doc = extract_off_runtime(
-                kind.clone(),
-                name.clone(),
-                bytes,
-                source.extract_code_blocks,
-            )
-            .await?;
+            let (k, n, keep) = (kind.clone(), name.clone(), source.extract_code_blocks);
+            let doc = tokio::task::spawn_blocking(move || {
+                extract::extract_guarded(&k, &n, bytes, keep, PARSE_LIMIT)
+            })
+            .await
+            .map_err(|_| IngestError::Malformed("the parser failed on this file".into()))??;
             page.title = doc.title;
             page.description = doc.description;
             page.headings = doc

@@ -61,6 +61,8 @@ pub struct JobIdRequest {
 pub struct JobView {
     /// The job.
     pub job_id: String,
+    /// `exploration` (a crawl) or `ingestion` (a file).
+    pub kind: String,
     /// `pending`, `queued`, `running`, `paused`, `completed`, `failed` or `cancelled`.
     #[schema(value_type = String)]
     pub status: JobStatus,
@@ -121,6 +123,7 @@ impl JobView {
             .flatten();
         Self {
             job_id: j.job_id.clone(),
+            kind: j.kind.clone(),
             status: j.status,
             progress: j.progress(),
             pages_indexed: None,
@@ -135,7 +138,7 @@ impl JobView {
             attempts: j.attempts,
             worker: j.worker.clone(),
             error: j.error.clone(),
-            options: j.options.clone(),
+            options: shown_options(&j.options),
             created_at: j.created_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
@@ -360,4 +363,16 @@ pub struct QueryAnswer {
     /// `search`: `semantic` or `hybrid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+}
+
+/// A job's options as shown: a presigned URL's signature is a credential, so only its scheme,
+/// host and path are shown (in answers and in events alike).
+fn shown_options(o: &engine::jobs::JobOptions) -> engine::jobs::JobOptions {
+    let mut o = o.clone();
+    if let Some(r) = o.file.as_mut().and_then(|f| f.s3_reference.as_mut()) {
+        if let Some(u) = r.presigned_url.as_mut() {
+            *u = format!("{}?(signature hidden)", crate::ingest::download::display(u));
+        }
+    }
+    o
 }

@@ -48,6 +48,41 @@ pub fn extract(
     Ok(doc)
 }
 
+/// [`extract`] in a thread of its own with a time limit: a parser that panics or runs too long
+/// fails this file with [`IngestError::Malformed`], never the caller. (A parser past its time
+/// limit is left to finish in the background; its result is dropped.)
+pub fn extract_guarded(
+    kind: &FileKind,
+    filename: &str,
+    bytes: Vec<u8>,
+    keep_code: bool,
+    limit: std::time::Duration,
+) -> Result<Extracted, IngestError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (kind, filename) = (kind.clone(), filename.to_string());
+    std::thread::Builder::new()
+        .name("ingest-parse".into())
+        .spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                extract(&kind, &filename, &bytes, keep_code)
+            }));
+            let _ = tx.send(r);
+        })
+        .map_err(|e| IngestError::Malformed(format!("cannot start the parser: {e}")))?;
+    match rx.recv_timeout(limit) {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(IngestError::Malformed(
+                "the parser failed on this file (it is malformed or hostile)".into(),
+            ))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(IngestError::Malformed(format!(
+            "reading the file took longer than {}s",
+            limit.as_secs()
+        ))),
+    }
+}
+
 /// A file name without its directory and extension.
 pub fn stem(filename: &str) -> String {
     let base = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
