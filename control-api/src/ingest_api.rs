@@ -14,6 +14,9 @@ use crawler::jobs::JobView;
 use engine::{EngineError, TenantId};
 use tokio::io::AsyncWriteExt;
 
+/// How much of an oversized upload is still read (and dropped) before answering.
+const DRAIN_AFTER_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The largest request body an upload may have (the video limit, and room for the form).
 pub const MAX_UPLOAD_BODY: usize = 501 * 1024 * 1024;
 
@@ -120,6 +123,15 @@ pub async fn upload(
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     n += chunk.len() as u64;
                     if n > limit {
+                        // Read (and drop) a little more so that a client still sending gets
+                        // the answer rather than a reset connection; past that, close.
+                        let mut extra = 0usize;
+                        while extra < DRAIN_AFTER_LIMIT {
+                            match field.chunk().await {
+                                Ok(Some(c)) => extra += c.len(),
+                                _ => break,
+                            }
+                        }
                         return Err(EngineError::FileTooLarge(format!(
                             "{:?} exceeds the limit for {} ({limit} bytes)",
                             upload.filename,

@@ -195,29 +195,15 @@ async fn build_page(
     scratch: &Path,
 ) -> Result<PageRecord, IngestError> {
     let name = &source.metadata.filename;
-    let mut page = PageRecord {
-        tenant_id: job.tenant_id.clone(),
-        job_id: job.job_id.clone(),
-        url: job.options.start_url.clone(),
-        requested_url: None,
-        depth: 0,
-        ok: true,
-        status_code: None,
-        content_type: Some(kind.media_type().to_string()),
-        encoding: None,
-        fetched_via: "file".into(),
-        title: String::new(),
-        description: None,
-        headings: Vec::new(),
-        markdown: String::new(),
-        code_blocks: Vec::new(),
-        word_count: 0,
-        internal_links: 0,
-        external_links: 0,
-        error: None,
-        files: Vec::new(),
-        fetched_at: now_secs(),
-    };
+    let mut page = PageRecord::empty(
+        job.tenant_id.clone(),
+        &job.job_id,
+        job.options.start_url.clone(),
+        0,
+        "file",
+    );
+    page.ok = true;
+    page.content_type = Some(kind.media_type().to_string());
     match kind {
         FileKind::Audio(format) | FileKind::Video(format) => {
             let is_video = matches!(kind, FileKind::Video(_));

@@ -48,29 +48,13 @@ fn error(code: impl Into<String>, message: impl Into<String>) -> Option<JobError
 
 impl PageJob<'_> {
     fn empty(&self, url: &Url, depth: u32, via: &str) -> PageRecord {
-        PageRecord {
-            tenant_id: self.tenant.clone(),
-            job_id: self.job_id.to_string(),
-            url: normalize(url).to_string(),
-            requested_url: None,
+        PageRecord::empty(
+            self.tenant.clone(),
+            self.job_id,
+            normalize(url).to_string(),
             depth,
-            ok: false,
-            status_code: None,
-            content_type: None,
-            encoding: None,
-            fetched_via: via.into(),
-            title: String::new(),
-            description: None,
-            headings: Vec::new(),
-            markdown: String::new(),
-            code_blocks: Vec::new(),
-            word_count: 0,
-            internal_links: 0,
-            external_links: 0,
-            error: None,
-            files: Vec::new(),
-            fetched_at: engine::store::now_secs(),
-        }
+            via,
+        )
     }
 
     /// Fill a record from an extracted page.

@@ -73,6 +73,41 @@ pub struct PageRecord {
     pub fetched_at: f64,
 }
 
+impl PageRecord {
+    /// A page with no content yet (`ok` false), fetched now.
+    pub fn empty(
+        tenant_id: TenantId,
+        job_id: &str,
+        url: String,
+        depth: u32,
+        fetched_via: &str,
+    ) -> Self {
+        Self {
+            tenant_id,
+            job_id: job_id.to_string(),
+            url,
+            requested_url: None,
+            depth,
+            ok: false,
+            status_code: None,
+            content_type: None,
+            encoding: None,
+            fetched_via: fetched_via.into(),
+            title: String::new(),
+            description: None,
+            headings: Vec::new(),
+            markdown: String::new(),
+            code_blocks: Vec::new(),
+            word_count: 0,
+            internal_links: 0,
+            external_links: 0,
+            error: None,
+            files: Vec::new(),
+            fetched_at: super::now_secs(),
+        }
+    }
+}
+
 /// A link found on a crawled page. Unique per job, source and target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LinkRecord {

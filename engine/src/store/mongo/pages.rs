@@ -107,26 +107,8 @@ impl MongoStore {
         tenant: &TenantId,
         q: &PageQuery,
     ) -> Result<Paged<PageRecord>> {
-        let filter = page_filter(tenant, q);
-        let total = self
-            .pages
-            .count_documents(filter.clone())
+        self.paged(&self.pages, page_filter(tenant, q), q.offset, q.limit)
             .await
-            .map_err(mongo_err)?;
-        let cursor = self
-            .pages
-            .find(filter)
-            .sort(doc! {"seq": 1})
-            .skip(q.offset)
-            .limit(q.limit.min(i64::MAX as u64) as i64)
-            .await
-            .map_err(mongo_err)?;
-        let items = collect(cursor)
-            .await?
-            .into_iter()
-            .map(decode)
-            .collect::<Result<_>>()?;
-        Ok(Paged { items, total })
     }
 
     pub(super) async fn put_links_impl(&self, links: Vec<LinkRecord>) -> Result<usize> {
@@ -179,17 +161,26 @@ impl MongoStore {
         if let Some(u) = &q.to_url {
             f.insert("to_url", u);
         }
-        let total = self
-            .links
-            .count_documents(f.clone())
+        self.paged(&self.links, f, q.offset, q.limit).await
+    }
+
+    /// One page of a query's documents in sequence order, and how many match in all.
+    async fn paged<T: serde::de::DeserializeOwned>(
+        &self,
+        coll: &mongodb::Collection<Document>,
+        filter: Document,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Paged<T>> {
+        let total = coll
+            .count_documents(filter.clone())
             .await
             .map_err(mongo_err)?;
-        let cursor = self
-            .links
-            .find(f)
+        let cursor = coll
+            .find(filter)
             .sort(doc! {"seq": 1})
-            .skip(q.offset)
-            .limit(q.limit.min(i64::MAX as u64) as i64)
+            .skip(offset)
+            .limit(limit.min(i64::MAX as u64) as i64)
             .await
             .map_err(mongo_err)?;
         let items = collect(cursor)
