@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
-ensure_packages /usr/lib/chromium/chromium:chromium
+# nasm: the H.264 encoder (OpenH264, built from source) uses its assembly, several times faster.
+ensure_packages /usr/lib/chromium/chromium:chromium nasm:nasm
 bash scripts/install-model.sh
 
 cargo build --release --locked --bin browser-automation-service

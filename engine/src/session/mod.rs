@@ -317,6 +317,19 @@ impl SessionManager {
         }
     }
 
+    /// A session's live page with its viewport and frame rate (for live video): an error when the
+    /// session is unknown to the tenant, failed or closed.
+    pub fn live_page(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<(Arc<PageLease>, Viewport, u32)> {
+        let s = self.get(tenant, room)?;
+        let lease = s.page_lease()?;
+        let i = s.lock();
+        Ok((lease, i.viewport, i.fps))
+    }
+
     /// A tenant's open sessions.
     pub fn list(&self, tenant: &TenantId) -> Vec<SessionInfo> {
         let mut v: Vec<SessionInfo> = self

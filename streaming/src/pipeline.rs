@@ -1,0 +1,228 @@
+//! One session's encoder: a thread of its own (never an async worker) that takes the latest
+//! screencast frame at each tick of the [`Pacer`], encodes it, and broadcasts the H.264 sample to
+//! every subscriber (viewers share one encoder). A subscriber that joins asks for a keyframe.
+//! Pausing stops sending; dropping the pipeline stops the thread.
+
+use crate::encode::{decode_jpeg, EncodedFrame, FrameEncoder, RgbFrame};
+use crate::pacer::{Pacer, Step};
+use crate::screencast::JpegFrame;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+
+/// A sample for viewers: an encoded frame and how long it lasts.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// The frame.
+    pub frame: Arc<EncodedFrame>,
+    /// Time since the previous sample.
+    pub duration: Duration,
+}
+
+/// Counters of a pipeline.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// New frames encoded.
+    pub encoded: AtomicU64,
+    /// Still frames encoded again (keep-alives).
+    pub repeated: AtomicU64,
+    /// Frames that could not be decoded or encoded.
+    pub errors: AtomicU64,
+    /// Encoded bytes.
+    pub bytes: AtomicU64,
+    /// Microseconds spent decoding and encoding.
+    pub busy_micros: AtomicU64,
+}
+
+struct Shared {
+    paused: AtomicBool,
+    stop: AtomicBool,
+    keyframe: AtomicBool,
+    stats: PipelineStats,
+}
+
+/// A session's running encoder.
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    samples: broadcast::Sender<Sample>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Encoder settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineConfig {
+    /// Frames per second at most.
+    pub fps: u32,
+    /// Bits per second.
+    pub bitrate: u32,
+    /// A still page's picture is sent again this often.
+    pub keep_alive: Duration,
+    /// A keyframe at least this often.
+    pub keyframe_every: Duration,
+}
+
+impl PipelineConfig {
+    /// Defaults for a frame rate and a picture size: about 0.1 bit per pixel per frame.
+    pub fn for_size(fps: u32, width: u32, height: u32) -> Self {
+        let bits =
+            (width as u64 * height as u64 * fps.max(1) as u64 / 10).clamp(300_000, 8_000_000);
+        Self {
+            fps: fps.max(1),
+            bitrate: bits as u32,
+            keep_alive: Duration::from_secs(1),
+            keyframe_every: Duration::from_secs(4),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Start encoding the frames `frames` delivers.
+    pub fn start(
+        frames: watch::Receiver<Option<Arc<JpegFrame>>>,
+        config: PipelineConfig,
+    ) -> Result<Self, crate::StreamError> {
+        let keyframe_frames =
+            (config.keyframe_every.as_secs_f64() * config.fps as f64).max(1.0) as u32;
+        let encoder = FrameEncoder::new(config.fps, config.bitrate, keyframe_frames)?;
+        let shared = Arc::new(Shared {
+            paused: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            keyframe: AtomicBool::new(false),
+            stats: PipelineStats::default(),
+        });
+        let (tx, _) = broadcast::channel(64);
+        let thread = std::thread::Builder::new()
+            .name("video-encoder".into())
+            .spawn({
+                let shared = shared.clone();
+                let tx = tx.clone();
+                move || run(frames, encoder, config, shared, tx)
+            })
+            .map_err(|e| crate::StreamError::Encode(format!("encoder thread: {e}")))?;
+        Ok(Self {
+            shared,
+            samples: tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Receive the encoded samples from now on (the next one is a keyframe).
+    pub fn subscribe(&self) -> broadcast::Receiver<Sample> {
+        self.shared.keyframe.store(true, Ordering::SeqCst);
+        self.samples.subscribe()
+    }
+
+    /// Ask for a keyframe (a viewer lost packets).
+    pub fn request_keyframe(&self) {
+        self.shared.keyframe.store(true, Ordering::SeqCst);
+    }
+
+    /// Stop or restart sending.
+    pub fn set_paused(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::SeqCst);
+        if !paused {
+            self.request_keyframe();
+        }
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> &PipelineStats {
+        &self.shared.stats
+    }
+
+    /// How many subscribers it has.
+    pub fn subscribers(&self) -> usize {
+        self.samples.receiver_count()
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(
+    mut frames: watch::Receiver<Option<Arc<JpegFrame>>>,
+    mut encoder: FrameEncoder,
+    config: PipelineConfig,
+    shared: Arc<Shared>,
+    tx: broadcast::Sender<Sample>,
+) {
+    let mut pacer = Pacer::new(config.fps, config.keep_alive);
+    let mut last: Option<RgbFrame> = None;
+    let mut last_sent = Instant::now();
+    let mut next_tick = Instant::now();
+    while !shared.stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if next_tick > now {
+            std::thread::sleep((next_tick - now).min(Duration::from_millis(50)));
+            continue;
+        }
+        next_tick += pacer.interval();
+        if next_tick < now {
+            next_tick = now + pacer.interval();
+        }
+        // The sender is gone: the screencast ended.
+        let changed = match frames.has_changed() {
+            Ok(c) => c,
+            Err(_) => break,
+        };
+        if shared.paused.load(Ordering::SeqCst) {
+            if changed {
+                frames.borrow_and_update();
+            }
+            continue;
+        }
+        let step = pacer.step(now, changed, last.is_some());
+        if step == Step::Idle {
+            continue;
+        }
+        let started = Instant::now();
+        if step == Step::Encode {
+            let jpeg = frames.borrow_and_update().clone();
+            if let Some(j) = jpeg {
+                match decode_jpeg(&j.jpeg) {
+                    Ok(rgb) => last = Some(rgb),
+                    Err(e) => {
+                        shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(error = %e, "screencast frame skipped");
+                        continue;
+                    }
+                }
+            }
+        }
+        let Some(rgb) = &last else { continue };
+        if shared.keyframe.swap(false, Ordering::SeqCst) {
+            encoder.request_keyframe();
+        }
+        match encoder.encode(rgb) {
+            Ok(frame) => {
+                let s = &shared.stats;
+                match step {
+                    Step::Encode => s.encoded.fetch_add(1, Ordering::Relaxed),
+                    _ => s.repeated.fetch_add(1, Ordering::Relaxed),
+                };
+                s.bytes
+                    .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+                s.busy_micros
+                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                let duration = last_sent.elapsed();
+                last_sent = Instant::now();
+                // No subscriber is fine: the frame is dropped.
+                let _ = tx.send(Sample {
+                    frame: Arc::new(frame),
+                    duration,
+                });
+            }
+            Err(e) => {
+                shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "frame not encoded");
+            }
+        }
+    }
+}
