@@ -3,7 +3,8 @@
 
 use crate::StreamError;
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, UsageType,
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
+    UsageType,
 };
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 use openh264::OpenH264API;
@@ -76,6 +77,13 @@ impl FrameEncoder {
             .max_frame_rate(FrameRate::from_hz(fps.max(1) as f32))
             .bitrate(BitRate::from_bps(bitrate))
             .skip_frames(false)
+            // Buffer-based rate control keeps every frame (the others want frame skipping),
+            // and the screen-content mode has no adaptive quantisation or background detection:
+            // asking for them only makes OpenH264 print warnings (on stdout, which is the MCP
+            // stdio transport).
+            .rate_control_mode(RateControlMode::Bufferbased)
+            .adaptive_quantization(false)
+            .background_detection(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(keyframe_every.max(1)));
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| StreamError::Encode(e.to_string()))?;
