@@ -33,7 +33,8 @@ fn chunk_doc(ch: &ChunkRecord) -> Result<Document> {
     Ok(d)
 }
 
-fn chunk_from(mut d: Document, with_vector: bool) -> Result<ChunkRecord> {
+/// A passage from its document; its vector when the query did not leave it out.
+fn chunk_from(mut d: Document) -> Result<ChunkRecord> {
     let bytes = match d.remove("vector") {
         Some(Bson::Binary(b)) => b.bytes,
         _ => Vec::new(),
@@ -42,10 +43,12 @@ fn chunk_from(mut d: Document, with_vector: bool) -> Result<ChunkRecord> {
         d.remove(k);
     }
     let mut ch: ChunkRecord = decode(d)?;
-    if with_vector {
-        ch.vector = bytes_vector(&bytes);
-    }
+    ch.vector = bytes_vector(&bytes);
     Ok(ch)
+}
+
+async fn chunks_from(cursor: mongodb::Cursor<Document>) -> Result<Vec<ChunkRecord>> {
+    collect(cursor).await?.into_iter().map(chunk_from).collect()
 }
 
 fn int(d: &Document, k: &str) -> Result<i64> {
@@ -145,11 +148,7 @@ impl MongoStore {
             .sort(doc! {"index": 1})
             .await
             .map_err(mongo_err)?;
-        collect(cursor)
-            .await?
-            .into_iter()
-            .map(|d| chunk_from(d, true))
-            .collect()
+        chunks_from(cursor).await
     }
 
     pub(super) async fn indexed_pages_impl(&self, job_id: &str) -> Result<u64> {
@@ -166,11 +165,7 @@ impl MongoStore {
             .projection(doc! {"terms": 0, "keyword_text": 0})
             .await
             .map_err(mongo_err)?;
-        collect(cursor)
-            .await?
-            .into_iter()
-            .map(|d| chunk_from(d, true))
-            .collect()
+        chunks_from(cursor).await
     }
 
     pub(super) async fn get_chunks_impl(
@@ -187,11 +182,7 @@ impl MongoStore {
             .projection(doc! {"vector": 0, "terms": 0, "keyword_text": 0})
             .await
             .map_err(mongo_err)?;
-        collect(cursor)
-            .await?
-            .into_iter()
-            .map(|d| chunk_from(d, false))
-            .collect()
+        chunks_from(cursor).await
     }
 
     pub(super) async fn keyword_search_impl(

@@ -60,9 +60,7 @@ fn page_filter(tenant: &TenantId, q: &PageQuery) -> Document {
 
 impl MongoStore {
     pub(super) async fn put_page_impl(&self, page: PageRecord) -> Result<bool> {
-        if self.has_page_impl(&page.job_id, &page.url).await? {
-            return Ok(false);
-        }
+        // The unique (job, URL) index decides; a duplicate only leaves a gap in the sequence.
         let mut d = encode(&page)?;
         d.insert("seq", self.next_seq("pages", 1).await?);
         d.insert("indexed", false);
