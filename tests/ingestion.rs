@@ -54,6 +54,15 @@ async fn ingested(svc: &Service, job_id: &str) -> Value {
     pages[0].clone()
 }
 
+/// Wait until the job a start answer (`202`) names has completed or failed; its final status.
+async fn ended(svc: &Service, accepted: &Value) -> Value {
+    let id = accepted["job_id"].as_str().unwrap();
+    svc.wait_job(id, WAIT, |j| {
+        j["status"] == "failed" || j["status"] == "completed"
+    })
+    .await
+}
+
 async fn search(svc: &Service, query: &str, job_id: &str) -> Value {
     let (status, v) = svc
         .post_json(
@@ -203,12 +212,7 @@ async fn bad_uploads_are_refused_and_hostile_files_fail_only_their_job() {
     for (name, bytes, why) in hostile {
         let (status, v) = upload(&svc, name, None, bytes, &[]).await;
         assert_eq!(status, 202, "{name}: {v}");
-        let id = v["job_id"].as_str().unwrap().to_string();
-        let done = svc
-            .wait_job(&id, WAIT, |j| {
-                j["status"] == "failed" || j["status"] == "completed"
-            })
-            .await;
+        let done = ended(&svc, &v).await;
         assert_eq!(done["status"], "failed", "{name}: {done}");
         assert_eq!(done["error"]["code"], "malformed_file", "{name}: {done}");
         assert!(
@@ -364,12 +368,7 @@ async fn presigned_ingestion_on_mongodb_and_s3() {
         )
         .await;
     assert_eq!(status, 202, "{v}");
-    let id = v["job_id"].as_str().unwrap().to_string();
-    let done = svc
-        .wait_job(&id, WAIT, |j| {
-            j["status"] == "failed" || j["status"] == "completed"
-        })
-        .await;
+    let done = ended(&svc, &v).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "download_rejected", "{done}");
     assert_eq!(done["attempts"], 1);
@@ -414,12 +413,7 @@ async fn without_s3_credentials_an_expired_url_fails_with_its_reason() {
         )
         .await;
     assert_eq!(status, 202, "{v}");
-    let id = v["job_id"].as_str().unwrap().to_string();
-    let done = svc
-        .wait_job(&id, WAIT, |j| {
-            j["status"] == "failed" || j["status"] == "completed"
-        })
-        .await;
+    let done = ended(&svc, &v).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "presigned_url_expired", "{done}");
     assert!(

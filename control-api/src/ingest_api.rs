@@ -34,10 +34,11 @@ pub async fn start(
     Extension(tenant): Extension<TenantId>,
     req: Result<Json<IngestStartRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let req = req
-        .map(|Json(v)| v)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let job = state.services.jobs.ingest_start(&tenant, req).await?;
+    let job = state
+        .services
+        .jobs
+        .ingest_start(&tenant, crate::jobs_api::body(req)?)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

@@ -14,7 +14,8 @@ use crawler::jobs::{
 use crawler::knowledge::{SearchAnswer, SearchRequest};
 use engine::TenantId;
 
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+/// A JSON body, or a 400 saying what is wrong with it.
+pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v)
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }

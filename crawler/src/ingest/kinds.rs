@@ -342,6 +342,34 @@ pub fn verify(filename: &str, claimed: Option<FileKind>, head: &[u8]) -> Result<
     })
 }
 
+/// [`verify`], then the size limit of the kind the content shows (a file that claimed nothing
+/// was only held to the largest limit while it arrived).
+pub fn check_file(
+    filename: &str,
+    claimed: Option<FileKind>,
+    head: &[u8],
+    size: u64,
+) -> Result<FileKind> {
+    let kind = verify(filename, claimed, head)?;
+    let limit = kind.class().limit();
+    if size > limit {
+        return Err(EngineError::FileTooLarge(format!(
+            "{filename:?} is {size} bytes; the limit for {} is {limit}",
+            kind.name()
+        )));
+    }
+    Ok(kind)
+}
+
+/// Up to `n` first bytes of a file (what [`sniff`] and header parsers look at).
+pub async fn read_head(path: &std::path::Path, n: u64) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let f = tokio::fs::File::open(path).await?;
+    let mut head = Vec::with_capacity(n.min(1 << 20) as usize);
+    f.take(n).read_to_end(&mut head).await?;
+    Ok(head)
+}
+
 fn describe(s: Sniffed) -> String {
     match s {
         Sniffed::Pdf => "a PDF".into(),

@@ -72,7 +72,9 @@ pub async fn probe(path: &Path, kind: &'static str, format: &str) -> MediaInfo {
             .and_then(|s| s.trim().parse::<f64>().ok());
     }
     if duration.is_none() {
-        let head = read_head(path, 1 << 20).await;
+        let head = super::kinds::read_head(path, 1 << 20)
+            .await
+            .unwrap_or_default();
         duration = match format {
             "wav" => wav_duration(&head),
             "mp4" | "mov" | "m4a" => mp4_duration(&head),
@@ -85,15 +87,6 @@ pub async fn probe(path: &Path, kind: &'static str, format: &str) -> MediaInfo {
         size,
         duration_secs: duration,
     }
-}
-
-async fn read_head(path: &Path, n: usize) -> Vec<u8> {
-    use tokio::io::AsyncReadExt;
-    let mut out = Vec::new();
-    if let Ok(f) = tokio::fs::File::open(path).await {
-        let _ = f.take(n as u64).read_to_end(&mut out).await;
-    }
-    out
 }
 
 /// A WAV file's length from its `fmt ` and `data` chunks.

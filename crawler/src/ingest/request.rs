@@ -2,7 +2,7 @@
 //! multipart upload, their checks (answered at once, with a typed error), and the job they
 //! create.
 
-use super::kinds::FileKind;
+use super::kinds::{self, FileKind};
 use super::{download, KIND};
 use crate::jobs::{JobView, Jobs, StartRequest};
 use engine::files::knowledge_key;
@@ -303,16 +303,10 @@ impl Jobs {
             ));
         }
         check_claim(source_type, &upload.filename, claimed.as_ref(), Some(size))?;
-        let head = read_head(path).await?;
-        let kind = super::kinds::verify(&upload.filename, claimed, &head)?;
-        if size > kind.class().limit() {
-            return Err(EngineError::FileTooLarge(format!(
-                "{:?} is {size} bytes; the limit for {} is {}",
-                upload.filename,
-                kind.name(),
-                kind.class().limit()
-            )));
-        }
+        let head = kinds::read_head(path, 8192)
+            .await
+            .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
+        let kind = kinds::check_file(&upload.filename, claimed, &head, size)?;
         let job_id = self.new_job_id(upload.job_id)?;
         let ms = (engine::store::now_secs() * 1000.0) as u64;
         let key = knowledge_key(tenant.as_str(), &job_id, ms, &upload.filename);
@@ -377,17 +371,4 @@ impl Jobs {
         tracing::info!(file = %queued.options.start_url, "ingestion queued");
         Ok(JobView::from_record(&queued, false))
     }
-}
-
-async fn read_head(path: &Path) -> Result<Vec<u8>> {
-    use tokio::io::AsyncReadExt;
-    let f = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
-    let mut head = Vec::with_capacity(8192);
-    f.take(8192)
-        .read_to_end(&mut head)
-        .await
-        .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
-    Ok(head)
 }

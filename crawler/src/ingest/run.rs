@@ -62,16 +62,10 @@ pub async fn run(
     let limit = super::limit_for(claimed.as_ref());
     let work = async {
         let size = acquire(deps, &job, &source, &file, limit).await?;
-        let head = head(&file).await?;
-        let kind = kinds::verify(&source.metadata.filename, claimed, &head)?;
-        if size > kind.class().limit() {
-            return Err(IngestError::TooLarge(format!(
-                "{:?} is {size} bytes; the limit for {} is {}",
-                source.metadata.filename,
-                kind.name(),
-                kind.class().limit()
-            )));
-        }
+        let head = kinds::read_head(&file, 8192)
+            .await
+            .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
+        let kind = kinds::check_file(&source.metadata.filename, claimed, &head, size)?;
         build_page(deps, &job, &source, &kind, &file, size, &scratch.0).await
     };
     let page = tokio::select! {
@@ -116,19 +110,6 @@ pub async fn run(
     }
     tracing::info!(kind = %page.content_type.as_deref().unwrap_or(""), words = page.word_count, "file ingested");
     Ok(RunOutcome::Completed)
-}
-
-async fn head(path: &Path) -> Result<Vec<u8>, IngestError> {
-    use tokio::io::AsyncReadExt;
-    let f = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
-    let mut head = Vec::with_capacity(8192);
-    f.take(8192)
-        .read_to_end(&mut head)
-        .await
-        .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
-    Ok(head)
 }
 
 /// Get the file to `dest`; returns its size.
