@@ -97,6 +97,14 @@ pub struct Config {
     pub qdrant_api_key: Option<String>,
     /// LiveKit server (`LIVEKIT_URL`).
     pub livekit_url: Option<String>,
+    /// LiveKit API key and secret (`LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`): the service signs
+    /// its own room tokens with them.
+    pub livekit_keys: Option<LiveKitKeys>,
+    /// Local UDP addresses WebRTC binds (`WEBRTC_UDP_ADDRS`, comma-separated; `0.0.0.0:0` means
+    /// every non-loopback interface). Default: every interface and loopback.
+    pub webrtc_udp_addrs: Vec<String>,
+    /// STUN/TURN servers offered to WebRTC peers (`WEBRTC_ICE_SERVERS`, comma-separated URLs).
+    pub webrtc_ice_servers: Vec<String>,
     /// How long one navigation may take (`NAVIGATION_TIMEOUT_MS`).
     pub navigation_timeout: Duration,
     /// Sessions with no action for this long are closed (`SESSION_IDLE_TIMEOUT_SECS`, 0 = never).
@@ -108,6 +116,46 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Crawl jobs and their queue.
     pub jobs: JobsConfig,
+}
+
+/// LiveKit API credentials; `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LiveKitKeys {
+    /// API key.
+    pub api_key: String,
+    /// API secret.
+    pub api_secret: String,
+}
+
+impl std::fmt::Debug for LiveKitKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveKitKeys")
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<hidden>")
+            .finish()
+    }
+}
+
+fn livekit_keys(get: &impl Fn(&str) -> Option<String>) -> Result<Option<LiveKitKeys>> {
+    match (get("LIVEKIT_API_KEY"), get("LIVEKIT_API_SECRET")) {
+        (Some(api_key), Some(api_secret)) => Ok(Some(LiveKitKeys {
+            api_key,
+            api_secret,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(EngineError::Config(
+            "LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together".into(),
+        )),
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 /// S3 settings: none of `S3_*` set means no S3; any set means `S3_BUCKET` is required and the
@@ -212,6 +260,18 @@ impl Config {
             }
         }
         let s3 = s3_config(&get)?;
+        if let Some(u) = get("LIVEKIT_URL") {
+            let ok = url::Url::parse(&u)
+                .map(|p| {
+                    matches!(p.scheme(), "ws" | "wss" | "http" | "https") && p.host().is_some()
+                })
+                .unwrap_or(false);
+            if !ok {
+                return Err(EngineError::Config(format!(
+                    "LIVEKIT_URL must be a ws://, wss://, http:// or https:// URL, not {u:?}"
+                )));
+            }
+        }
         let idle: u64 = parse(&get, "SESSION_IDLE_TIMEOUT_SECS", 1800)?;
         let log_json = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
@@ -251,6 +311,12 @@ impl Config {
             qdrant_url: get("QDRANT_URL"),
             qdrant_api_key: get("QDRANT_API_KEY"),
             livekit_url: get("LIVEKIT_URL"),
+            livekit_keys: livekit_keys(&get)?,
+            webrtc_udp_addrs: match list(get("WEBRTC_UDP_ADDRS")) {
+                v if v.is_empty() => vec!["0.0.0.0:0".into(), "127.0.0.1:0".into()],
+                v => v,
+            },
+            webrtc_ice_servers: list(get("WEBRTC_ICE_SERVERS")),
             navigation_timeout: Duration::from_millis(parse(
                 &get,
                 "NAVIGATION_TIMEOUT_MS",

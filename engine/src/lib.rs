@@ -19,7 +19,7 @@ pub mod store;
 pub mod tenant;
 pub mod vectors;
 
-pub use config::{Config, Viewport};
+pub use config::{Config, LiveKitKeys, Viewport};
 pub use error::{EngineError, ErrorClass, Result};
 pub use tenant::TenantId;
 
@@ -134,6 +134,8 @@ impl Engine {
             max_sessions: config.max_sessions,
             idle_timeout: config.session_idle_timeout,
             owns_sessions,
+            livekit_url: config.livekit_url.clone(),
+            livekit_signs: config.livekit_keys.is_some(),
         })
         .await?;
         Ok(Arc::new(Self {

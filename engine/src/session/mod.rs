@@ -5,6 +5,7 @@ pub mod actions;
 pub mod driver;
 pub(crate) mod guard;
 pub mod keys;
+pub mod observer;
 pub mod screen;
 
 use crate::browser::{BrowserPool, PageLease};
@@ -24,6 +25,7 @@ use chromiumoxide::cdp::browser_protocol::page::{
 };
 use driver::PageState;
 use futures::StreamExt;
+use observer::{LiveKitTarget, SessionChange, SessionObserver};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -146,7 +148,8 @@ struct Inner {
     last_activity: Instant,
     mutations_seen: u64,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    livekit_url: Option<String>,
+    /// LiveKit publishing asked for at start (kept in memory only: the token is a secret).
+    livekit: Option<LiveKitTarget>,
 }
 
 /// One live browser session.
@@ -236,12 +239,17 @@ pub struct SessionDeps {
     /// Whether this process owns the stored sessions: at start it marks those left open by a
     /// previous run failed (recoverable). A job worker sharing the store leaves them alone.
     pub owns_sessions: bool,
+    /// The configured LiveKit server (`LIVEKIT_URL`).
+    pub livekit_url: Option<String>,
+    /// Whether the service can sign LiveKit tokens itself (API key and secret configured).
+    pub livekit_signs: bool,
 }
 
 /// All sessions of this process.
 pub struct SessionManager {
     deps: SessionDeps,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    observers: Mutex<Vec<Arc<dyn SessionObserver>>>,
 }
 
 fn valid_room_name(room: &str) -> Result<()> {
@@ -279,6 +287,7 @@ impl SessionManager {
         let mgr = Arc::new(Self {
             deps,
             sessions: Mutex::new(HashMap::new()),
+            observers: Mutex::new(Vec::new()),
         });
         tokio::spawn(watch_deaths(Arc::downgrade(&mgr), mgr.deps.pool.deaths()));
         if let Some(idle) = mgr.deps.idle_timeout {
@@ -330,6 +339,11 @@ impl SessionManager {
         Ok((lease, i.viewport, i.fps))
     }
 
+    /// One of the tenant's sessions as reported to callers.
+    pub fn info(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
+        Ok(self.get(tenant, room)?.info())
+    }
+
     /// A tenant's open sessions.
     pub fn list(&self, tenant: &TenantId) -> Vec<SessionInfo> {
         let mut v: Vec<SessionInfo> = self
@@ -345,6 +359,21 @@ impl SessionManager {
     /// Whether the tenant owns an open session in this room.
     pub fn owns(&self, tenant: &TenantId, room: &str) -> bool {
         self.get(tenant, room).is_ok()
+    }
+
+    /// Be told of every session's changes from now on (live video uses this).
+    pub fn observe(&self, observer: Arc<dyn SessionObserver>) {
+        self.observers
+            .lock()
+            .expect("observers lock")
+            .push(observer);
+    }
+
+    fn notify(&self, s: &Session, change: SessionChange) {
+        let observers = self.observers.lock().expect("observers lock").clone();
+        for o in observers {
+            o.session_changed(&s.tenant, &s.room_name, change.clone());
+        }
     }
 
     async fn publish(&self, room: &str, kind: EventKind, data: Value) {
@@ -385,6 +414,7 @@ impl SessionManager {
                 "fps must be between 1 and 60".into(),
             ));
         }
+        self.check_livekit(&opts)?;
         let session = {
             let mut map = self.sessions.lock().expect("sessions lock");
             if let Some(existing) = map.get(room) {
@@ -419,7 +449,12 @@ impl SessionManager {
                     last_activity: Instant::now(),
                     mutations_seen: 0,
                     tasks: Vec::new(),
-                    livekit_url: opts.livekit_url.clone(),
+                    livekit: (opts.livekit_url.is_some() || opts.livekit_token.is_some()).then(
+                        || LiveKitTarget {
+                            url: opts.livekit_url.clone(),
+                            token: opts.livekit_token.clone(),
+                        },
+                    ),
                 }),
                 blocked: Arc::new(Mutex::new(None)),
                 cursor: Mutex::new((0.0, 0.0)),
@@ -447,7 +482,14 @@ impl SessionManager {
         self.deps.metrics.inc("bas_sessions_started_total", &[]);
         self.persist(&session).await;
         let info = session.info();
-        let livekit = session.lock().livekit_url.is_some();
+        let livekit = session.lock().livekit.clone();
+        self.notify(
+            &session,
+            SessionChange::Started {
+                livekit: livekit.clone(),
+            },
+        );
+        let livekit = livekit.is_some();
         self.publish(
             room,
             EventKind::PresentationStarted,
@@ -457,6 +499,39 @@ impl SessionManager {
         .await;
         tracing::info!(parent: &session.span, "session started");
         Ok(info)
+    }
+
+    /// LiveKit publishing asked for in a start call must be possible: a server URL (from the call
+    /// or `LIVEKIT_URL`) and a token (from the call, or signed with the configured keys).
+    fn check_livekit(&self, opts: &StartOptions) -> Result<()> {
+        if opts.livekit_url.is_none() && opts.livekit_token.is_none() {
+            return Ok(());
+        }
+        let url = opts
+            .livekit_url
+            .as_ref()
+            .or(self.deps.livekit_url.as_ref())
+            .ok_or_else(|| {
+                EngineError::InvalidRequest(
+                    "livekit_token needs a LiveKit server: pass livekit_url or set LIVEKIT_URL"
+                        .into(),
+                )
+            })?;
+        let ok = url::Url::parse(url)
+            .map(|u| matches!(u.scheme(), "ws" | "wss" | "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !ok {
+            return Err(EngineError::InvalidRequest(format!(
+                "livekit_url {url:?} must be a ws://, wss://, http:// or https:// URL"
+            )));
+        }
+        if opts.livekit_token.is_none() && !self.deps.livekit_signs {
+            return Err(EngineError::InvalidRequest(
+                "livekit_url needs a token: pass livekit_token or set LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Give the session a fresh page in a healthy browser (its op lock must be held).
@@ -603,6 +678,7 @@ impl SessionManager {
         for t in tasks {
             t.abort();
         }
+        self.notify(s, SessionChange::Ended);
         if let Some(l) = lease {
             l.release().await;
         }
@@ -856,6 +932,14 @@ impl SessionManager {
         };
         if changed {
             self.persist(&s).await;
+            self.notify(
+                &s,
+                if pause {
+                    SessionChange::Paused
+                } else {
+                    SessionChange::Resumed
+                },
+            );
             let kind = if pause {
                 EventKind::PresentationPaused
             } else {
@@ -912,6 +996,7 @@ impl SessionManager {
             for t in tasks {
                 t.abort();
             }
+            self.notify(&s, SessionChange::Ended);
             if let Some(old) = old {
                 old.release().await;
             }
@@ -925,6 +1010,8 @@ impl SessionManager {
                 return Err(e);
             }
         }
+        let livekit = s.lock().livekit.clone();
+        self.notify(&s, SessionChange::Started { livekit });
         tracing::info!(parent: &s.span, "session recovered");
         Ok(self.restore_url(&s, url).await)
     }
@@ -1004,6 +1091,7 @@ async fn watch_deaths(
             }
             let reason = format!("its browser was lost: {}", death.reason);
             if let Some(l) = fail_session(&s, &reason) {
+                mgr.notify(&s, SessionChange::Ended);
                 l.release().await;
             }
             tracing::warn!(parent: &s.span, %reason, "session failed");

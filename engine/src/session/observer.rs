@@ -1,0 +1,45 @@
+//! Session lifecycle notices for whatever renders a session elsewhere (live video): started,
+//! paused, resumed, ended. Observers are called after the change, outside every session lock,
+//! and must not block (they hand slow work to a task of their own).
+
+use crate::tenant::TenantId;
+
+/// Where a session's video is published in LiveKit, as the caller asked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LiveKitTarget {
+    /// The LiveKit server (`ws(s)://` or `http(s)://`); `None` means the configured `LIVEKIT_URL`.
+    pub url: Option<String>,
+    /// An access token for the room; `None` means the service signs one with its API key.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for LiveKitTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveKitTarget")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+/// What happened to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionChange {
+    /// It has a (new) live page: after a start, and after a recovery.
+    Started {
+        /// LiveKit publishing asked for in the start call, if any.
+        livekit: Option<LiveKitTarget>,
+    },
+    /// Paused: nothing should be published until it resumes.
+    Paused,
+    /// Resumed after a pause.
+    Resumed,
+    /// Its page is gone: closed, failed, or the service is stopping.
+    Ended,
+}
+
+/// Told of every session change.
+pub trait SessionObserver: Send + Sync {
+    /// One session changed. Called on the async runtime; must return quickly.
+    fn session_changed(&self, tenant: &TenantId, room: &str, change: SessionChange);
+}
