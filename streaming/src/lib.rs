@@ -1,15 +1,21 @@
 //! Live video of browser sessions: the session's page as a CDP screencast of JPEG frames
 //! ([`screencast`]), paced to the session's frame rate and encoded to H.264 off the async runtime
 //! ([`encode`], [`pacer`], [`pipeline`]); one encoder per session, shared by every viewer.
-//! Delivery to viewers (the built-in WHEP viewer and LiveKit rooms) builds on the pipeline's
-//! encoded samples.
+//! Delivery: WHEP viewers ([`whep`]) and LiveKit rooms ([`livekit`]) over webrtc-rs ([`peer`]),
+//! managed per room by [`LiveVideo`], which follows each session's life.
 
 #![warn(missing_docs)]
 
 pub mod encode;
+pub mod live;
+pub mod livekit;
 pub mod pacer;
+pub mod peer;
 pub mod pipeline;
 pub mod screencast;
+pub mod whep;
+
+pub use live::{LiveVideo, RoomVideo, ViewerAnswer};
 
 use thiserror::Error;
 
@@ -22,6 +28,21 @@ pub enum StreamError {
     /// The H.264 encoder failed.
     #[error("H.264 encoder: {0}")]
     Encode(String),
+    /// WebRTC failed (negotiation, transport).
+    #[error("WebRTC: {0}")]
+    WebRtc(String),
+    /// A viewer's offer is not usable.
+    #[error("invalid offer: {0}")]
+    InvalidOffer(String),
+    /// No such viewer.
+    #[error("viewer {0} not found")]
+    ViewerNotFound(String),
+    /// Too many viewers.
+    #[error("room {0} has its maximum of {1} viewers")]
+    TooManyViewers(String, usize),
+    /// LiveKit publishing failed or is not configured.
+    #[error("LiveKit: {0}")]
+    LiveKit(String),
     /// The browser or session failed.
     #[error(transparent)]
     Engine(#[from] engine::EngineError),
@@ -33,6 +54,11 @@ impl StreamError {
         match self {
             Self::Decode(_) => "frame_decode_error",
             Self::Encode(_) => "encoder_error",
+            Self::WebRtc(_) => "webrtc_error",
+            Self::InvalidOffer(_) => "invalid_offer",
+            Self::ViewerNotFound(_) => "viewer_not_found",
+            Self::TooManyViewers(..) => "too_many_viewers",
+            Self::LiveKit(_) => "livekit_error",
             Self::Engine(e) => e.code(),
         }
     }

@@ -1,0 +1,358 @@
+//! Live video per session room: one screencast and one encoder per session, started when the
+//! first viewer or LiveKit publisher needs it and stopped when the last one leaves, shared by
+//! every WHEP viewer and the LiveKit publisher. Follows the session's life through the engine's
+//! [`SessionObserver`]: a pause stops sending, a resume restarts it with a keyframe, the end of
+//! the session closes every connection and releases the encoder.
+
+use crate::livekit::{self, Publisher};
+use crate::peer::RtcSettings;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::screencast::Screencast;
+use crate::whep::{self, Viewer};
+use crate::StreamError;
+use engine::events::{emit, room_channel, EventKind};
+use engine::session::observer::{LiveKitTarget, SessionChange, SessionObserver};
+use engine::store::SessionStatus;
+use engine::{Engine, TenantId};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+/// Most viewers of one room.
+pub const MAX_VIEWERS_PER_ROOM: usize = 16;
+
+/// A viewer's answer: its id (for `DELETE`) and the SDP answer.
+#[derive(Debug, Clone)]
+pub struct ViewerAnswer {
+    /// The viewer's id.
+    pub id: String,
+    /// The SDP answer.
+    pub sdp: String,
+}
+
+/// What one room's video is doing.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RoomVideo {
+    /// Connected WHEP viewers.
+    pub viewers: usize,
+    /// Whether an encoder is running for the room.
+    pub encoding: bool,
+    /// Whether sending is paused (the session is paused).
+    pub paused: bool,
+    /// LiveKit publishing: `connecting`, `published`, `reconnecting`, `failed`; absent when the
+    /// room is not published to LiveKit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub livekit: Option<String>,
+}
+
+/// A running screencast and its encoder.
+struct Source {
+    screencast: Screencast,
+    pipeline: Arc<Pipeline>,
+}
+
+struct RoomState {
+    tenant: TenantId,
+    source: Option<Source>,
+    viewers: HashMap<String, Viewer>,
+    publisher: Option<Publisher>,
+    paused: watch::Sender<bool>,
+}
+
+/// Live video for every session of this process.
+pub struct LiveVideo {
+    engine: Arc<Engine>,
+    settings: RtcSettings,
+    rooms: Mutex<HashMap<String, Arc<tokio::sync::Mutex<RoomState>>>>,
+    me: Weak<LiveVideo>,
+}
+
+struct Observer(mpsc::UnboundedSender<(TenantId, String, SessionChange)>);
+
+impl SessionObserver for Observer {
+    fn session_changed(&self, tenant: &TenantId, room: &str, change: SessionChange) {
+        let _ = self.0.send((tenant.clone(), room.to_string(), change));
+    }
+}
+
+impl LiveVideo {
+    /// Start live video for the engine's sessions.
+    pub fn start(engine: Arc<Engine>) -> Arc<Self> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let live = Arc::new_cyclic(|me| Self {
+            settings: RtcSettings::from_config(&engine.config),
+            engine: engine.clone(),
+            rooms: Mutex::new(HashMap::new()),
+            me: me.clone(),
+        });
+        engine.sessions.observe(Arc::new(Observer(tx)));
+        let weak = Arc::downgrade(&live);
+        // Changes are applied one at a time, in order.
+        tokio::spawn(async move {
+            while let Some((tenant, room, change)) = rx.recv().await {
+                let Some(live) = weak.upgrade() else { return };
+                live.apply(tenant, room, change).await;
+            }
+        });
+        live
+    }
+
+    fn room_state(&self, room: &str) -> Option<Arc<tokio::sync::Mutex<RoomState>>> {
+        self.rooms.lock().expect("rooms lock").get(room).cloned()
+    }
+
+    /// The room's state, created for a session the tenant owns.
+    fn room_for(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Result<Arc<tokio::sync::Mutex<RoomState>>, StreamError> {
+        let info = self.engine.sessions.info(tenant, room)?;
+        let mut rooms = self.rooms.lock().expect("rooms lock");
+        Ok(rooms
+            .entry(room.to_string())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(RoomState {
+                    tenant: tenant.clone(),
+                    source: None,
+                    viewers: HashMap::new(),
+                    publisher: None,
+                    paused: watch::channel(info.status == SessionStatus::Paused).0,
+                }))
+            })
+            .clone())
+    }
+
+    /// The room's encoder, started if it is not running.
+    async fn source(&self, room: &str, st: &mut RoomState) -> Result<Arc<Pipeline>, StreamError> {
+        if let Some(s) = &st.source {
+            return Ok(s.pipeline.clone());
+        }
+        let (lease, viewport, fps) = self.engine.sessions.live_page(&st.tenant, room)?;
+        let screencast =
+            Screencast::start(lease.page().clone(), viewport.width, viewport.height, fps).await?;
+        let pipeline = Arc::new(Pipeline::start(
+            screencast.frames(),
+            PipelineConfig::for_size(fps, viewport.width, viewport.height),
+        )?);
+        pipeline.set_paused(*st.paused.borrow());
+        tracing::info!(
+            room,
+            width = viewport.width,
+            height = viewport.height,
+            fps,
+            "encoder started"
+        );
+        st.source = Some(Source {
+            screencast,
+            pipeline: pipeline.clone(),
+        });
+        Ok(pipeline)
+    }
+
+    /// Stop the encoder when nothing uses it.
+    async fn release_if_unused(room: &str, st: &mut RoomState) {
+        if st.viewers.is_empty() && st.publisher.is_none() {
+            if let Some(src) = st.source.take() {
+                stop_source(src).await;
+                tracing::info!(room, "encoder stopped: no viewers");
+            }
+        }
+    }
+
+    /// A WHEP viewer's offer: answer it and start sending the room's video.
+    pub async fn offer(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        offer: String,
+    ) -> Result<ViewerAnswer, StreamError> {
+        whep::check_offer(&offer)?;
+        let state = self.room_for(tenant, room)?;
+        let mut st = state.lock().await;
+        if st.viewers.len() >= MAX_VIEWERS_PER_ROOM {
+            return Err(StreamError::TooManyViewers(
+                room.to_string(),
+                MAX_VIEWERS_PER_ROOM,
+            ));
+        }
+        let pipeline = self.source(room, &mut st).await?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let on_end = {
+            let (me, room, id) = (self.me.clone(), room.to_string(), id.clone());
+            move || {
+                tokio::spawn(async move {
+                    if let Some(me) = me.upgrade() {
+                        me.remove_viewer(&room, &id).await;
+                    }
+                });
+            }
+        };
+        let span = tracing::info_span!("viewer", room, viewer = %id);
+        let connected = whep::connect(
+            &self.settings,
+            offer,
+            pipeline,
+            st.paused.subscribe(),
+            on_end,
+        )
+        .instrument(span)
+        .await;
+        match connected {
+            Ok((viewer, sdp)) => {
+                st.viewers.insert(id.clone(), viewer);
+                tracing::info!(room, viewer = %id, viewers = st.viewers.len(), "viewer joined");
+                Ok(ViewerAnswer { id, sdp })
+            }
+            Err(e) => {
+                Self::release_if_unused(room, &mut st).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn remove_viewer(&self, room: &str, id: &str) -> bool {
+        let Some(state) = self.room_state(room) else {
+            return false;
+        };
+        let mut st = state.lock().await;
+        let Some(v) = st.viewers.remove(id) else {
+            return false;
+        };
+        v.close().await;
+        tracing::info!(room, viewer = %id, viewers = st.viewers.len(), "viewer left");
+        Self::release_if_unused(room, &mut st).await;
+        true
+    }
+
+    /// A viewer leaves (WHEP `DELETE`).
+    pub async fn close_viewer(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        id: &str,
+    ) -> Result<(), StreamError> {
+        self.engine.sessions.info(tenant, room)?;
+        if self.remove_viewer(room, id).await {
+            Ok(())
+        } else {
+            Err(StreamError::ViewerNotFound(id.to_string()))
+        }
+    }
+
+    /// What a room's video is doing (all zero for a room without video).
+    pub async fn room(&self, room: &str) -> RoomVideo {
+        let Some(state) = self.room_state(room) else {
+            return RoomVideo::default();
+        };
+        let st = state.lock().await;
+        let paused = *st.paused.borrow();
+        RoomVideo {
+            viewers: st.viewers.len(),
+            encoding: st.source.is_some(),
+            paused,
+            livekit: st.publisher.as_ref().map(|p| p.status().to_string()),
+        }
+    }
+
+    async fn apply(&self, tenant: TenantId, room: String, change: SessionChange) {
+        match change {
+            SessionChange::Started { livekit } => {
+                if let Err(e) = self.start_publishing(&tenant, &room, livekit).await {
+                    tracing::warn!(room, error = %e, "not published to LiveKit");
+                    emit(
+                        self.engine.events.as_ref(),
+                        &room_channel(&room),
+                        EventKind::BrowserError,
+                        serde_json::json!({"room_name": room, "reason": e.to_string(),
+                            "code": e.code(), "recoverable": true, "source": "livekit"}),
+                    )
+                    .await;
+                }
+            }
+            SessionChange::Paused | SessionChange::Resumed => {
+                let paused = change == SessionChange::Paused;
+                if let Some(state) = self.room_state(&room) {
+                    let st = state.lock().await;
+                    st.paused.send_replace(paused);
+                    if let Some(src) = &st.source {
+                        src.pipeline.set_paused(paused);
+                    }
+                }
+            }
+            SessionChange::Ended => {
+                let state = self.rooms.lock().expect("rooms lock").remove(&room);
+                if let Some(state) = state {
+                    let mut st = state.lock().await;
+                    let viewers = st.viewers.len();
+                    for (_, v) in st.viewers.drain() {
+                        v.close().await;
+                    }
+                    if let Some(p) = st.publisher.take() {
+                        p.stop().await;
+                    }
+                    if let Some(src) = st.source.take() {
+                        stop_source(src).await;
+                    }
+                    tracing::info!(room, viewers, "session ended: video closed");
+                }
+            }
+        }
+    }
+
+    async fn start_publishing(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        target: Option<LiveKitTarget>,
+    ) -> Result<(), StreamError> {
+        let config = &self.engine.config;
+        let Some(conn) = livekit::resolve(config, room, target)? else {
+            return Ok(());
+        };
+        let state = self.room_for(tenant, room)?;
+        let mut st = state.lock().await;
+        if let Some(old) = st.publisher.take() {
+            old.stop().await;
+        }
+        let pipeline = self.source(room, &mut st).await?;
+        let (_, viewport, _) = self.engine.sessions.live_page(tenant, room)?;
+        let publisher = Publisher::start(
+            conn,
+            self.settings.clone(),
+            pipeline,
+            st.paused.subscribe(),
+            viewport.width,
+            viewport.height,
+        );
+        st.publisher = Some(publisher);
+        Ok(())
+    }
+
+    /// Close every connection and encoder (at shutdown).
+    pub async fn shutdown(&self) {
+        let rooms: Vec<_> = self.rooms.lock().expect("rooms lock").drain().collect();
+        for (room, state) in rooms {
+            let mut st = state.lock().await;
+            for (_, v) in st.viewers.drain() {
+                v.close().await;
+            }
+            if let Some(p) = st.publisher.take() {
+                p.stop().await;
+            }
+            if let Some(src) = st.source.take() {
+                stop_source(src).await;
+            }
+            tracing::debug!(room, "video closed at shutdown");
+        }
+    }
+}
+
+/// Stop a screencast and join its encoder thread off the async workers.
+async fn stop_source(src: Source) {
+    src.screencast.stop().await;
+    let pipeline = src.pipeline;
+    let _ = tokio::task::spawn_blocking(move || drop(pipeline)).await;
+}

@@ -1,0 +1,582 @@
+//! Publishing a session's video to a LiveKit room. The official `livekit` crate cannot be built
+//! here (its build script downloads libwebrtc), so this speaks LiveKit's signalling with
+//! `livekit-signaling` (the signal client `livekit-api` re-exports) and sends media with
+//! webrtc-rs: join, add the track, offer the publisher connection, answer the server's
+//! subscriber offers, exchange candidates, mute on pause, and rejoin with backoff when the
+//! connection drops.
+
+use crate::peer::{gathered, new_peer, Peer, RtcSettings, VideoTrack};
+use crate::pipeline::Pipeline;
+use crate::StreamError;
+use engine::session::observer::LiveKitTarget;
+use engine::LiveKitKeys;
+use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_protocol as proto;
+use livekit_signaling::{SignalClient, SignalError, SignalEvent, SignalOptions};
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use webrtc::peer_connection::{
+    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionState, RTCSessionDescription,
+};
+
+/// How long a token the service signs for itself lasts.
+pub const TOKEN_TTL: Duration = Duration::from_secs(6 * 3600);
+
+/// Longest wait between two attempts to rejoin.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where and as whom to publish.
+#[derive(Clone)]
+pub struct Connection {
+    /// The LiveKit server URL.
+    pub url: String,
+    /// The access token.
+    pub token: String,
+    /// The room (the session's room name).
+    pub room: String,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &self.url)
+            .field("token", &"<hidden>")
+            .field("room", &self.room)
+            .finish()
+    }
+}
+
+/// The identity the service joins rooms as.
+pub fn identity(room: &str) -> String {
+    format!("browser-{room}")
+}
+
+/// Sign a token that lets the service join `room` and publish video there, nothing else.
+pub fn room_token(keys: &LiveKitKeys, room: &str, ttl: Duration) -> Result<String, StreamError> {
+    AccessToken::with_api_key(&keys.api_key, &keys.api_secret)
+        .with_identity(&identity(room))
+        .with_name("Browser session")
+        .with_kind("standard")
+        .with_ttl(ttl)
+        .with_grants(VideoGrants {
+            room_join: true,
+            room: room.to_string(),
+            can_publish: Some(true),
+            can_subscribe: Some(false),
+            can_publish_data: Some(false),
+            can_publish_sources: vec!["screen_share".into(), "camera".into()],
+            ..Default::default()
+        })
+        .to_jwt()
+        .map_err(|e| StreamError::LiveKit(format!("token not signed: {e}")))
+}
+
+/// Whether and where a room is published: asked for in the start call, or configured for every
+/// session (`LIVEKIT_URL` with `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`).
+pub fn resolve(
+    config: &engine::Config,
+    room: &str,
+    target: Option<LiveKitTarget>,
+) -> Result<Option<Connection>, StreamError> {
+    let auto = config.livekit_url.is_some() && config.livekit_keys.is_some();
+    let target = match target {
+        Some(t) => t,
+        None if auto => LiveKitTarget {
+            url: None,
+            token: None,
+        },
+        None => return Ok(None),
+    };
+    let url = target
+        .url
+        .or_else(|| config.livekit_url.clone())
+        .ok_or_else(|| {
+            StreamError::LiveKit("no LiveKit server: pass livekit_url or set LIVEKIT_URL".into())
+        })?;
+    check_url(&url)?;
+    let token = match (target.token, &config.livekit_keys) {
+        (Some(t), _) => t,
+        (None, Some(keys)) => room_token(keys, room, TOKEN_TTL)?,
+        (None, None) => return Err(StreamError::LiveKit(
+            "no LiveKit token: pass livekit_token or set LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+                .into(),
+        )),
+    };
+    Ok(Some(Connection {
+        url,
+        token,
+        room: room.to_string(),
+    }))
+}
+
+/// A LiveKit URL must be ws(s) or http(s) with a host.
+pub fn check_url(url: &str) -> Result<(), StreamError> {
+    let ok = url::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "ws" | "wss" | "http" | "https") && u.host().is_some())
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(StreamError::LiveKit(format!(
+            "{url:?} is not a LiveKit URL (ws://, wss://, http:// or https://)"
+        )))
+    }
+}
+
+/// Where a publisher is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishStatus {
+    /// Joining the room.
+    Connecting,
+    /// The track is published and media flows.
+    Published,
+    /// The connection dropped; rejoining.
+    Reconnecting,
+    /// Refused (bad token, or the server said leave); not retried.
+    Failed,
+}
+
+impl std::fmt::Display for PublishStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connecting => "connecting",
+            Self::Published => "published",
+            Self::Reconnecting => "reconnecting",
+            Self::Failed => "failed",
+        })
+    }
+}
+
+/// A room's publisher: a task that stays joined until stopped.
+pub struct Publisher {
+    status: Arc<Mutex<PublishStatus>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Context {
+    conn: Connection,
+    settings: RtcSettings,
+    pipeline: Arc<Pipeline>,
+    paused: watch::Receiver<bool>,
+    width: u32,
+    height: u32,
+    status: Arc<Mutex<PublishStatus>>,
+}
+
+impl Publisher {
+    /// Join the room and publish the pipeline's video; rejoin when the connection drops.
+    pub fn start(
+        conn: Connection,
+        settings: RtcSettings,
+        pipeline: Arc<Pipeline>,
+        paused: watch::Receiver<bool>,
+        width: u32,
+        height: u32,
+    ) -> Self {
+        let status = Arc::new(Mutex::new(PublishStatus::Connecting));
+        let (stop, stop_rx) = watch::channel(false);
+        let span = tracing::info_span!("livekit", room = %conn.room, url = %conn.url);
+        let ctx = Context {
+            conn,
+            settings,
+            pipeline,
+            paused,
+            width,
+            height,
+            status: status.clone(),
+        };
+        let task = tokio::spawn(tracing::Instrument::instrument(run(ctx, stop_rx), span));
+        Self { status, stop, task }
+    }
+
+    /// Where it is.
+    pub fn status(&self) -> PublishStatus {
+        *self.status.lock().expect("status lock")
+    }
+
+    /// Leave the room and close the connections.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(3), self.task)
+            .await
+            .is_err()
+        {
+            tracing::debug!("publisher did not leave in time");
+        }
+    }
+}
+
+/// How one joined session ended.
+enum End {
+    /// Stopped by the service.
+    Stopped,
+    /// The connection dropped; rejoin.
+    Dropped(String),
+    /// Refused for good.
+    Refused(String),
+}
+
+fn set(status: &Mutex<PublishStatus>, s: PublishStatus) {
+    *status.lock().expect("status lock") = s;
+}
+
+async fn run(ctx: Context, mut stop: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let started = Instant::now();
+        let end = match session(&ctx, &mut stop).await {
+            Ok(end) => end,
+            Err(e) => End::Dropped(e.to_string()),
+        };
+        match end {
+            End::Stopped => return,
+            End::Refused(why) => {
+                tracing::warn!(%why, "LiveKit refused the publisher");
+                set(&ctx.status, PublishStatus::Failed);
+                return;
+            }
+            End::Dropped(why) => {
+                if started.elapsed() > MAX_BACKOFF {
+                    backoff = Duration::from_secs(1);
+                }
+                tracing::warn!(%why, retry_in_ms = backoff.as_millis() as u64, "LiveKit connection lost; rejoining");
+                set(&ctx.status, PublishStatus::Reconnecting);
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+fn refused(e: &SignalError) -> bool {
+    matches!(e, SignalError::Client(s, _) if s.as_u16() == 401 || s.as_u16() == 403)
+        || matches!(e, SignalError::TokenFormat | SignalError::UrlParse(_))
+}
+
+fn ice_servers(servers: &[proto::IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone(),
+            credential: s.credential.clone(),
+        })
+        .collect()
+}
+
+fn candidate(init: &str) -> Option<RTCIceCandidateInit> {
+    serde_json::from_str(init).ok()
+}
+
+/// Join once, publish, and serve the signalling until the connection ends.
+async fn session(ctx: &Context, stop: &mut watch::Receiver<bool>) -> Result<End, StreamError> {
+    let mut options = SignalOptions::default();
+    options.auto_subscribe = false;
+    options.region_failover = false;
+    let connected = SignalClient::connect(&ctx.conn.url, &ctx.conn.token, options, None).await;
+    let (client, join, mut events) = match connected {
+        Ok(c) => c,
+        Err(e) if refused(&e) => return Ok(End::Refused(e.to_string())),
+        Err(e) => return Ok(End::Dropped(format!("join: {e}"))),
+    };
+    tracing::info!(
+        server = %join.server_version,
+        participant = %join.participant.as_ref().map(|p| p.sid.as_str()).unwrap_or(""),
+        "joined LiveKit room"
+    );
+    let ice = ice_servers(&join.ice_servers);
+    let mut publisher = new_peer(&ctx.settings, ice.clone()).await?;
+    let mut subscriber: Option<Peer> = None;
+    let result = serve(
+        ctx,
+        stop,
+        &client,
+        &mut events,
+        &mut publisher,
+        &mut subscriber,
+        &ice,
+    )
+    .await;
+    let _ = publisher.pc.close().await;
+    if let Some(s) = subscriber {
+        let _ = s.pc.close().await;
+    }
+    if matches!(result, Ok(End::Stopped)) {
+        client
+            .send(Req::Leave(proto::LeaveRequest {
+                can_reconnect: false,
+                reason: proto::DisconnectReason::ClientInitiated as i32,
+                action: proto::leave_request::Action::Disconnect as i32,
+                ..Default::default()
+            }))
+            .await;
+    }
+    client.close().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    ctx: &Context,
+    stop: &mut watch::Receiver<bool>,
+    client: &SignalClient,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<SignalEvent>,
+    publisher: &mut Peer,
+    subscriber: &mut Option<Peer>,
+    ice: &[RTCIceServer],
+) -> Result<End, StreamError> {
+    let cid = format!("TR_{}", uuid::Uuid::new_v4().simple());
+    let track = VideoTrack::add(&publisher.pc, &cid, &cid).await?;
+    let mut paused = ctx.paused.clone();
+    let muted = *paused.borrow();
+    client
+        .send(Req::AddTrack(proto::AddTrackRequest {
+            cid: cid.clone(),
+            name: "browser".into(),
+            r#type: proto::TrackType::Video as i32,
+            width: ctx.width,
+            height: ctx.height,
+            muted,
+            source: proto::TrackSource::ScreenShare as i32,
+            ..Default::default()
+        }))
+        .await;
+    let mut track_sid = String::new();
+    let mut offered = false;
+    let mut track = Some(track);
+    let mut pump: Option<tokio::task::JoinHandle<()>> = None;
+    let deadline = tokio::time::sleep(Duration::from_secs(15));
+    tokio::pin!(deadline);
+    let end = loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let msg = match ev {
+                    None => break End::Dropped("signal connection closed".into()),
+                    Some(SignalEvent::Close(why)) => break End::Dropped(format!("signal connection closed: {why}")),
+                    Some(SignalEvent::Message(m)) => *m,
+                };
+                match msg {
+                    Resp::TrackPublished(p) if p.cid == cid => {
+                        track_sid = p.track.map(|t| t.sid).unwrap_or_default();
+                        if !offered {
+                            offered = true;
+                            let offer = publisher.pc.create_offer(None).await
+                                .map_err(|e| StreamError::WebRtc(format!("offer: {e}")))?;
+                            publisher.pc.set_local_description(offer).await
+                                .map_err(|e| StreamError::WebRtc(format!("local description: {e}")))?;
+                            gathered(publisher, Duration::from_secs(5)).await?;
+                            let sdp = publisher.pc.local_description().await
+                                .ok_or_else(|| StreamError::WebRtc("no local description".into()))?.sdp;
+                            client.send(Req::Offer(proto::SessionDescription {
+                                r#type: "offer".into(), sdp, ..Default::default()
+                            })).await;
+                        }
+                    }
+                    Resp::Answer(a) => {
+                        let answer = RTCSessionDescription::answer(a.sdp)
+                            .map_err(|e| StreamError::LiveKit(format!("bad answer: {e}")))?;
+                        publisher.pc.set_remote_description(answer).await
+                            .map_err(|e| StreamError::LiveKit(format!("answer refused: {e}")))?;
+                    }
+                    Resp::Offer(o) => {
+                        // The server's offer for the subscriber connection (data channels;
+                        // this publisher subscribes to nothing).
+                        if subscriber.is_none() {
+                            *subscriber = Some(new_peer(&ctx.settings, ice.to_vec()).await?);
+                        }
+                        let sub = subscriber.as_mut().expect("subscriber peer");
+                        let offer = RTCSessionDescription::offer(o.sdp)
+                            .map_err(|e| StreamError::LiveKit(format!("bad offer: {e}")))?;
+                        sub.pc.set_remote_description(offer).await
+                            .map_err(|e| StreamError::LiveKit(format!("offer refused: {e}")))?;
+                        let answer = sub.pc.create_answer(None).await
+                            .map_err(|e| StreamError::WebRtc(format!("answer: {e}")))?;
+                        sub.pc.set_local_description(answer).await
+                            .map_err(|e| StreamError::WebRtc(format!("local description: {e}")))?;
+                        gathered(sub, Duration::from_secs(5)).await?;
+                        let sdp = sub.pc.local_description().await
+                            .ok_or_else(|| StreamError::WebRtc("no local description".into()))?.sdp;
+                        client.send(Req::Answer(proto::SessionDescription {
+                            r#type: "answer".into(), sdp, id: o.id, ..Default::default()
+                        })).await;
+                    }
+                    Resp::Trickle(t) => {
+                        let Some(init) = candidate(&t.candidate_init) else { continue };
+                        let pc = if t.target == proto::SignalTarget::Subscriber as i32 {
+                            subscriber.as_ref().map(|s| s.pc.clone())
+                        } else {
+                            Some(publisher.pc.clone())
+                        };
+                        if let Some(pc) = pc {
+                            if let Err(e) = pc.add_ice_candidate(init).await {
+                                tracing::debug!(error = %e, "candidate not added");
+                            }
+                        }
+                    }
+                    Resp::Leave(l) => {
+                        if l.action == proto::leave_request::Action::Disconnect as i32 && !l.can_reconnect {
+                            break End::Refused(format!("the server asked to leave (reason {})", l.reason));
+                        }
+                        break End::Dropped("the server asked to reconnect".into());
+                    }
+                    _ => {}
+                }
+            }
+            changed = publisher.state.changed() => {
+                if changed.is_err() { break End::Dropped("publisher connection gone".into()); }
+                let state = *publisher.state.borrow_and_update();
+                match state {
+                    RTCPeerConnectionState::Connected => {
+                        if let Some(track) = track.take() {
+                            set(&ctx.status, PublishStatus::Published);
+                            tracing::info!(track = %track_sid, "publishing to LiveKit");
+                            let pipeline = ctx.pipeline.clone();
+                            let samples = pipeline.subscribe();
+                            let paused = ctx.paused.clone();
+                            pump = Some(tokio::spawn(async move {
+                                if let Err(e) = track.pump(pipeline, samples, paused).await {
+                                    tracing::debug!(error = %e, "LiveKit track stopped");
+                                }
+                            }));
+                        }
+                    }
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        break End::Dropped(format!("publisher connection {state}"));
+                    }
+                    _ => {}
+                }
+            }
+            changed = paused.changed() => {
+                if changed.is_ok() && !track_sid.is_empty() {
+                    let muted = *paused.borrow_and_update();
+                    client.send(Req::Mute(proto::MuteTrackRequest { sid: track_sid.clone(), muted })).await;
+                }
+            }
+            _ = stop.changed() => break End::Stopped,
+            _ = &mut deadline, if track.is_some() => {
+                break End::Dropped("the track was not published within 15 s".into());
+            }
+        }
+    };
+    if let Some(p) = pump {
+        p.abort();
+    }
+    Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use livekit_api::access_token::TokenVerifier;
+
+    fn keys() -> LiveKitKeys {
+        LiveKitKeys {
+            api_key: "APIkey123".into(),
+            api_secret: "a-secret-of-at-least-thirty-two-characters".into(),
+        }
+    }
+
+    #[test]
+    fn the_service_token_grants_joining_and_publishing_one_room_only() {
+        let token = room_token(&keys(), "demo-room", Duration::from_secs(600)).unwrap();
+        let claims = TokenVerifier::with_api_key(&keys().api_key, &keys().api_secret)
+            .verify(&token)
+            .unwrap();
+        assert_eq!(claims.iss, "APIkey123");
+        assert_eq!(claims.sub, "browser-demo-room");
+        assert!(claims.video.room_join);
+        assert_eq!(claims.video.room, "demo-room");
+        assert_eq!(claims.video.can_publish, Some(true));
+        assert_eq!(claims.video.can_subscribe, Some(false));
+        assert_eq!(claims.video.can_publish_data, Some(false));
+        assert!(!claims.video.room_admin && !claims.video.room_create && !claims.video.room_list);
+        let ttl = claims.exp as i64 - claims.nbf as i64;
+        assert!((590..=610).contains(&ttl), "ttl {ttl}");
+        // Signed with another secret: refused.
+        assert!(
+            TokenVerifier::with_api_key("APIkey123", "another-secret-of-thirty-two-chars!!")
+                .verify(&token)
+                .is_err()
+        );
+    }
+
+    fn config(vars: &[(&str, &str)]) -> engine::Config {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        engine::Config::from_lookup(move |k| {
+            if k == "CHROMIUM_PATH" {
+                return Some("/bin/true".into());
+            }
+            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn publishing_is_decided_by_the_call_and_the_configuration() {
+        let none = config(&[]);
+        assert!(resolve(&none, "r", None).unwrap().is_none());
+        // A token from the call, the URL from the call.
+        let c = resolve(
+            &none,
+            "r",
+            Some(LiveKitTarget {
+                url: Some("wss://lk.example.com".into()),
+                token: Some("given".into()),
+            }),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.token.as_str()),
+            ("wss://lk.example.com", "given")
+        );
+        assert!(!format!("{c:?}").contains("given"), "Debug hides the token");
+        // Asked for, but nothing to sign with and no token.
+        let e = resolve(
+            &none,
+            "r",
+            Some(LiveKitTarget {
+                url: Some("wss://lk.example.com".into()),
+                token: None,
+            }),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("LIVEKIT_API_KEY"), "{e}");
+        // A bad URL.
+        let e = resolve(
+            &none,
+            "r",
+            Some(LiveKitTarget {
+                url: Some("ftp://x".into()),
+                token: Some("t".into()),
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "livekit_error");
+        // Configured: every session is published, with a token the service signs.
+        let auto = config(&[
+            ("LIVEKIT_URL", "ws://127.0.0.1:7880"),
+            ("LIVEKIT_API_KEY", "APIkey123"),
+            (
+                "LIVEKIT_API_SECRET",
+                "a-secret-of-at-least-thirty-two-characters",
+            ),
+        ]);
+        let c = resolve(&auto, "room-9", None).unwrap().unwrap();
+        let claims = TokenVerifier::with_api_key(&keys().api_key, &keys().api_secret)
+            .verify(&c.token)
+            .unwrap();
+        assert_eq!(claims.video.room, "room-9");
+        assert!(!format!("{:?}", auto.livekit_keys).contains("thirty-two"));
+    }
+}

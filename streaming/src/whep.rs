@@ -1,0 +1,168 @@
+//! WHEP viewers (WebRTC-HTTP Egress Protocol): a viewer posts an SDP offer, the service answers
+//! with every candidate in the answer (no trickle), then sends the session's video until the
+//! viewer leaves, its connection fails, or the session ends.
+
+use crate::peer::{gathered, new_peer, RtcSettings, VideoTrack};
+use crate::pipeline::Pipeline;
+use crate::StreamError;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState, RTCSessionDescription};
+
+/// The built-in viewer page: plays a room's video over WHEP in any browser, with no external
+/// script; exposes its connection state and inbound video statistics as `window.viewer`.
+pub const VIEWER_PAGE: &str = include_str!("viewer.html");
+
+/// Largest SDP offer accepted.
+pub const MAX_OFFER_BYTES: usize = 64 * 1024;
+
+/// How long a connection may take to come up before the viewer is dropped.
+const CONNECT_WITHIN: Duration = Duration::from_secs(20);
+
+/// One connected viewer.
+pub(crate) struct Viewer {
+    pc: Arc<dyn PeerConnection>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Viewer {
+    /// Close the viewer's connection.
+    pub async fn close(self) {
+        self.task.abort();
+        let _ = self.pc.close().await;
+    }
+}
+
+/// Check that an offer is an SDP offer with a video section.
+pub fn check_offer(sdp: &str) -> Result<(), StreamError> {
+    if sdp.len() > MAX_OFFER_BYTES {
+        return Err(StreamError::InvalidOffer(format!(
+            "larger than {MAX_OFFER_BYTES} bytes"
+        )));
+    }
+    if !sdp.starts_with("v=0") {
+        return Err(StreamError::InvalidOffer(
+            "not an SDP offer (it must start with v=0)".into(),
+        ));
+    }
+    if !sdp.lines().any(|l| l.starts_with("m=video")) {
+        return Err(StreamError::InvalidOffer(
+            "the offer has no video section (add a recvonly video transceiver)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Answer a viewer's offer and start sending. `on_end` runs once when the viewer's connection
+/// ends by itself (failed, closed by the viewer, never connected).
+pub(crate) async fn connect(
+    settings: &RtcSettings,
+    offer: String,
+    pipeline: Arc<Pipeline>,
+    paused: watch::Receiver<bool>,
+    on_end: impl FnOnce() + Send + 'static,
+) -> Result<(Viewer, String), StreamError> {
+    check_offer(&offer)?;
+    let mut peer = new_peer(settings, Vec::new()).await?;
+    let result = async {
+        let track = VideoTrack::add(&peer.pc, "browser-session", "video").await?;
+        let offer = RTCSessionDescription::offer(offer)
+            .map_err(|e| StreamError::InvalidOffer(e.to_string()))?;
+        peer.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(|e| StreamError::InvalidOffer(e.to_string()))?;
+        let answer = peer
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(|e| StreamError::InvalidOffer(format!("no answer to this offer: {e}")))?;
+        peer.pc
+            .set_local_description(answer)
+            .await
+            .map_err(|e| StreamError::WebRtc(format!("local description: {e}")))?;
+        gathered(&mut peer, Duration::from_secs(5)).await?;
+        let sdp = peer
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| StreamError::WebRtc("no local description".into()))?
+            .sdp;
+        Ok::<_, StreamError>((track, sdp))
+    }
+    .await;
+    let (track, sdp) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = peer.pc.close().await;
+            return Err(e);
+        }
+    };
+    let pc = peer.pc.clone();
+    let mut state = peer.state.clone();
+    let mut events = peer.events;
+    let task = tokio::spawn(async move {
+        // Keep the event channel drained.
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let connected = tokio::time::timeout(CONNECT_WITHIN, async {
+            loop {
+                let s = *state.borrow_and_update();
+                match s {
+                    RTCPeerConnectionState::Connected => return true,
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        return false
+                    }
+                    _ => {}
+                }
+                if state.changed().await.is_err() {
+                    return false;
+                }
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if connected {
+            tracing::debug!("viewer connected");
+            let samples = pipeline.subscribe();
+            let ended = async {
+                loop {
+                    if state.changed().await.is_err() {
+                        return;
+                    }
+                    if matches!(
+                        *state.borrow(),
+                        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+                    ) {
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                r = track.pump(pipeline.clone(), samples, paused) => {
+                    if let Err(e) = r { tracing::debug!(error = %e, "viewer stopped"); }
+                }
+                _ = ended => {}
+            }
+        }
+        drop(pipeline);
+        on_end();
+    });
+    Ok((Viewer { pc, task }, sdp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_are_checked_before_any_peer_is_built() {
+        assert!(check_offer("hello").is_err());
+        assert!(check_offer(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        )
+        .is_err());
+        assert!(check_offer(&format!("v=0\r\n{}", "a=x\r\n".repeat(20_000))).is_err());
+        assert!(check_offer("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n").is_ok());
+    }
+}
