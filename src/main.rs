@@ -10,6 +10,7 @@ use engine::{Config, Engine, TenantId};
 use mcp_server::Services;
 use std::sync::Arc;
 use std::time::Duration;
+use streaming::LiveVideo;
 
 /// A pool of real headless Chromium browsers for AI agents (MCP) and a SaaS platform (HTTP).
 #[derive(Parser)]
@@ -150,8 +151,11 @@ async fn serve(services: Arc<Services>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let result = control_api::serve(services.clone(), listener, shutdown_signal()).await;
+    let live = LiveVideo::start(engine.clone());
+    let result =
+        control_api::serve(services.clone(), live.clone(), listener, shutdown_signal()).await;
     tracing::info!("shutting down: jobs back to the queue, sessions and browsers closed");
+    live.shutdown().await;
     services.jobs.shutdown().await;
     engine.shutdown().await;
     result.context("HTTP server failed")
@@ -379,10 +383,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(services).await,
         Command::Worker => worker(services).await,
         Command::Mcp => {
+            // Sessions started over stdio are published to LiveKit like any other.
+            let live = LiveVideo::start(engine.clone());
             let served = tokio::select! {
                 r = mcp_server::serve_stdio(services.clone()) => r.context("MCP over stdio"),
                 _ = shutdown_signal() => Ok(()),
             };
+            live.shutdown().await;
             services.jobs.shutdown().await;
             engine.shutdown().await;
             served

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// A malformed request body.
     #[error("{0}")]
     BadRequest(String),
+    /// Live video failed.
+    #[error(transparent)]
+    Video(#[from] streaming::StreamError),
 }
 
 impl From<EngineError> for ApiError {
@@ -73,6 +76,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not found", "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad request", "bad_request"),
+            ApiError::Video(e) => video_status(e),
         };
         let body = ErrorBody {
             error: title.to_string(),
@@ -80,6 +84,22 @@ impl IntoResponse for ApiError {
             code: Some(code.to_string()),
         };
         (status, Json(body)).into_response()
+    }
+}
+
+fn video_status(e: &streaming::StreamError) -> (StatusCode, &'static str, &'static str) {
+    use streaming::StreamError as S;
+    match e {
+        S::Engine(e) => (status_of(e.class()), e.title(), e.code()),
+        S::InvalidOffer(_) => (StatusCode::BAD_REQUEST, "bad request", e.code()),
+        S::ViewerNotFound(_) => (StatusCode::NOT_FOUND, "not found", e.code()),
+        S::TooManyViewers(..) => (StatusCode::TOO_MANY_REQUESTS, "too many requests", e.code()),
+        S::LiveKit(_) => (StatusCode::BAD_GATEWAY, "upstream error", e.code()),
+        S::WebRtc(_) | S::Decode(_) | S::Encode(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+            e.code(),
+        ),
     }
 }
 

@@ -13,6 +13,7 @@ mod jobs_api;
 mod openapi;
 pub mod rooms;
 mod tools_api;
+pub mod video_api;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,15 +32,22 @@ pub struct AppState {
     pub services: Arc<Services>,
     /// Connection counts per room.
     pub rooms: Arc<Rooms>,
+    /// Live video: WHEP viewers and LiveKit publishing per room.
+    pub live: Arc<streaming::LiveVideo>,
 }
 
 /// Build the whole router. `cancel` ends long-lived MCP streams at shutdown.
-pub fn router(services: Arc<Services>, cancel: CancellationToken) -> Router {
+pub fn router(
+    services: Arc<Services>,
+    live: Arc<streaming::LiveVideo>,
+    cancel: CancellationToken,
+) -> Router {
     let engine = services.engine.clone();
     let state = AppState {
         engine: engine.clone(),
         services: services.clone(),
         rooms: Arc::new(Rooms::default()),
+        live,
     };
     let fallback_tenant = engine.config.api_keys.is_empty().then(TenantId::local);
     let mcp = mcp_server::streamable_http_service(
@@ -57,6 +65,17 @@ pub fn router(services: Arc<Services>, cancel: CancellationToken) -> Router {
         .route(
             "/rooms/{room_name}/connections",
             get(tools_api::room_connections),
+        )
+        .route("/rooms/{room_name}/view", get(video_api::viewer_page))
+        .route(
+            "/rooms/{room_name}/whep",
+            post(video_api::whep_offer).layer(axum::extract::DefaultBodyLimit::max(
+                streaming::whep::MAX_OFFER_BYTES,
+            )),
+        )
+        .route(
+            "/rooms/{room_name}/whep/{viewer_id}",
+            axum::routing::delete(video_api::whep_delete),
         )
         .route("/api/knowledge/explore/start", post(jobs_api::start))
         .route(
@@ -109,11 +128,12 @@ async fn trace_request(
 /// Serve the API until `shutdown` resolves, then stop accepting connections.
 pub async fn serve(
     services: Arc<Services>,
+    live: Arc<streaming::LiveVideo>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cancel = CancellationToken::new();
-    let app = router(services, cancel.clone());
+    let app = router(services, live, cancel.clone());
     let c = cancel.clone();
     // Small writes (an SSE event after its headers) must not wait for the peer's delayed ACK.
     use axum::serve::ListenerExt;

@@ -1,4 +1,5 @@
-//! Connection counts per room: event-stream clients now, video viewers later.
+//! Connection counts per room: event-stream clients counted here, video viewers by the live
+//! video service.
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -18,8 +19,6 @@ pub struct RoomCounts {
 pub enum ConnectionKind {
     /// A WebSocket event-stream client.
     Events,
-    /// A live-video viewer.
-    Viewer,
 }
 
 /// Counts for every room with something connected.
@@ -43,7 +42,6 @@ impl Rooms {
         let c = map.entry(room.to_string()).or_default();
         match kind {
             ConnectionKind::Events => c.event_clients += 1,
-            ConnectionKind::Viewer => c.viewers += 1,
         }
         ConnectionGuard {
             rooms: self.clone(),
@@ -69,7 +67,6 @@ impl Drop for ConnectionGuard {
         if let Some(c) = map.get_mut(&self.room) {
             match self.kind {
                 ConnectionKind::Events => c.event_clients = c.event_clients.saturating_sub(1),
-                ConnectionKind::Viewer => c.viewers = c.viewers.saturating_sub(1),
             }
             if *c == RoomCounts::default() {
                 map.remove(&self.room);
@@ -86,12 +83,12 @@ mod tests {
     fn guards_count_and_uncount() {
         let rooms = Arc::new(Rooms::default());
         let a = rooms.connect("r", ConnectionKind::Events);
-        let b = rooms.connect("r", ConnectionKind::Viewer);
+        let b = rooms.connect("r", ConnectionKind::Events);
         assert_eq!(
             rooms.counts("r"),
             RoomCounts {
-                event_clients: 1,
-                viewers: 1
+                event_clients: 2,
+                viewers: 0
             }
         );
         drop(a);

@@ -98,6 +98,14 @@ pub struct RoomConnections {
     pub connections: usize,
     /// By kind.
     pub detail: RoomCounts,
+    /// Whether an encoder is running for the room's video.
+    pub encoding: bool,
+    /// Whether the room's video is paused (its session is).
+    pub paused: bool,
+    /// LiveKit publishing (`connecting`, `published`, `reconnecting`, `failed`), when the room
+    /// is published there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub livekit: Option<String>,
 }
 
 /// How many event-stream clients and live viewers a room has.
@@ -108,10 +116,15 @@ pub async fn room_connections(
     State(state): State<AppState>,
     Path(room): Path<String>,
 ) -> Json<RoomConnections> {
-    let c = state.rooms.counts(&room);
+    let mut c = state.rooms.counts(&room);
+    let video = state.live.room(&room).await;
+    c.viewers = video.viewers;
     Json(RoomConnections {
         room_name: room,
         connections: c.event_clients + c.viewers,
         detail: c,
+        encoding: video.encoding,
+        paused: video.paused,
+        livekit: video.livekit,
     })
 }

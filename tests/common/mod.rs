@@ -92,7 +92,15 @@ impl Service {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        for k in ["REDIS_URL", "API_KEYS", "MONGODB_URI", "QDRANT_URL"] {
+        for k in [
+            "REDIS_URL",
+            "API_KEYS",
+            "MONGODB_URI",
+            "QDRANT_URL",
+            "LIVEKIT_URL",
+            "LIVEKIT_API_KEY",
+            "LIVEKIT_API_SECRET",
+        ] {
             if !extra.iter().any(|(e, _)| *e == k) {
                 cmd.env_remove(k);
             }

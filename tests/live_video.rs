@@ -1,0 +1,304 @@
+//! Live video end to end: the service (the real binary) streams a session on an animated page;
+//! a second, real headless Chromium opens the built-in viewer page (`/rooms/{room}/view`), which
+//! connects over WHEP. The viewer's own WebRTC statistics must show frames decoded at the
+//! session's frame rate and size; pausing the session must stop them and resuming restart them;
+//! closing the session must close the viewers and stop the encoder.
+
+mod common;
+
+use axum::response::Html;
+use common::{eventually, Service};
+use engine::session::StartOptions;
+use engine::{Config, Engine, TenantId, Viewport};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ANIMATED: &str = r#"<!doctype html><html><body style="margin:0">
+<div id="c" style="width:100vw;height:100vh;font:120px sans-serif"></div>
+<script>
+let n = 0;
+function tick() { n++; const c = document.getElementById('c');
+  c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n; requestAnimationFrame(tick); }
+requestAnimationFrame(tick);
+</script></body></html>"#;
+
+async fn animated_site() -> String {
+    let app =
+        axum::Router::new().route("/animated", axum::routing::get(|| async { Html(ANIMATED) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/animated")
+}
+
+/// Viewers: headless Chromium from the engine's own pool, in this test process.
+struct Viewers {
+    engine: Arc<Engine>,
+}
+
+impl Viewers {
+    async fn start() -> Viewers {
+        let dir = common::temp_dir("viewers");
+        let d = dir.display().to_string();
+        let config = Config::from_lookup(|k| match k {
+            "DATA_DIR" => Some(d.clone()),
+            "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
+            "MAX_BROWSERS" => Some("1".into()),
+            "SESSION_IDLE_TIMEOUT_SECS" => Some("0".into()),
+            "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" | "API_KEYS" => None,
+            _ => std::env::var(k).ok(),
+        })
+        .unwrap();
+        Viewers {
+            engine: Engine::start(config).await.unwrap(),
+        }
+    }
+
+    /// Open the viewer page of `room` as viewer `name`.
+    async fn open(&self, name: &str, url: &str) {
+        self.engine
+            .sessions
+            .start_session(
+                &TenantId::local(),
+                name,
+                StartOptions {
+                    initial_url: Some(url.to_string()),
+                    viewport: Some(Viewport {
+                        width: 800,
+                        height: 500,
+                    }),
+                    ..StartOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The viewer page's `window.viewer` (state and inbound video statistics).
+    async fn state(&self, name: &str) -> Value {
+        let (lease, _, _) = self
+            .engine
+            .sessions
+            .live_page(&TenantId::local(), name)
+            .unwrap();
+        lease
+            .page()
+            .evaluate("JSON.stringify(window.viewer || null)")
+            .await
+            .ok()
+            .and_then(|v| v.into_value::<String>().ok())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    async fn frames(&self, name: &str) -> (u64, Value) {
+        let v = self.state(name).await;
+        (v["stats"]["framesDecoded"].as_u64().unwrap_or(0), v)
+    }
+
+    async fn close(&self, name: &str) {
+        let _ = self.engine.sessions.close(&TenantId::local(), name).await;
+    }
+}
+
+/// Frames decoded per second over `span`, and the last statistics.
+async fn rate(viewers: &Viewers, name: &str, span: Duration) -> (f64, Value) {
+    // Statistics refresh every 500 ms: wait for one refresh, then measure between refreshes.
+    let (f0, s0) = viewers.frames(name).await;
+    let t0 = s0["stats"]["at"].as_f64().unwrap_or(0.0);
+    tokio::time::sleep(span).await;
+    let (f1, s1) = viewers.frames(name).await;
+    let t1 = s1["stats"]["at"].as_f64().unwrap_or(0.0);
+    let secs = ((t1 - t0) / 1000.0).max(0.001);
+    ((f1.saturating_sub(f0)) as f64 / secs, s1)
+}
+
+fn encoder_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .map(|c| c.trim() == "video-encoder")
+                        .unwrap_or(false)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
+    let page = animated_site().await;
+    let svc = Service::start(&[]).await;
+    let room = "live-demo";
+    svc.ok(
+        "start_browser_session",
+        json!({"room_name": room, "initial_url": page,
+               "viewport": {"width": 640, "height": 360}, "fps": 10}),
+    )
+    .await;
+    let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
+    assert_eq!(c["detail"]["viewers"], 0, "{c}");
+    assert_eq!(c["encoding"], false, "no encoder before a viewer: {c}");
+
+    // The viewer page is plain HTML with inline script only.
+    let (status, html) = svc.get(&format!("/rooms/{room}/view")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("RTCPeerConnection") && !html.contains("<script src"));
+
+    let viewers = Viewers::start().await;
+    let view_url = format!("{}/rooms/{room}/view", svc.base);
+    viewers.open("watcher-1", &view_url).await;
+    let st = eventually(30, "the viewer decodes frames", || async {
+        let (f, v) = viewers.frames("watcher-1").await;
+        (f > 5).then_some(v)
+    })
+    .await;
+    assert_eq!(st["state"], "connected", "{st}");
+
+    // The configured rate and size, from the viewer's own statistics.
+    let (fps, st) = rate(&viewers, "watcher-1", Duration::from_secs(4)).await;
+    assert!(
+        (7.0..=12.5).contains(&fps),
+        "decoded {fps:.1} frames/s at fps 10: {st}"
+    );
+    assert_eq!(st["stats"]["frameWidth"], 640, "{st}");
+    assert_eq!(st["stats"]["frameHeight"], 360, "{st}");
+
+    // A second viewer shares the room's one encoder.
+    viewers.open("watcher-2", &view_url).await;
+    eventually(30, "the second viewer decodes frames", || async {
+        (viewers.frames("watcher-2").await.0 > 5).then_some(())
+    })
+    .await;
+    let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
+    assert_eq!(c["detail"]["viewers"], 2, "{c}");
+    assert_eq!(c["encoding"], true, "{c}");
+    assert_eq!(encoder_threads(svc.pid()), 1, "one encoder for two viewers");
+
+    // Pausing stops the frames; resuming restarts them.
+    svc.ok("pause_browser_session", json!({"room_name": room}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (paused_fps, st) = rate(&viewers, "watcher-1", Duration::from_secs(3)).await;
+    assert!(
+        paused_fps < 0.5,
+        "{paused_fps:.2} frames/s while paused: {st}"
+    );
+    let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
+    assert_eq!(c["paused"], true, "{c}");
+    svc.ok("resume_browser_session", json!({"room_name": room}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (resumed_fps, st) = rate(&viewers, "watcher-1", Duration::from_secs(3)).await;
+    assert!(
+        resumed_fps > 6.0,
+        "{resumed_fps:.1} frames/s after resuming: {st}"
+    );
+
+    // A viewer that leaves is no longer counted.
+    viewers.close("watcher-2").await;
+    eventually(30, "the departed viewer is uncounted", || async {
+        let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
+        (c["detail"]["viewers"] == 1).then_some(())
+    })
+    .await;
+
+    // Closing the session closes the viewers and releases the encoder.
+    svc.ok("close_browser_session", json!({"room_name": room}))
+        .await;
+    eventually(15, "the encoder stops", || async {
+        let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
+        (c["detail"]["viewers"] == 0 && c["encoding"] == false && encoder_threads(svc.pid()) == 0)
+            .then_some(())
+    })
+    .await;
+    let started = Instant::now();
+    let st = eventually(30, "the viewer notices", || async {
+        let v = viewers.state("watcher-1").await;
+        (v["state"] != "connected").then_some(v)
+    })
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(30), "{st}");
+    viewers.close("watcher-1").await;
+    viewers.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whep_requests_get_typed_errors() {
+    let svc = Service::start(&[]).await;
+    let http = common::http_client(Duration::from_secs(30));
+    let offer =
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n";
+    // Unknown session.
+    let r = http
+        .post(format!("{}/rooms/nobody-here/whep", svc.base))
+        .header("content-type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "session_not_found", "{body}");
+
+    svc.ok("start_browser_session", json!({"room_name": "errs"}))
+        .await;
+    for (sdp, why) in [
+        ("hello", "not SDP"),
+        ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "no video"),
+    ] {
+        let r = http
+            .post(format!("{}/rooms/errs/whep", svc.base))
+            .header("content-type", "application/sdp")
+            .body(sdp)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{why}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_offer", "{why}: {body}");
+    }
+    let r = http
+        .post(format!("{}/rooms/errs/whep", svc.base))
+        .body("v=0\r\n".to_string() + &"a=x\r\n".repeat(20_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413, "an oversized offer is refused");
+    let r = http
+        .delete(format!("{}/rooms/errs/whep/no-such-viewer", svc.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "viewer_not_found", "{body}");
+
+    // LiveKit publishing that cannot work is refused at start.
+    let (status, body) = svc
+        .call(
+            "start_browser_session",
+            json!({"room_name": "lk", "livekit_url": "wss://lk.example.com"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("LIVEKIT_API_KEY"),
+        "{body}"
+    );
+    let (status, _) = svc
+        .call(
+            "start_browser_session",
+            json!({"room_name": "lk", "livekit_url": "ftp://x", "livekit_token": "t"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // The service still serves.
+    let (_, c) = svc.get_json("/rooms/errs/connections").await;
+    assert_eq!(c["detail"]["viewers"], 0);
+    assert_eq!(svc.health().await["event_bus"]["ok"], true);
+}
