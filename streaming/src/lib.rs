@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod encode;
+mod keyframes;
 pub mod live;
 pub mod livekit;
 pub mod pacer;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
-use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::Track;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
@@ -26,6 +26,9 @@ use webrtc::rtp_transceiver::RtpSender;
 /// decodes.
 pub const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// Keyframe requests closer together than this are answered once.
+const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
 
 /// Settings shared by every peer of this process.
 #[derive(Debug, Clone)]
@@ -125,7 +128,12 @@ pub(crate) async fn new_peer(
         )
         .map_err(|e| rtc_error("codec", e))?;
     let registry = register_default_interceptors(Registry::new(), &mut media)
-        .map_err(|e| rtc_error("interceptors", e))?;
+        .map_err(|e| rtc_error("interceptors", e))?
+        // Last in the chain: every interceptor has seen the inbound RTCP first.
+        .with(
+            rtc::interceptor::Slot::from(14_000),
+            crate::keyframes::KeyframeRequests::default(),
+        );
     let mut ice: Vec<RTCIceServer> = settings
         .ice_servers
         .iter()
@@ -243,9 +251,26 @@ impl VideoTrack {
             .first()
             .ok_or_else(|| StreamError::WebRtc("track has no SSRC".into()))?;
         let mut need_keyframe = true;
+        let mut last_request = Instant::now() - KEYFRAME_REQUEST_GAP;
+        let mut feedback = true;
         loop {
             let sample = tokio::select! {
                 s = samples.recv() => s,
+                ev = self.track.poll(), if feedback => {
+                    let Some(TrackLocalEvent::OnRtcpPacket(packets)) = ev else {
+                        feedback = false;
+                        continue;
+                    };
+                    // Answer keyframe requests, at most one per gap (a viewer repeats them).
+                    if packets.iter().any(|p| crate::keyframes::is_keyframe_request(p.as_ref()))
+                        && last_request.elapsed() >= KEYFRAME_REQUEST_GAP
+                    {
+                        last_request = Instant::now();
+                        tracing::debug!("keyframe requested by the viewer");
+                        pipeline.request_keyframe();
+                    }
+                    continue;
+                }
                 changed = paused.changed() => {
                     if changed.is_err() { return Ok(()); }
                     need_keyframe = true;

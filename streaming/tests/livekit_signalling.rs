@@ -35,12 +35,13 @@ use webrtc::peer_connection::{
 const KEY: &str = "APIscripted";
 const SECRET: &str = "scripted-peer-secret-of-32-characters";
 
-const ANIMATED: &str = r#"<!doctype html><html><body style="margin:0">
-<div id="c" style="width:100vw;height:100vh;font:80px sans-serif"></div>
+/// A counter on a still background: every frame changes a little, so the encoder makes no
+/// scene-change keyframes and the periodic ones are 4 s apart.
+const ANIMATED: &str = r#"<!doctype html><html><body style="margin:0;background:#fff">
+<div id="c" style="font:80px sans-serif;padding:40px"></div>
 <script>
 let n = 0;
-function tick() { n++; const c = document.getElementById('c');
-  c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n; requestAnimationFrame(tick); }
+function tick() { n++; document.getElementById('c').textContent = n; requestAnimationFrame(tick); }
 requestAnimationFrame(tick);
 </script></body></html>"#;
 
@@ -55,10 +56,27 @@ struct Seen {
     mutes: Mutex<Vec<bool>>,
     leaves: AtomicUsize,
     packets: Arc<AtomicU64>,
+    /// When each keyframe (its SPS) arrived, and the track to send keyframe requests on.
+    keyframes: Arc<Mutex<Vec<Instant>>>,
+    track: Arc<Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>,
     drop_now: Notify,
 }
 
-struct Gather(tokio::sync::mpsc::UnboundedSender<()>, Arc<AtomicU64>);
+/// Whether an H.264 RTP payload starts a keyframe (carries the SPS).
+fn starts_keyframe(payload: &[u8]) -> bool {
+    match payload.first().map(|b| b & 0x1f) {
+        Some(7) => true,
+        // STAP-A: the first aggregated unit's header follows its 2-byte size.
+        Some(24) => payload.get(3).map(|b| b & 0x1f) == Some(7),
+        // FU-A start fragment.
+        Some(28) => payload
+            .get(1)
+            .is_some_and(|b| b & 0x80 != 0 && b & 0x1f == 7),
+        _ => false,
+    }
+}
+
+struct Gather(tokio::sync::mpsc::UnboundedSender<()>, Arc<Seen>);
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Gather {
@@ -69,11 +87,15 @@ impl PeerConnectionEventHandler for Gather {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let packets = self.1.clone();
+        let seen = self.1.clone();
         tokio::spawn(async move {
             while let Some(ev) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(_) = ev {
-                    packets.fetch_add(1, Ordering::Relaxed);
+                if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+                    seen.packets.fetch_add(1, Ordering::Relaxed);
+                    *seen.track.lock().unwrap() = Some((track.clone(), p.header.ssrc));
+                    if starts_keyframe(&p.payload) {
+                        seen.keyframes.lock().unwrap().push(Instant::now());
+                    }
                 }
             }
         });
@@ -81,7 +103,7 @@ impl PeerConnectionEventHandler for Gather {
 }
 
 /// The scripted peer's receiving side of the publisher connection.
-async fn answer(offer: String, packets: Arc<AtomicU64>) -> (Arc<dyn PeerConnection>, String) {
+async fn answer(offer: String, seen: Arc<Seen>) -> (Arc<dyn PeerConnection>, String) {
     let mut media = MediaEngine::default();
     media.register_default_codecs().unwrap();
     let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
@@ -95,7 +117,7 @@ async fn answer(offer: String, packets: Arc<AtomicU64>) -> (Arc<dyn PeerConnecti
                 .with_include_loopback_candidate(true)
                 .build(),
         )
-        .with_handler(Arc::new(Gather(tx, packets)))
+        .with_handler(Arc::new(Gather(tx, seen)))
         .with_runtime(webrtc::runtime::default_runtime().unwrap())
         .with_udp_addrs(vec!["127.0.0.1:0"])
         .build()
@@ -201,7 +223,7 @@ async fn session(
                 }))
             }
             Some(Req::Offer(o)) => {
-                let (pc, sdp) = answer(o.sdp, seen.packets.clone()).await;
+                let (pc, sdp) = answer(o.sdp, seen.clone()).await;
                 peer = Some(pc);
                 Some(Resp::Answer(proto::SessionDescription {
                     r#type: "answer".into(),
@@ -321,6 +343,43 @@ async fn a_session_is_published_muted_on_pause_and_republished_after_a_drop() {
         (640, 360, proto::TrackSource::ScreenShare as i32)
     );
     assert_eq!(live.room(room).await.livekit.as_deref(), Some("published"));
+
+    // A keyframe request (PLI) is answered at once, not at the next periodic keyframe (4 s).
+    until(10, "a fresh keyframe", || {
+        seen.keyframes
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|k| k.elapsed() < Duration::from_millis(300))
+    })
+    .await;
+    let (track, ssrc) = seen.track.lock().unwrap().clone().unwrap();
+    let asked = Instant::now();
+    track
+        .write_rtcp(vec![Box::new(
+            rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+                sender_ssrc: 1,
+                media_ssrc: ssrc,
+            },
+        )])
+        .await
+        .unwrap();
+    until(5, "a keyframe after the request", || {
+        seen.keyframes.lock().unwrap().iter().any(|k| *k > asked)
+    })
+    .await;
+    let answered = seen
+        .keyframes
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|k| **k > asked)
+        .map(|k| k.duration_since(asked))
+        .unwrap();
+    assert!(
+        answered < Duration::from_millis(1500),
+        "keyframe after {answered:?}"
+    );
 
     // Pause: the track is muted and media stops; resume: unmuted and media flows again.
     engine.sessions.pause(&tenant, room).await.unwrap();
