@@ -45,6 +45,9 @@ function tick() { n++; document.getElementById('c').textContent = n; requestAnim
 requestAnimationFrame(tick);
 </script></body></html>"#;
 
+/// The received track and its SSRC.
+type ReceivedTrack = (Arc<dyn TrackRemote>, u32);
+
 /// What the scripted peer saw.
 #[derive(Default)]
 struct Seen {
@@ -58,7 +61,7 @@ struct Seen {
     packets: Arc<AtomicU64>,
     /// When each keyframe (its SPS) arrived, and the track to send keyframe requests on.
     keyframes: Arc<Mutex<Vec<Instant>>>,
-    track: Arc<Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>,
+    track: Mutex<Option<ReceivedTrack>>,
     drop_now: Notify,
 }
 
