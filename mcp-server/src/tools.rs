@@ -128,7 +128,7 @@ fn specs() -> Vec<Spec> {
     vec![
         spec::<StartArgs, SessionInfo>(
             "start_browser_session",
-            "Open a browser session for a room: a fresh, isolated incognito browser context (no cookies or storage shared with any other session). Optionally loads initial_url.",
+            "Open a browser session for a room: a fresh, isolated incognito browser context (no cookies or storage shared with any other session). Optionally loads initial_url. People can watch it live at /rooms/{room_name}/view; with livekit_url/livekit_token (or LiveKit configured on the service) its video is published to the LiveKit room of the same name.",
             false,
         ),
         spec::<RoomArgs, SessionInfo>("pause_browser_session", "Pause a session: it takes no actions and publishes no video until resumed.", false),

@@ -1,5 +1,5 @@
 //! One session's encoder: a thread of its own (never an async worker) that takes the latest
-//! screencast frame at each tick of the [`Pacer`], encodes it, and broadcasts the H.264 sample to
+//! screencast frame as soon as the [`Pacer`] allows, encodes it, and broadcasts the H.264 sample to
 //! every subscriber (viewers share one encoder). A subscriber that joins asks for a keyframe.
 //! Pausing stops sending; dropping the pipeline stops the thread.
 
@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
+
+/// How often the encoder thread looks for a new frame.
+const POLL: Duration = Duration::from_millis(4);
 
 /// A sample for viewers: an encoded frame and how long it lasts.
 #[derive(Debug, Clone)]
@@ -156,17 +159,16 @@ fn run(
     let mut pacer = Pacer::new(config.fps, config.keep_alive);
     let mut last: Option<RgbFrame> = None;
     let mut last_sent = Instant::now();
-    let mut next_tick = Instant::now();
+    let mut first = true;
     while !shared.stop.load(Ordering::SeqCst) {
+        // Look for a new frame every few milliseconds and encode it as soon as it is due, rather
+        // than at fixed ticks: a frame waits for the encoder at most POLL, not a whole interval
+        // (glass-to-glass latency). The pacer keeps the rate at most `fps`.
+        if !first {
+            std::thread::sleep(POLL);
+        }
+        first = false;
         let now = Instant::now();
-        if next_tick > now {
-            std::thread::sleep((next_tick - now).min(Duration::from_millis(50)));
-            continue;
-        }
-        next_tick += pacer.interval();
-        if next_tick < now {
-            next_tick = now + pacer.interval();
-        }
         // The sender is gone: the screencast ended.
         let changed = match frames.has_changed() {
             Ok(c) => c,

@@ -47,10 +47,10 @@ pub struct StartOptions {
     /// Frames per second for live video; default 10.
     #[serde(default)]
     pub fps: Option<u32>,
-    /// LiveKit server to publish the session's video to.
+    /// LiveKit server to publish the session's video to (default: the service's `LIVEKIT_URL`).
     #[serde(default)]
     pub livekit_url: Option<String>,
-    /// LiveKit access token for the room.
+    /// LiveKit access token for the room (default: one the service signs with its API key).
     #[serde(default)]
     pub livekit_token: Option<String>,
 }
