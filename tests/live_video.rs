@@ -128,6 +128,33 @@ fn encoder_threads(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
+/// UDP sockets the process holds (WebRTC binds one per address per peer connection).
+fn udp_sockets(pid: u32) -> usize {
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["udp", "udp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            if let Some(inode) = line.split_whitespace().nth(9) {
+                inodes.insert(inode.to_string());
+            }
+        }
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|f| f.ok())
+                .filter_map(|f| std::fs::read_link(f.path()).ok())
+                .filter_map(|l| {
+                    let l = l.display().to_string();
+                    l.strip_prefix("socket:[")
+                        .and_then(|r| r.strip_suffix(']'))
+                        .map(String::from)
+                })
+                .filter(|i| inodes.contains(i))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
     let page = animated_site().await;
@@ -142,6 +169,7 @@ async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
     let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
     assert_eq!(c["detail"]["viewers"], 0, "{c}");
     assert_eq!(c["encoding"], false, "no encoder before a viewer: {c}");
+    let udp_before = udp_sockets(svc.pid());
 
     // The viewer page is plain HTML with inline script only.
     let (status, html) = svc.get(&format!("/rooms/{room}/view")).await;
