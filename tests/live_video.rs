@@ -235,13 +235,24 @@ async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
     .await;
 
     // Closing the session closes the viewers and releases the encoder.
+    assert!(
+        udp_sockets(svc.pid()) > udp_before,
+        "viewers hold UDP sockets"
+    );
     svc.ok("close_browser_session", json!({"room_name": room}))
         .await;
-    eventually(15, "the encoder stops", || async {
-        let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
-        (c["detail"]["viewers"] == 0 && c["encoding"] == false && encoder_threads(svc.pid()) == 0)
-            .then_some(())
-    })
+    eventually(
+        15,
+        "the encoder stops and the peer connections close",
+        || async {
+            let (_, c) = svc.get_json(&format!("/rooms/{room}/connections")).await;
+            (c["detail"]["viewers"] == 0
+                && c["encoding"] == false
+                && encoder_threads(svc.pid()) == 0
+                && udp_sockets(svc.pid()) == udp_before)
+                .then_some(())
+        },
+    )
     .await;
     let started = Instant::now();
     let st = eventually(30, "the viewer notices", || async {
