@@ -149,6 +149,13 @@ fn livekit_keys(get: &impl Fn(&str) -> Option<String>) -> Result<Option<LiveKitK
     }
 }
 
+/// Whether `url` can name a LiveKit server: ws, wss, http or https, with a host.
+pub fn is_livekit_url(url: &str) -> bool {
+    url::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "ws" | "wss" | "http" | "https") && u.host().is_some())
+        .unwrap_or(false)
+}
+
 fn list(value: Option<String>) -> Vec<String> {
     value
         .unwrap_or_default()
@@ -261,12 +268,7 @@ impl Config {
         }
         let s3 = s3_config(&get)?;
         if let Some(u) = get("LIVEKIT_URL") {
-            let ok = url::Url::parse(&u)
-                .map(|p| {
-                    matches!(p.scheme(), "ws" | "wss" | "http" | "https") && p.host().is_some()
-                })
-                .unwrap_or(false);
-            if !ok {
+            if !is_livekit_url(&u) {
                 return Err(EngineError::Config(format!(
                     "LIVEKIT_URL must be a ws://, wss://, http:// or https:// URL, not {u:?}"
                 )));

@@ -10,6 +10,9 @@
 //!
 //! cargo bench -p streaming --bench glass_to_glass -- [SECONDS] [MAX_STREAMS]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -59,20 +62,6 @@ const READ_TIMECODE: &str = r#"(() => {
   v.requestVideoFrameCallback(frame);
   return true;
 })()"#;
-
-fn cpu_jiffies() -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<u64> = s
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (v.iter().sum(), idle)
-}
 
 #[derive(Clone)]
 struct App {
@@ -192,9 +181,9 @@ async fn run(
     for (_, viewer) in &names {
         before.push(viewer_state(viewers, viewer, "window.viewer.stats").await);
     }
-    let (t0, i0) = cpu_jiffies();
+    let cpu0 = common::cpu_jiffies();
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (t1, i1) = cpu_jiffies();
+    let cpu1 = common::cpu_jiffies();
     let mut fps_out = Vec::new();
     let mut latency = Vec::new();
     for ((_, viewer), b) in names.iter().zip(&before) {
@@ -213,14 +202,11 @@ async fn run(
         let _ = source.sessions.close(&tenant, &room).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let busy = ((t1 - t0) - (i1 - i0)) as f64 / (t1 - t0).max(1) as f64;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1) as f64;
+    let busy_cores = common::busy_cores(cpu0, cpu1);
     Run {
         fps: fps_out,
         latency_ms: latency,
-        cpu_cores: busy * cores,
+        cpu_cores: busy_cores,
     }
 }
 

@@ -9,6 +9,9 @@
 //!
 //! Glass-to-glass latency, through WebRTC to a viewer, is measured by the `glass_to_glass` bench.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use axum::response::Html;
 use engine::config::Viewport;
 use engine::session::StartOptions;
@@ -26,20 +29,6 @@ function tick() { n++; const c = document.getElementById('c');
   c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n + ' ' + Date.now(); requestAnimationFrame(tick); }
 requestAnimationFrame(tick);
 </script></body></html>"#;
-
-fn cpu_jiffies() -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let v: Vec<u64> = s
-        .lines()
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (v.iter().sum(), idle)
-}
 
 struct Run {
     fps: Vec<f64>,
@@ -94,7 +83,7 @@ async fn run(
     for (_, _, _, rx) in live.iter_mut() {
         while rx.try_recv().is_ok() {}
     }
-    let (t0, i0) = cpu_jiffies();
+    let cpu0 = common::cpu_jiffies();
     let started = Instant::now();
     let before: Vec<(u64, u64)> = live
         .iter()
@@ -117,11 +106,8 @@ async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let wall = started.elapsed().as_secs_f64();
-    let (t1, i1) = cpu_jiffies();
-    let busy = ((t1 - t0) - (i1 - i0)) as f64 / (t1 - t0).max(1) as f64;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1) as f64;
+    let cpu1 = common::cpu_jiffies();
+    let busy_cores = common::busy_cores(cpu0, cpu1);
     let mut enc_frames = 0u64;
     let mut enc_micros = 0u64;
     for ((_, _, p, _), (f0, b0)) in live.iter().zip(&before) {
@@ -137,7 +123,7 @@ async fn run(
     Run {
         fps: counts.iter().map(|&c| c as f64 / wall).collect(),
         encode_ms: enc_micros as f64 / 1000.0 / enc_frames.max(1) as f64,
-        cpu_cores_per_stream: busy * cores / streams as f64,
+        cpu_cores_per_stream: busy_cores / streams as f64,
     }
 }
 

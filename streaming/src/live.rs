@@ -285,17 +285,7 @@ impl LiveVideo {
             SessionChange::Ended => {
                 let state = self.rooms.lock().expect("rooms lock").remove(&room);
                 if let Some(state) = state {
-                    let mut st = state.lock().await;
-                    let viewers = st.viewers.len();
-                    for (_, v) in st.viewers.drain() {
-                        v.close().await;
-                    }
-                    if let Some(p) = st.publisher.take() {
-                        p.stop().await;
-                    }
-                    if let Some(src) = st.source.take() {
-                        stop_source(src).await;
-                    }
+                    let viewers = close_room(&mut *state.lock().await).await;
                     tracing::info!(room, viewers, "session ended: video closed");
                 }
             }
@@ -335,19 +325,25 @@ impl LiveVideo {
     pub async fn shutdown(&self) {
         let rooms: Vec<_> = self.rooms.lock().expect("rooms lock").drain().collect();
         for (room, state) in rooms {
-            let mut st = state.lock().await;
-            for (_, v) in st.viewers.drain() {
-                v.close().await;
-            }
-            if let Some(p) = st.publisher.take() {
-                p.stop().await;
-            }
-            if let Some(src) = st.source.take() {
-                stop_source(src).await;
-            }
+            close_room(&mut *state.lock().await).await;
             tracing::debug!(room, "video closed at shutdown");
         }
     }
+}
+
+/// Close a room's viewers, its LiveKit publisher and its encoder; how many viewers it had.
+async fn close_room(st: &mut RoomState) -> usize {
+    let viewers = st.viewers.len();
+    for (_, v) in st.viewers.drain() {
+        v.close().await;
+    }
+    if let Some(p) = st.publisher.take() {
+        p.stop().await;
+    }
+    if let Some(src) = st.source.take() {
+        stop_source(src).await;
+    }
+    viewers
 }
 
 /// Stop a screencast and join its encoder thread off the async workers.

@@ -5,7 +5,7 @@
 //! subscriber offers, exchange candidates, mute on pause, and rejoin with backoff when the
 //! connection drops.
 
-use crate::peer::{gathered, new_peer, Peer, RtcSettings, VideoTrack};
+use crate::peer::{new_peer, Peer, RtcSettings, VideoTrack};
 use crate::pipeline::Pipeline;
 use crate::StreamError;
 use engine::session::observer::LiveKitTarget;
@@ -114,10 +114,7 @@ pub fn resolve(
 
 /// A LiveKit URL must be ws(s) or http(s) with a host.
 pub fn check_url(url: &str) -> Result<(), StreamError> {
-    let ok = url::Url::parse(url)
-        .map(|u| matches!(u.scheme(), "ws" | "wss" | "http" | "https") && u.host().is_some())
-        .unwrap_or(false);
-    if ok {
+    if engine::config::is_livekit_url(url) {
         Ok(())
     } else {
         Err(StreamError::LiveKit(format!(
@@ -367,13 +364,7 @@ async fn serve(
                         track_sid = p.track.map(|t| t.sid).unwrap_or_default();
                         if !offered {
                             offered = true;
-                            let offer = publisher.pc.create_offer(None).await
-                                .map_err(|e| StreamError::WebRtc(format!("offer: {e}")))?;
-                            publisher.pc.set_local_description(offer).await
-                                .map_err(|e| StreamError::WebRtc(format!("local description: {e}")))?;
-                            gathered(publisher, Duration::from_secs(5)).await?;
-                            let sdp = publisher.pc.local_description().await
-                                .ok_or_else(|| StreamError::WebRtc("no local description".into()))?.sdp;
+                            let sdp = publisher.offer().await?;
                             client.send(Req::Offer(proto::SessionDescription {
                                 r#type: "offer".into(), sdp, ..Default::default()
                             })).await;
@@ -396,13 +387,7 @@ async fn serve(
                             .map_err(|e| StreamError::LiveKit(format!("bad offer: {e}")))?;
                         sub.pc.set_remote_description(offer).await
                             .map_err(|e| StreamError::LiveKit(format!("offer refused: {e}")))?;
-                        let answer = sub.pc.create_answer(None).await
-                            .map_err(|e| StreamError::WebRtc(format!("answer: {e}")))?;
-                        sub.pc.set_local_description(answer).await
-                            .map_err(|e| StreamError::WebRtc(format!("local description: {e}")))?;
-                        gathered(sub, Duration::from_secs(5)).await?;
-                        let sdp = sub.pc.local_description().await
-                            .ok_or_else(|| StreamError::WebRtc("no local description".into()))?.sdp;
+                        let sdp = sub.answer().await?;
                         client.send(Req::Answer(proto::SessionDescription {
                             r#type: "answer".into(), sdp, id: o.id, ..Default::default()
                         })).await;

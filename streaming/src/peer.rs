@@ -18,7 +18,8 @@ use webrtc::media_stream::Track;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState, RTCIceServer,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry, SettingEngineBuilder,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -26,6 +27,9 @@ use webrtc::rtp_transceiver::RtpSender;
 /// decodes.
 pub const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// How long gathering local candidates may take.
+const GATHER_WITHIN: Duration = Duration::from_secs(5);
 
 /// Keyframe requests closer together than this are answered once.
 const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
@@ -173,14 +177,46 @@ pub(crate) async fn new_peer(
     })
 }
 
-/// Wait until every local candidate is gathered (non-trickle answers and offers).
-pub(crate) async fn gathered(peer: &mut Peer, within: Duration) -> Result<(), StreamError> {
-    let wait = async { matches!(peer.events.recv().await, Some(PeerEvent::Gathered)) };
-    match tokio::time::timeout(within, wait).await {
-        Ok(true) => Ok(()),
-        _ => Err(StreamError::WebRtc(
-            "ICE candidates were not gathered".into(),
-        )),
+impl Peer {
+    /// Set `desc` as the local description and wait until every candidate is gathered: the SDP
+    /// to send (no trickle).
+    async fn local_sdp(&mut self, desc: RTCSessionDescription) -> Result<String, StreamError> {
+        self.pc
+            .set_local_description(desc)
+            .await
+            .map_err(|e| rtc_error("local description", e))?;
+        let wait = async { matches!(self.events.recv().await, Some(PeerEvent::Gathered)) };
+        if !matches!(tokio::time::timeout(GATHER_WITHIN, wait).await, Ok(true)) {
+            return Err(StreamError::WebRtc(
+                "ICE candidates were not gathered".into(),
+            ));
+        }
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| StreamError::WebRtc("no local description".into()))?
+            .sdp)
+    }
+
+    /// Make an offer: its SDP, every candidate included.
+    pub async fn offer(&mut self) -> Result<String, StreamError> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(|e| rtc_error("offer", e))?;
+        self.local_sdp(offer).await
+    }
+
+    /// Answer the remote offer already set: the answer's SDP, every candidate included.
+    pub async fn answer(&mut self) -> Result<String, StreamError> {
+        let answer = self
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(|e| StreamError::InvalidOffer(format!("no answer to this offer: {e}")))?;
+        self.local_sdp(answer).await
     }
 }
 

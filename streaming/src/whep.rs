@@ -2,7 +2,7 @@
 //! with every candidate in the answer (no trickle), then sends the session's video until the
 //! viewer leaves, its connection fails, or the session ends.
 
-use crate::peer::{gathered, new_peer, RtcSettings, VideoTrack};
+use crate::peer::{new_peer, RtcSettings, VideoTrack};
 use crate::pipeline::Pipeline;
 use crate::StreamError;
 use std::sync::Arc;
@@ -73,22 +73,7 @@ pub(crate) async fn connect(
             .set_remote_description(offer)
             .await
             .map_err(|e| StreamError::InvalidOffer(e.to_string()))?;
-        let answer = peer
-            .pc
-            .create_answer(None)
-            .await
-            .map_err(|e| StreamError::InvalidOffer(format!("no answer to this offer: {e}")))?;
-        peer.pc
-            .set_local_description(answer)
-            .await
-            .map_err(|e| StreamError::WebRtc(format!("local description: {e}")))?;
-        gathered(&mut peer, Duration::from_secs(5)).await?;
-        let sdp = peer
-            .pc
-            .local_description()
-            .await
-            .ok_or_else(|| StreamError::WebRtc("no local description".into()))?
-            .sdp;
+        let sdp = peer.answer().await?;
         Ok::<_, StreamError>((track, sdp))
     }
     .await;

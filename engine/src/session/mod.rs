@@ -517,10 +517,7 @@ impl SessionManager {
                         .into(),
                 )
             })?;
-        let ok = url::Url::parse(url)
-            .map(|u| matches!(u.scheme(), "ws" | "wss" | "http" | "https") && u.host().is_some())
-            .unwrap_or(false);
-        if !ok {
+        if !crate::config::is_livekit_url(url) {
             return Err(EngineError::InvalidRequest(format!(
                 "livekit_url {url:?} must be a ws://, wss://, http:// or https:// URL"
             )));
