@@ -205,6 +205,12 @@ async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
     assert_eq!(c["detail"]["viewers"], 2, "{c}");
     assert_eq!(c["encoding"], true, "{c}");
     assert_eq!(encoder_threads(svc.pid()), 1, "one encoder for two viewers");
+    let (_, metrics) = svc.get("/metrics").await;
+    assert!(
+        metrics.contains("bas_video_viewers_total{outcome=\"joined\"} 2")
+            && metrics.contains("bas_video_encoders_started_total 1"),
+        "{metrics}"
+    );
 
     // Pausing stops the frames; resuming restarts them.
     svc.ok("pause_browser_session", json!({"room_name": room}))

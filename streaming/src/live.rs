@@ -138,6 +138,9 @@ impl LiveVideo {
             PipelineConfig::for_size(fps, viewport.width, viewport.height),
         )?);
         pipeline.set_paused(*st.paused.borrow());
+        self.engine
+            .metrics
+            .inc("bas_video_encoders_started_total", &[]);
         tracing::info!(
             room,
             width = viewport.width,
@@ -203,10 +206,16 @@ impl LiveVideo {
         match connected {
             Ok((viewer, sdp)) => {
                 st.viewers.insert(id.clone(), viewer);
+                self.engine
+                    .metrics
+                    .inc("bas_video_viewers_total", &[("outcome", "joined")]);
                 tracing::info!(room, viewer = %id, viewers = st.viewers.len(), "viewer joined");
                 Ok(ViewerAnswer { id, sdp })
             }
             Err(e) => {
+                self.engine
+                    .metrics
+                    .inc("bas_video_viewers_total", &[("outcome", e.code())]);
                 Self::release_if_unused(room, &mut st).await;
                 Err(e)
             }
