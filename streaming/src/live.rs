@@ -13,7 +13,7 @@ use crate::StreamError;
 use engine::events::{emit, room_channel, EventKind};
 use engine::session::observer::{LiveKitTarget, SessionChange, SessionObserver};
 use engine::store::SessionStatus;
-use engine::{Engine, TenantId};
+use engine::{Engine, TenantId, Viewport};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -51,6 +51,7 @@ pub struct RoomVideo {
 struct Source {
     screencast: Screencast,
     pipeline: Arc<Pipeline>,
+    viewport: Viewport,
 }
 
 struct RoomState {
@@ -125,10 +126,14 @@ impl LiveVideo {
             .clone())
     }
 
-    /// The room's encoder, started if it is not running.
-    async fn source(&self, room: &str, st: &mut RoomState) -> Result<Arc<Pipeline>, StreamError> {
+    /// The room's encoder and the picture size it encodes, started if it is not running.
+    async fn source(
+        &self,
+        room: &str,
+        st: &mut RoomState,
+    ) -> Result<(Arc<Pipeline>, Viewport), StreamError> {
         if let Some(s) = &st.source {
-            return Ok(s.pipeline.clone());
+            return Ok((s.pipeline.clone(), s.viewport));
         }
         let (lease, viewport, fps) = self.engine.sessions.live_page(&st.tenant, room)?;
         let screencast =
@@ -151,8 +156,9 @@ impl LiveVideo {
         st.source = Some(Source {
             screencast,
             pipeline: pipeline.clone(),
+            viewport,
         });
-        Ok(pipeline)
+        Ok((pipeline, viewport))
     }
 
     /// Stop the encoder when nothing uses it.
@@ -181,7 +187,7 @@ impl LiveVideo {
                 MAX_VIEWERS_PER_ROOM,
             ));
         }
-        let pipeline = self.source(room, &mut st).await?;
+        let (pipeline, _) = self.source(room, &mut st).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let on_end = {
             let (me, room, id) = (self.me.clone(), room.to_string(), id.clone());
@@ -307,17 +313,16 @@ impl LiveVideo {
         room: &str,
         target: Option<LiveKitTarget>,
     ) -> Result<(), StreamError> {
-        let config = &self.engine.config;
-        let Some(conn) = livekit::resolve(config, room, target)? else {
+        let Some(target) = target else {
             return Ok(());
         };
+        let conn = livekit::connection(self.engine.config.livekit_keys.as_ref(), room, target)?;
         let state = self.room_for(tenant, room)?;
         let mut st = state.lock().await;
         if let Some(old) = st.publisher.take() {
             old.stop().await;
         }
-        let pipeline = self.source(room, &mut st).await?;
-        let (_, viewport, _) = self.engine.sessions.live_page(tenant, room)?;
+        let (pipeline, viewport) = self.source(room, &mut st).await?;
         let publisher = Publisher::start(
             conn,
             self.settings.clone(),

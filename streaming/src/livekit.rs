@@ -74,30 +74,14 @@ pub fn room_token(keys: &LiveKitKeys, room: &str, ttl: Duration) -> Result<Strin
         .map_err(|e| StreamError::LiveKit(format!("token not signed: {e}")))
 }
 
-/// Whether and where a room is published: asked for in the start call, or configured for every
-/// session (`LIVEKIT_URL` with `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`).
-pub fn resolve(
-    config: &engine::Config,
+/// The connection for a room the engine decided to publish: the token from the start call, or
+/// one the service signs with its API key.
+pub fn connection(
+    keys: Option<&LiveKitKeys>,
     room: &str,
-    target: Option<LiveKitTarget>,
-) -> Result<Option<Connection>, StreamError> {
-    let auto = config.livekit_url.is_some() && config.livekit_keys.is_some();
-    let target = match target {
-        Some(t) => t,
-        None if auto => LiveKitTarget {
-            url: None,
-            token: None,
-        },
-        None => return Ok(None),
-    };
-    let url = target
-        .url
-        .or_else(|| config.livekit_url.clone())
-        .ok_or_else(|| {
-            StreamError::LiveKit("no LiveKit server: pass livekit_url or set LIVEKIT_URL".into())
-        })?;
-    check_url(&url)?;
-    let token = match (target.token, &config.livekit_keys) {
+    target: LiveKitTarget,
+) -> Result<Connection, StreamError> {
+    let token = match (target.token, keys) {
         (Some(t), _) => t,
         (None, Some(keys)) => room_token(keys, room, TOKEN_TTL)?,
         (None, None) => return Err(StreamError::LiveKit(
@@ -105,22 +89,11 @@ pub fn resolve(
                 .into(),
         )),
     };
-    Ok(Some(Connection {
-        url,
+    Ok(Connection {
+        url: target.url,
         token,
         room: room.to_string(),
-    }))
-}
-
-/// A LiveKit URL must be ws(s) or http(s) with a host.
-pub fn check_url(url: &str) -> Result<(), StreamError> {
-    if engine::config::is_livekit_url(url) {
-        Ok(())
-    } else {
-        Err(StreamError::LiveKit(format!(
-            "{url:?} is not a LiveKit URL (ws://, wss://, http:// or https://)"
-        )))
-    }
+    })
 }
 
 /// Where a publisher is.
@@ -507,48 +480,23 @@ mod tests {
     }
 
     #[test]
-    fn publishing_is_decided_by_the_call_and_the_configuration() {
+    fn the_given_token_is_used_or_the_service_signs_one() {
+        let target = |token: Option<&str>| LiveKitTarget {
+            url: "wss://lk.example.com".into(),
+            token: token.map(String::from),
+        };
         let none = config(&[]);
-        assert!(resolve(&none, "r", None).unwrap().is_none());
-        // A token from the call, the URL from the call.
-        let c = resolve(
-            &none,
-            "r",
-            Some(LiveKitTarget {
-                url: Some("wss://lk.example.com".into()),
-                token: Some("given".into()),
-            }),
-        )
-        .unwrap()
-        .unwrap();
+        let c = connection(none.livekit_keys.as_ref(), "r", target(Some("given"))).unwrap();
         assert_eq!(
             (c.url.as_str(), c.token.as_str()),
             ("wss://lk.example.com", "given")
         );
         assert!(!format!("{c:?}").contains("given"), "Debug hides the token");
-        // Asked for, but nothing to sign with and no token.
-        let e = resolve(
-            &none,
-            "r",
-            Some(LiveKitTarget {
-                url: Some("wss://lk.example.com".into()),
-                token: None,
-            }),
-        )
-        .unwrap_err();
+        // Nothing to sign with and no token.
+        let e = connection(none.livekit_keys.as_ref(), "r", target(None)).unwrap_err();
         assert!(e.to_string().contains("LIVEKIT_API_KEY"), "{e}");
-        // A bad URL.
-        let e = resolve(
-            &none,
-            "r",
-            Some(LiveKitTarget {
-                url: Some("ftp://x".into()),
-                token: Some("t".into()),
-            }),
-        )
-        .unwrap_err();
         assert_eq!(e.code(), "livekit_error");
-        // Configured: every session is published, with a token the service signs.
+        // Configured keys: a token the service signs for this room.
         let auto = config(&[
             ("LIVEKIT_URL", "ws://127.0.0.1:7880"),
             ("LIVEKIT_API_KEY", "APIkey123"),
@@ -557,7 +505,7 @@ mod tests {
                 "a-secret-of-at-least-thirty-two-characters",
             ),
         ]);
-        let c = resolve(&auto, "room-9", None).unwrap().unwrap();
+        let c = connection(auto.livekit_keys.as_ref(), "room-9", target(None)).unwrap();
         let claims = TokenVerifier::with_api_key(&keys().api_key, &keys().api_secret)
             .verify(&c.token)
             .unwrap();

@@ -54,7 +54,7 @@ pub fn check_offer(sdp: &str) -> Result<(), StreamError> {
     Ok(())
 }
 
-/// Answer a viewer's offer and start sending. `on_end` runs once when the viewer's connection
+/// Answer a viewer's offer (checked with [`check_offer`] by the caller) and start sending. `on_end` runs once when the viewer's connection
 /// ends by itself (failed, closed by the viewer, never connected).
 pub(crate) async fn connect(
     settings: &RtcSettings,
@@ -63,7 +63,6 @@ pub(crate) async fn connect(
     paused: watch::Receiver<bool>,
     on_end: impl FnOnce() + Send + 'static,
 ) -> Result<(Viewer, String), StreamError> {
-    check_offer(&offer)?;
     let mut peer = new_peer(settings, Vec::new()).await?;
     let result = async {
         let track = VideoTrack::add(&peer.pc, "browser-session", "video").await?;
@@ -86,10 +85,7 @@ pub(crate) async fn connect(
     };
     let pc = peer.pc.clone();
     let mut state = peer.state.clone();
-    let mut events = peer.events;
     let task = tokio::spawn(async move {
-        // Keep the event channel drained.
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
         let connected = tokio::time::timeout(CONNECT_WITHIN, async {
             loop {
                 let s = *state.borrow_and_update();

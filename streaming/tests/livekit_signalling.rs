@@ -285,6 +285,28 @@ async fn servers(seen: Arc<Seen>) -> (String, String) {
     (format!("ws://{addr}"), format!("http://{addr}/animated"))
 }
 
+/// The engine and live video on their own data directory, WebRTC on loopback; with `livekit`,
+/// LiveKit configured there with the scripted peer's keys, without it no LiveKit at all.
+async fn start(livekit: Option<&str>) -> (Arc<Engine>, Arc<LiveVideo>) {
+    let dir = std::env::temp_dir().join(format!("bas-livekit-{}", uuid::Uuid::new_v4()));
+    let d = dir.display().to_string();
+    let livekit = livekit.map(String::from);
+    let config = Config::from_lookup(|k| match k {
+        "DATA_DIR" => Some(d.clone()),
+        "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
+        "WEBRTC_UDP_ADDRS" => Some("127.0.0.1:0".into()),
+        "LIVEKIT_URL" => livekit.clone(),
+        "LIVEKIT_API_KEY" => livekit.as_ref().map(|_| KEY.into()),
+        "LIVEKIT_API_SECRET" => livekit.as_ref().map(|_| SECRET.into()),
+        "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" => None,
+        _ => std::env::var(k).ok(),
+    })
+    .unwrap();
+    let engine = Engine::start(config).await.unwrap();
+    let live = LiveVideo::start(engine.clone());
+    (engine, live)
+}
+
 async fn until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
@@ -297,21 +319,7 @@ async fn until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
 async fn a_session_is_published_muted_on_pause_and_republished_after_a_drop() {
     let seen = Arc::new(Seen::default());
     let (lk_url, page) = servers(seen.clone()).await;
-    let dir = std::env::temp_dir().join(format!("bas-livekit-{}", uuid::Uuid::new_v4()));
-    let d = dir.display().to_string();
-    let config = Config::from_lookup(|k| match k {
-        "DATA_DIR" => Some(d.clone()),
-        "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
-        "LIVEKIT_URL" => Some(lk_url.clone()),
-        "LIVEKIT_API_KEY" => Some(KEY.into()),
-        "LIVEKIT_API_SECRET" => Some(SECRET.into()),
-        "WEBRTC_UDP_ADDRS" => Some("127.0.0.1:0".into()),
-        "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" => None,
-        _ => std::env::var(k).ok(),
-    })
-    .unwrap();
-    let engine = Engine::start(config).await.unwrap();
-    let live = LiveVideo::start(engine.clone());
+    let (engine, live) = start(Some(&lk_url)).await;
     let tenant = TenantId::local();
     let room = "lk-room";
     engine
@@ -444,18 +452,7 @@ async fn a_session_is_published_muted_on_pause_and_republished_after_a_drop() {
 async fn a_refused_token_fails_the_publisher_without_retrying() {
     let seen = Arc::new(Seen::default());
     let (lk_url, page) = servers(seen.clone()).await;
-    let dir = std::env::temp_dir().join(format!("bas-livekit-{}", uuid::Uuid::new_v4()));
-    let d = dir.display().to_string();
-    let config = Config::from_lookup(|k| match k {
-        "DATA_DIR" => Some(d.clone()),
-        "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
-        "WEBRTC_UDP_ADDRS" => Some("127.0.0.1:0".into()),
-        "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" | "LIVEKIT_URL" => None,
-        _ => std::env::var(k).ok(),
-    })
-    .unwrap();
-    let engine = Engine::start(config).await.unwrap();
-    let live = LiveVideo::start(engine.clone());
+    let (engine, live) = start(None).await;
     let tenant = TenantId::local();
     engine
         .sessions

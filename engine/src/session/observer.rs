@@ -4,11 +4,12 @@
 
 use crate::tenant::TenantId;
 
-/// Where a session's video is published in LiveKit, as the caller asked.
+/// Where a session's video is published in LiveKit: the start call's choice, or the service's
+/// configuration, decided once at start.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LiveKitTarget {
-    /// The LiveKit server (`ws(s)://` or `http(s)://`); `None` means the configured `LIVEKIT_URL`.
-    pub url: Option<String>,
+    /// The LiveKit server (`ws(s)://` or `http(s)://`), from the call or `LIVEKIT_URL`.
+    pub url: String,
     /// An access token for the room; `None` means the service signs one with its API key.
     pub token: Option<String>,
 }
@@ -27,7 +28,7 @@ impl std::fmt::Debug for LiveKitTarget {
 pub enum SessionChange {
     /// It has a (new) live page: after a start, and after a recovery.
     Started {
-        /// LiveKit publishing asked for in the start call, if any.
+        /// Where to publish in LiveKit, if anywhere.
         livekit: Option<LiveKitTarget>,
     },
     /// Paused: nothing should be published until it resumes.
