@@ -16,8 +16,6 @@ mod common;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use engine::config::Viewport;
-use engine::session::StartOptions;
 use engine::{Config, Engine, TenantId};
 use serde_json::Value;
 use std::sync::Arc;
@@ -127,40 +125,17 @@ async fn run(
     let mut names = Vec::new();
     for i in 0..streams {
         let room = format!("g2g-{w}-{fps}-{i}");
-        source
-            .sessions
-            .start_session(
-                &tenant,
-                &room,
-                StartOptions {
-                    initial_url: Some(format!("{base}/timecode")),
-                    viewport: Some(Viewport {
-                        width: w,
-                        height: h,
-                    }),
-                    fps: Some(fps),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("source session");
+        common::open_session(
+            source,
+            &room,
+            &format!("{base}/timecode"),
+            (w, h),
+            Some(fps),
+        )
+        .await;
         let viewer = format!("viewer-{i}");
-        viewers
-            .sessions
-            .start_session(
-                &tenant,
-                &viewer,
-                StartOptions {
-                    initial_url: Some(format!("{base}/rooms/{room}/view")),
-                    viewport: Some(Viewport {
-                        width: 640,
-                        height: 400,
-                    }),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("viewer session");
+        let view = format!("{base}/rooms/{room}/view");
+        common::open_session(viewers, &viewer, &view, (640, 400), None).await;
         names.push((room, viewer));
     }
     // Wait until every viewer decodes, then start reading the time blocks.

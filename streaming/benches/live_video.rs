@@ -13,8 +13,6 @@
 mod common;
 
 use axum::response::Html;
-use engine::config::Viewport;
-use engine::session::StartOptions;
 use engine::{Config, Engine, TenantId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,23 +47,7 @@ async fn run(
     let mut live = Vec::new();
     for i in 0..streams {
         let room = format!("bench-{w}-{fps}-{i}");
-        engine
-            .sessions
-            .start_session(
-                &tenant,
-                &room,
-                StartOptions {
-                    initial_url: Some(url.to_string()),
-                    viewport: Some(Viewport {
-                        width: w,
-                        height: h,
-                    }),
-                    fps: Some(fps),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("session");
+        common::open_session(engine, &room, url, (w, h), Some(fps)).await;
         let (lease, vp, f) = engine.sessions.live_page(&tenant, &room).unwrap();
         let cast = Screencast::start(lease.page().clone(), vp.width, vp.height, f)
             .await

@@ -25,3 +25,27 @@ pub fn busy_cores(before: (u64, u64), after: (u64, u64)) -> f64 {
         .unwrap_or(1) as f64;
     busy * cores
 }
+
+/// Open a session of the local tenant on `url` at `width`x`height` (and `fps`, when given).
+pub async fn open_session(
+    engine: &engine::Engine,
+    room: &str,
+    url: &str,
+    (width, height): (u32, u32),
+    fps: Option<u32>,
+) {
+    engine
+        .sessions
+        .start_session(
+            &engine::TenantId::local(),
+            room,
+            engine::session::StartOptions {
+                initial_url: Some(url.to_string()),
+                viewport: Some(engine::Viewport { width, height }),
+                fps,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("session {room}: {e}"));
+}
