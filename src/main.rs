@@ -1,16 +1,15 @@
 //! The `browser-automation-service` binary: command-line parsing and wiring only.
 
+mod app;
+
 use anyhow::Context;
+use app::{App, Role};
 use clap::{Parser, Subcommand};
 use crawler::jobs::{JobView, StartRequest};
-use crawler::knowledge::{Knowledge, SearchRequest};
-use crawler::Jobs;
-use engine::jobs::{JobStatus, RenderMode};
-use engine::{Config, Engine, TenantId};
-use mcp_server::Services;
-use std::sync::Arc;
+use crawler::knowledge::SearchRequest;
+use platform::jobs::{JobStatus, RenderMode};
+use platform::{Config, TenantId};
 use std::time::Duration;
-use streaming::LiveVideo;
 
 /// A pool of real headless Chromium browsers for AI agents (MCP) and a SaaS platform (HTTP).
 #[derive(Parser)]
@@ -144,32 +143,35 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(services: Arc<Services>) -> anyhow::Result<()> {
-    let engine = services.engine.clone();
-    let addr = format!("{}:{}", engine.config.host, engine.config.port);
+async fn serve(app: &App) -> anyhow::Result<()> {
+    let config = &app.platform.config;
+    let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let live = LiveVideo::start(engine.clone());
-    let result =
-        control_api::serve(services.clone(), live.clone(), listener, shutdown_signal()).await;
+    let services = app.services().expect("serve runs an engine");
+    let live = app.live().expect("serve runs live video").clone();
+    let result = control_api::serve(services, live, listener, shutdown_signal()).await;
     tracing::info!("shutting down: jobs back to the queue, sessions and browsers closed");
-    live.shutdown().await;
-    services.jobs.shutdown().await;
-    engine.shutdown().await;
     result.context("HTTP server failed")
 }
 
-async fn worker(services: Arc<Services>) -> anyhow::Result<()> {
+async fn mcp_stdio(app: &App) -> anyhow::Result<()> {
+    let services = app.services().expect("mcp runs an engine");
+    tokio::select! {
+        r = mcp_server::serve_stdio(services) => r.context("MCP over stdio"),
+        _ = shutdown_signal() => Ok(()),
+    }
+}
+
+async fn worker(app: &App) -> anyhow::Result<()> {
     tracing::info!(
-        workers = services.engine.config.jobs.workers,
+        workers = app.platform.config.jobs.workers,
         "taking crawl jobs from the Redis queue"
     );
     shutdown_signal().await;
     tracing::info!("shutting down: jobs in progress go back to the queue");
-    services.jobs.shutdown().await;
-    services.engine.shutdown().await;
     Ok(())
 }
 
@@ -179,10 +181,10 @@ struct CrawlArgs {
     json: bool,
 }
 
-async fn crawl(services: Arc<Services>, args: CrawlArgs) -> anyhow::Result<()> {
+async fn crawl(app: &App, args: CrawlArgs) -> anyhow::Result<()> {
     use indicatif::{ProgressBar, ProgressStyle};
     let tenant = TenantId::local();
-    let jobs = &services.jobs;
+    let jobs = app.jobs().expect("crawl runs the job service");
     let started = std::time::Instant::now();
     let job = jobs.start_job(&tenant, args.request).await?;
     let bar = ProgressBar::new(1);
@@ -205,8 +207,6 @@ async fn crawl(services: Arc<Services>, args: CrawlArgs) -> anyhow::Result<()> {
         tokio::select! {
             _ = &mut interrupt => {
                 bar.abandon_with_message("interrupted");
-                jobs.shutdown().await;
-                services.engine.shutdown().await;
                 eprintln!("interrupted: job {} goes on where it stopped the next time the service runs on this DATA_DIR", job.job_id);
                 return Ok(());
             }
@@ -219,7 +219,7 @@ async fn crawl(services: Arc<Services>, args: CrawlArgs) -> anyhow::Result<()> {
         let spinner = ProgressBar::new_spinner();
         spinner.set_message("embedding the pages for search");
         spinner.enable_steady_tick(Duration::from_millis(120));
-        jobs.knowledge()
+        app.knowledge
             .drain(&last.job_id, Duration::from_secs(3600))
             .await;
         spinner.finish_and_clear();
@@ -230,15 +230,13 @@ async fn crawl(services: Arc<Services>, args: CrawlArgs) -> anyhow::Result<()> {
             &tenant,
             &last.job_id,
             crawler::jobs::ResultsRequest {
-                outcome: Some(engine::store::PageOutcome::Failed),
+                outcome: Some(platform::store::PageOutcome::Failed),
                 limit: Some(20),
                 max_chars: Some(0),
                 ..Default::default()
             },
         )
         .await?;
-    jobs.shutdown().await;
-    services.engine.shutdown().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&last)?);
     } else {
@@ -287,15 +285,8 @@ fn print_summary(v: &JobView, took: Duration, failed: &crawler::jobs::ResultsPag
 }
 
 /// `query`: search the store with the model, without browsers or job workers.
-async fn query(config: &Config, request: SearchRequest, json: bool) -> anyhow::Result<()> {
-    let embedder = Knowledge::load_model(config)?;
-    let store = engine::store::open(config)
-        .await
-        .context("opening the store")?;
-    let knowledge = Knowledge::start(config, store, embedder, false)
-        .await
-        .context("loading the embedding model")?;
-    let answer = knowledge.search(&TenantId::local(), request).await?;
+async fn query(app: &App, request: SearchRequest, json: bool) -> anyhow::Result<()> {
+    let answer = app.knowledge.search(&TenantId::local(), request).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
@@ -314,6 +305,44 @@ async fn query(config: &Config, request: SearchRequest, json: bool) -> anyhow::R
     Ok(())
 }
 
+/// Build the `crawl` command's request.
+#[allow(clippy::too_many_arguments)]
+fn crawl_request(
+    url: String,
+    max_pages: usize,
+    max_depth: u32,
+    render: &str,
+    include: Vec<String>,
+    exclude: Vec<String>,
+    concurrency: usize,
+) -> StartRequest {
+    let render = match render {
+        "always" => RenderMode::Always,
+        "never" => RenderMode::Never,
+        _ => RenderMode::Auto,
+    };
+    StartRequest {
+        start_url: url,
+        max_pages: Some(max_pages),
+        max_depth: Some(max_depth),
+        job_id: None,
+        include_patterns: include,
+        exclude_patterns: exclude,
+        render,
+        concurrency: Some(concurrency),
+    }
+}
+
+/// What the command runs.
+fn role_of(command: &Command) -> Role {
+    match command {
+        Command::Serve => Role::Serve,
+        Command::Mcp => Role::Mcp,
+        Command::Worker | Command::Crawl { .. } => Role::Worker,
+        Command::Query { .. } | Command::Extract { .. } => Role::Query,
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -325,74 +354,41 @@ async fn main() -> anyhow::Result<()> {
         &config,
         matches!(cli.command, Command::Crawl { .. } | Command::Query { .. }),
     );
-    if let Command::Query {
-        text,
-        top_k,
-        job,
-        site,
-        hybrid,
-        json,
-    } = cli.command
-    {
-        let request = SearchRequest {
-            query: text,
-            top_k: Some(top_k),
-            job_id: job,
-            site,
-            hybrid: Some(hybrid),
-        };
-        return query(&config, request, json).await;
-    }
-    let embedder = Knowledge::load_model(&config)?;
-    let engine = match cli.command {
+    match &cli.command {
         Command::Worker => {
             anyhow::ensure!(
                 config.redis_url.is_some(),
                 "`worker` takes jobs from Redis: set REDIS_URL (without it, `serve` runs jobs in-process)"
             );
-            anyhow::ensure!(config.jobs.workers > 0, "JOB_WORKERS must be at least 1 for `worker`");
-            Engine::start_worker(config).await
+            anyhow::ensure!(
+                config.jobs.workers > 0,
+                "JOB_WORKERS must be at least 1 for `worker`"
+            );
         }
-        Command::Crawl { .. } => {
-            config.jobs.workers = config.jobs.workers.max(1);
-            Engine::start_worker(config).await
-        }
-        _ => Engine::start(config).await,
+        Command::Crawl { .. } => config.jobs.workers = config.jobs.workers.max(1),
+        _ => {}
     }
-    .context("starting the engine")?;
-    let knowledge =
-        match Knowledge::start(&engine.config, engine.store.clone(), embedder, true).await {
-            Ok(k) => k,
-            Err(e) => {
-                engine.shutdown().await;
-                return Err(e).context("loading the embedding model");
-            }
-        };
-    let jobs = match Jobs::start(engine.clone(), knowledge).await {
-        Ok(j) => j,
-        Err(e) => {
-            engine.shutdown().await;
-            return Err(e).context("starting the job service");
-        }
-    };
-    let services = Arc::new(Services {
-        engine: engine.clone(),
-        jobs,
-    });
-    match cli.command {
-        Command::Serve => serve(services).await,
-        Command::Worker => worker(services).await,
-        Command::Mcp => {
-            // Sessions started over stdio are published to LiveKit like any other.
-            let live = LiveVideo::start(engine.clone());
-            let served = tokio::select! {
-                r = mcp_server::serve_stdio(services.clone()) => r.context("MCP over stdio"),
-                _ = shutdown_signal() => Ok(()),
+    let app = App::start(config, role_of(&cli.command)).await?;
+    let result = match cli.command {
+        Command::Serve => serve(&app).await,
+        Command::Worker => worker(&app).await,
+        Command::Mcp => mcp_stdio(&app).await,
+        Command::Query {
+            text,
+            top_k,
+            job,
+            site,
+            hybrid,
+            json,
+        } => {
+            let request = SearchRequest {
+                query: text,
+                top_k: Some(top_k),
+                job_id: job,
+                site,
+                hybrid: Some(hybrid),
             };
-            live.shutdown().await;
-            services.jobs.shutdown().await;
-            engine.shutdown().await;
-            served
+            query(&app, request, json).await
         }
         Command::Crawl {
             url,
@@ -404,30 +400,19 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             json,
         } => {
-            let render = match render.as_str() {
-                "always" => RenderMode::Always,
-                "never" => RenderMode::Never,
-                _ => RenderMode::Auto,
-            };
-            let request = StartRequest {
-                start_url: url,
-                max_pages: Some(max_pages),
-                max_depth: Some(max_depth),
-                job_id: None,
-                include_patterns: include,
-                exclude_patterns: exclude,
-                render,
-                concurrency: Some(concurrency),
-            };
-            let result = crawl(services.clone(), CrawlArgs { request, json }).await;
-            if result.is_err() {
-                services.jobs.shutdown().await;
-                engine.shutdown().await;
-            }
-            result
+            let request = crawl_request(
+                url,
+                max_pages,
+                max_depth,
+                &render,
+                include,
+                exclude,
+                concurrency,
+            );
+            crawl(&app, CrawlArgs { request, json }).await
         }
-        Command::Extract { .. } | Command::Query { .. } => {
-            unreachable!("handled before the engine starts")
-        }
-    }
+        Command::Extract { .. } => unreachable!("handled before anything starts"),
+    };
+    app.shutdown().await;
+    result
 }

@@ -8,11 +8,11 @@
 mod common;
 #[path = "../crawler/tests/fixtures/mod.rs"]
 mod fixtures;
-#[path = "../engine/tests/servers/mod.rs"]
+#[path = "../platform/tests/servers/mod.rs"]
 mod servers;
 
 use common::Service;
-use engine::files::{FileStore, S3Config, S3Files};
+use platform::files::{FileStore, S3Config, S3Files};
 use serde_json::{json, Value};
 use servers::{MongoServer, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 use std::sync::atomic::{AtomicUsize, Ordering};

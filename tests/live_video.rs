@@ -7,9 +7,10 @@
 mod common;
 
 use axum::response::Html;
+use browser::session::StartOptions;
+use browser::Engine;
 use common::{eventually, Service};
-use engine::session::StartOptions;
-use engine::{Config, Engine, TenantId, Viewport};
+use platform::{Config, TenantId, Viewport};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,7 +52,7 @@ impl Viewers {
         })
         .unwrap();
         Viewers {
-            engine: Engine::start(config).await.unwrap(),
+            engine: Engine::open(config).await.unwrap(),
         }
     }
 

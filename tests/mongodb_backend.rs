@@ -3,7 +3,7 @@
 //! service restarts, with its passages searchable again from what MongoDB holds.
 
 mod common;
-#[path = "../engine/tests/servers/mod.rs"]
+#[path = "../platform/tests/servers/mod.rs"]
 mod servers;
 
 use common::trap_site::{TrapOptions, TrapSite};

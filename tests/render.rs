@@ -3,8 +3,9 @@
 
 mod common;
 
+use browser::Engine;
 use common::site;
-use engine::{Config, Engine};
+use platform::Config;
 
 async fn engine(data: &std::path::Path) -> std::sync::Arc<Engine> {
     let data = data.display().to_string();
@@ -17,7 +18,7 @@ async fn engine(data: &std::path::Path) -> std::sync::Arc<Engine> {
             .filter(|_| k == "CHROMIUM_PATH" || k == "PATH"),
     })
     .unwrap();
-    Engine::start(config).await.unwrap()
+    Engine::open(config).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

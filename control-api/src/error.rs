@@ -3,8 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use engine::{EngineError, ErrorClass};
 use mcp_server::ToolError;
+use platform::{EngineError, ErrorClass};
 use serde::Serialize;
 use thiserror::Error;
 

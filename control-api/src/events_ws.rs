@@ -7,9 +7,9 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
-use engine::events::room_channel;
-use engine::TenantId;
 use futures::StreamExt;
+use platform::events::room_channel;
+use platform::TenantId;
 
 /// Upgrade to a WebSocket streaming `browser:events:{room_name}`.
 #[utoipa::path(get, path = "/mcp/events/{room_name}", tag = "events",
@@ -23,19 +23,26 @@ pub async fn events(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     // With several tenants, a room's events are only for its owner.
-    if !state.engine.config.api_keys.is_empty() && !state.engine.sessions.owns(&tenant, &room) {
+    if !state.engine.platform.config.api_keys.is_empty()
+        && !state.engine.sessions.owns(&tenant, &room)
+    {
         return Err(ApiError::NotFound(format!(
             "no browser session for room '{room}'"
         )));
     }
-    let stream = state.engine.events.subscribe(&room_channel(&room)).await?;
+    let stream = state
+        .engine
+        .platform
+        .events
+        .subscribe(&room_channel(&room))
+        .await?;
     let guard = state.rooms.connect(&room, ConnectionKind::Events);
     Ok(ws.on_upgrade(move |socket| forward(socket, stream, guard)))
 }
 
 async fn forward(
     socket: WebSocket,
-    mut events: futures::stream::BoxStream<'static, engine::events::Event>,
+    mut events: futures::stream::BoxStream<'static, platform::events::Event>,
     _guard: crate::rooms::ConnectionGuard,
 ) {
     let (mut tx, mut rx) = socket.split();

@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use crawler::ingest::kinds::FileKind;
 use crawler::ingest::{limit_for, IngestOptions, IngestStartRequest, SourceType, Upload};
 use crawler::jobs::JobView;
-use engine::{EngineError, TenantId};
+use platform::{EngineError, TenantId};
 use tokio::io::AsyncWriteExt;
 
 /// How much of an oversized upload is still read (and dropped) before answering.
@@ -84,7 +84,7 @@ pub async fn upload(
     Extension(tenant): Extension<TenantId>,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let dir = state.engine.config.data_dir.join("tmp");
+    let dir = state.engine.platform.config.data_dir.join("tmp");
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| EngineError::Files(format!("upload directory: {e}")))?;

@@ -12,7 +12,7 @@ use crawler::jobs::{
     ResultsRequest, StartRequest,
 };
 use crawler::knowledge::{SearchAnswer, SearchRequest};
-use engine::TenantId;
+use platform::TenantId;
 
 /// A JSON body, or a 400 saying what is wrong with it.
 pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

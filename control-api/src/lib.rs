@@ -17,8 +17,9 @@ pub mod video_api;
 
 use axum::routing::{get, post};
 use axum::Router;
-use engine::{Engine, TenantId};
+use browser::Engine;
 use mcp_server::Services;
+use platform::TenantId;
 use rooms::Rooms;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -49,11 +50,16 @@ pub fn router(
         rooms: Arc::new(Rooms::default()),
         live,
     };
-    let fallback_tenant = engine.config.api_keys.is_empty().then(TenantId::local);
+    let fallback_tenant = engine
+        .platform
+        .config
+        .api_keys
+        .is_empty()
+        .then(TenantId::local);
     let mcp = mcp_server::streamable_http_service(
         services,
         fallback_tenant,
-        engine.config.allowed_hosts.clone(),
+        engine.platform.config.allowed_hosts.clone(),
         cancel,
     );
     Router::new()

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use engine::TenantId;
+use platform::TenantId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
-use engine::TenantId;
+use platform::TenantId;
 
 /// `GET /rooms/{room_name}/view`.
 #[utoipa::path(get, path = "/rooms/{room_name}/view", tag = "rooms",

@@ -7,9 +7,9 @@
 
 use crawler::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crawler::embed::{MiniLm, DIMENSION, MODEL_NAME};
-use engine::store::{ChunkRecord, DocumentStore, SqliteStore};
-use engine::vectors::{ExactIndex, VectorFilter, VectorIndex, VectorPoint};
-use engine::TenantId;
+use platform::store::{ChunkRecord, DocumentStore, SqliteStore};
+use platform::vectors::{ExactIndex, VectorFilter, VectorIndex, VectorPoint};
+use platform::TenantId;
 use std::path::PathBuf;
 use std::time::Instant;
 

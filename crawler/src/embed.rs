@@ -54,11 +54,11 @@ impl EmbedError {
     }
 }
 
-impl From<EmbedError> for engine::EngineError {
+impl From<EmbedError> for platform::EngineError {
     fn from(e: EmbedError) -> Self {
         match e {
-            EmbedError::Model { .. } => engine::EngineError::Config(e.to_string()),
-            other => engine::EngineError::Store(other.to_string()),
+            EmbedError::Model { .. } => platform::EngineError::Config(e.to_string()),
+            other => platform::EngineError::Store(other.to_string()),
         }
     }
 }

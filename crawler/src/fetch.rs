@@ -3,7 +3,7 @@
 //! resolve to an internal address between the check and the connection), loops stopped, a size
 //! limit enforced while reading, and the body decoded from its declared or sniffed charset.
 
-use engine::netguard::{self, Allowlist};
+use platform::netguard::{self, Allowlist};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -175,7 +175,7 @@ impl Fetcher {
             netguard::check_url(&current, &self.cfg.allowlist)
                 .await
                 .map_err(|e| match e {
-                    engine::EngineError::BlockedUrl(m) => FetchError::Blocked(m),
+                    platform::EngineError::BlockedUrl(m) => FetchError::Blocked(m),
                     other => FetchError::Network(other.to_string()),
                 })?;
             if !seen.insert(current.to_string()) {

@@ -5,9 +5,9 @@
 
 use crate::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crate::embed::{EmbedError, Embedder, MiniLm, DIMENSION, MODEL_NAME};
-use engine::store::{ChunkRecord, DocumentStore, PageRecord};
-use engine::vectors::{ExactIndex, QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
-use engine::{Config, EngineError, Result, TenantId};
+use platform::store::{ChunkRecord, DocumentStore, PageRecord};
+use platform::vectors::{ExactIndex, QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
+use platform::{Config, EngineError, Result, TenantId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -240,7 +240,7 @@ impl Knowledge {
             .await
             .map_err(EngineError::from)?
             .into_iter();
-        let now = engine::store::now_secs();
+        let now = platform::store::now_secs();
         for (page, chunks) in pages.iter().zip(per_page) {
             let site = site_of(&page.url);
             let records: Vec<ChunkRecord> = chunks

@@ -1,6 +1,6 @@
 //! Errors of tool calls.
 
-use engine::EngineError;
+use platform::EngineError;
 use serde_json::{json, Value};
 use thiserror::Error;
 

@@ -1,7 +1,7 @@
 //! rmcp adapters: the server handler, the stdio transport and the streamable-HTTP service.
 
 use crate::tools::{self, Services};
-use engine::TenantId;
+use platform::TenantId;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,

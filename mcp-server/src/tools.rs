@@ -1,14 +1,15 @@
 //! The tool catalogue: names, descriptions, input and output schemas, and dispatch to the engine.
 
 use crate::error::ToolError;
+use browser::session::actions::{ActionFields, ActionKind};
+use browser::session::screen::{ScreenContent, ScreenOptions};
+use browser::session::{ActionResult, BrowserContext, SessionInfo, StartOptions};
+use browser::Engine;
 use crawler::jobs::{
     JobIdRequest, JobList, JobView, ListRequest, QueryAnswer, QueryRequest, ResultsPage,
     ResultsRequest, StartRequest as JobStartRequest,
 };
-use engine::session::actions::{ActionFields, ActionKind};
-use engine::session::screen::{ScreenContent, ScreenOptions};
-use engine::session::{ActionResult, BrowserContext, SessionInfo, StartOptions};
-use engine::{Engine, TenantId};
+use platform::TenantId;
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;

@@ -16,7 +16,8 @@ mod common;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use engine::{Config, Engine, TenantId};
+use browser::Engine;
+use platform::{Config, TenantId};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -208,10 +209,10 @@ async fn main() {
     let secs: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(6);
     let max_streams: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
     let root = std::env::temp_dir().join(format!("bas-bench-g2g-{}", std::process::id()));
-    let source = Engine::start(engine_config(&root.join("source")))
+    let source = Engine::open(engine_config(&root.join("source")))
         .await
         .unwrap();
-    let viewers = Engine::start(engine_config(&root.join("viewers")))
+    let viewers = Engine::open(engine_config(&root.join("viewers")))
         .await
         .unwrap();
     let live = LiveVideo::start(source.clone());

@@ -13,7 +13,8 @@
 mod common;
 
 use axum::response::Html;
-use engine::{Config, Engine, TenantId};
+use browser::Engine;
+use platform::{Config, TenantId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streaming::pipeline::{Pipeline, PipelineConfig};
@@ -136,7 +137,7 @@ async fn main() {
         _ => std::env::var(k).ok(),
     })
     .unwrap();
-    let engine = Engine::start(config).await.unwrap();
+    let engine = Engine::open(config).await.unwrap();
     println!(
         "live video: {secs} s per run, {} cores",
         std::thread::available_parallelism()

@@ -46,7 +46,7 @@ pub enum StreamError {
     LiveKit(String),
     /// The browser or session failed.
     #[error(transparent)]
-    Engine(#[from] engine::EngineError),
+    Engine(#[from] platform::EngineError),
 }
 
 impl StreamError {

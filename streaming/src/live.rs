@@ -10,10 +10,11 @@ use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::screencast::Screencast;
 use crate::whep::{self, Viewer};
 use crate::StreamError;
-use engine::events::{emit, room_channel, EventKind};
-use engine::session::observer::{LiveKitTarget, SessionChange, SessionObserver};
-use engine::store::SessionStatus;
-use engine::{Engine, TenantId, Viewport};
+use browser::session::observer::{LiveKitTarget, SessionChange, SessionObserver};
+use browser::Engine;
+use platform::events::{emit, room_channel, EventKind};
+use platform::store::SessionStatus;
+use platform::{TenantId, Viewport};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -83,7 +84,7 @@ impl LiveVideo {
     pub fn start(engine: Arc<Engine>) -> Arc<Self> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let live = Arc::new_cyclic(|me| Self {
-            settings: RtcSettings::from_config(&engine.config),
+            settings: RtcSettings::from_config(&engine.platform.config),
             engine: engine.clone(),
             rooms: Mutex::new(HashMap::new()),
             me: me.clone(),
@@ -144,6 +145,7 @@ impl LiveVideo {
         )?);
         pipeline.set_paused(*st.paused.borrow());
         self.engine
+            .platform
             .metrics
             .inc("bas_video_encoders_started_total", &[]);
         tracing::info!(
@@ -213,6 +215,7 @@ impl LiveVideo {
             Ok((viewer, sdp)) => {
                 st.viewers.insert(id.clone(), viewer);
                 self.engine
+                    .platform
                     .metrics
                     .inc("bas_video_viewers_total", &[("outcome", "joined")]);
                 tracing::info!(room, viewer = %id, viewers = st.viewers.len(), "viewer joined");
@@ -220,6 +223,7 @@ impl LiveVideo {
             }
             Err(e) => {
                 self.engine
+                    .platform
                     .metrics
                     .inc("bas_video_viewers_total", &[("outcome", e.code())]);
                 Self::release_if_unused(room, &mut st).await;
@@ -278,7 +282,7 @@ impl LiveVideo {
                 if let Err(e) = self.start_publishing(&tenant, &room, livekit).await {
                     tracing::warn!(room, error = %e, "not published to LiveKit");
                     emit(
-                        self.engine.events.as_ref(),
+                        self.engine.platform.events.as_ref(),
                         &room_channel(&room),
                         EventKind::BrowserError,
                         serde_json::json!({"room_name": room, "reason": e.to_string(),
@@ -316,7 +320,11 @@ impl LiveVideo {
         let Some(target) = target else {
             return Ok(());
         };
-        let conn = livekit::connection(self.engine.config.livekit_keys.as_ref(), room, target)?;
+        let conn = livekit::connection(
+            self.engine.platform.config.livekit_keys.as_ref(),
+            room,
+            target,
+        )?;
         let state = self.room_for(tenant, room)?;
         let mut st = state.lock().await;
         if let Some(old) = st.publisher.take() {

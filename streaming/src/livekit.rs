@@ -8,11 +8,11 @@
 use crate::peer::{new_peer, Peer, RtcSettings, VideoTrack};
 use crate::pipeline::Pipeline;
 use crate::StreamError;
-use engine::session::observer::LiveKitTarget;
-use engine::LiveKitKeys;
+use browser::session::observer::LiveKitTarget;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use livekit_protocol as proto;
 use livekit_signaling::{SignalClient, SignalError, SignalEvent, SignalOptions};
+use platform::LiveKitKeys;
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
 use std::sync::{Arc, Mutex};
@@ -465,12 +465,12 @@ mod tests {
         );
     }
 
-    fn config(vars: &[(&str, &str)]) -> engine::Config {
+    fn config(vars: &[(&str, &str)]) -> platform::Config {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        engine::Config::from_lookup(move |k| {
+        platform::Config::from_lookup(move |k| {
             if k == "CHROMIUM_PATH" {
                 return Some("/bin/true".into());
             }

@@ -45,7 +45,7 @@ pub struct RtcSettings {
 
 impl RtcSettings {
     /// From the engine's configuration (`WEBRTC_UDP_ADDRS`, `WEBRTC_ICE_SERVERS`).
-    pub fn from_config(config: &engine::Config) -> Self {
+    pub fn from_config(config: &platform::Config) -> Self {
         Self {
             udp_addrs: config.webrtc_udp_addrs.clone(),
             ice_servers: config.webrtc_ice_servers.clone(),

@@ -40,7 +40,7 @@ impl Screencast {
         let mut events = page
             .event_listener::<EventScreencastFrame>()
             .await
-            .map_err(engine::EngineError::from)?;
+            .map_err(browser::cdp::cdp_error)?;
         page.execute(
             StartScreencastParams::builder()
                 .format(StartScreencastFormat::Jpeg)
@@ -51,7 +51,7 @@ impl Screencast {
                 .build(),
         )
         .await
-        .map_err(engine::EngineError::from)?;
+        .map_err(browser::cdp::cdp_error)?;
         let (tx, rx) = watch::channel(None);
         let interval = Duration::from_secs_f64(1.0 / fps.max(1) as f64);
         let p = page.clone();

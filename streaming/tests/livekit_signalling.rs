@@ -13,10 +13,11 @@
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse};
-use engine::session::StartOptions;
-use engine::{Config, Engine, TenantId, Viewport};
+use browser::session::StartOptions;
+use browser::Engine;
 use livekit_api::access_token::TokenVerifier;
 use livekit_protocol as proto;
+use platform::{Config, TenantId, Viewport};
 use prost::Message as _;
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
@@ -302,7 +303,7 @@ async fn start(livekit: Option<&str>) -> (Arc<Engine>, Arc<LiveVideo>) {
         _ => std::env::var(k).ok(),
     })
     .unwrap();
-    let engine = Engine::start(config).await.unwrap();
+    let engine = Engine::open(config).await.unwrap();
     let live = LiveVideo::start(engine.clone());
     (engine, live)
 }

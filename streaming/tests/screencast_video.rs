@@ -4,9 +4,10 @@
 //! and that pausing stops the samples.
 
 use axum::response::Html;
-use engine::session::StartOptions;
-use engine::{Config, Engine, TenantId};
+use browser::session::StartOptions;
+use browser::Engine;
 use openh264_check::decode_all;
+use platform::{Config, TenantId};
 use std::time::{Duration, Instant};
 use streaming::pipeline::{Pipeline, PipelineConfig, Sample};
 use streaming::screencast::Screencast;
@@ -76,7 +77,7 @@ async fn a_session_is_encoded_at_its_frame_rate_and_size_and_pauses() {
         _ => std::env::var(k).ok(),
     })
     .unwrap();
-    let engine = Engine::start(config).await.unwrap();
+    let engine = Engine::open(config).await.unwrap();
     let tenant = TenantId::local();
     let info = engine
         .sessions
@@ -85,7 +86,7 @@ async fn a_session_is_encoded_at_its_frame_rate_and_size_and_pauses() {
             "live-1",
             StartOptions {
                 initial_url: Some(format!("{base}/animated")),
-                viewport: Some(engine::config::Viewport {
+                viewport: Some(platform::config::Viewport {
                     width: 640,
                     height: 360,
                 }),
@@ -132,8 +133,8 @@ async fn a_session_is_encoded_at_its_frame_rate_and_size_and_pauses() {
         .execute(
             &tenant,
             "live-1",
-            engine::session::actions::ActionKind::Navigate,
-            &engine::session::actions::ActionFields {
+            browser::session::actions::ActionKind::Navigate,
+            &browser::session::actions::ActionFields {
                 url: Some(format!("{base}/still")),
                 ..Default::default()
             },

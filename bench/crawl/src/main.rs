@@ -11,9 +11,10 @@
 #[allow(dead_code)]
 mod trap_site;
 
+use browser::Engine;
 use crawler::jobs::StartRequest;
-use engine::jobs::{JobStatus, RenderMode};
-use engine::{Config, Engine, TenantId};
+use platform::jobs::{JobStatus, RenderMode};
+use platform::{Config, TenantId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use trap_site::{TrapOptions, TrapSite};
@@ -45,16 +46,21 @@ async fn ours(
         ),
     ]);
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let engine = Engine::start_worker(config).await.expect("engine");
+    let platform = platform::Platform::open(config).await.expect("backends");
+    let engine = Engine::start_worker(platform).await.expect("engine");
     // Pages are embedded for search behind the crawl, as in the service; the figure is the
     // crawl's (until the job completes), with the embedding thread competing for the CPU.
-    let embedder = crawler::knowledge::Knowledge::load_model(&engine.config)
+    let embedder = crawler::knowledge::Knowledge::load_model(&engine.platform.config)
         .expect("embedding model (./scripts/install-model.sh)");
-    let knowledge =
-        crawler::knowledge::Knowledge::start(&engine.config, engine.store.clone(), embedder, false)
-            .await
-            .expect("embedding model (./scripts/install-model.sh)");
-    let jobs = crawler::Jobs::start(engine.clone(), knowledge)
+    let knowledge = crawler::knowledge::Knowledge::start(
+        &engine.platform.config,
+        engine.platform.store.clone(),
+        embedder,
+        false,
+    )
+    .await
+    .expect("embedding model (./scripts/install-model.sh)");
+    let jobs = crawler::Jobs::start(engine.platform.clone(), engine.clone(), knowledge)
         .await
         .expect("jobs");
     let tenant = TenantId::local();

@@ -5,7 +5,7 @@
 //! signature did not match.
 
 use super::IngestError;
-use engine::netguard::{self, Allowlist};
+use platform::netguard::{self, Allowlist};
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -92,7 +92,7 @@ fn expired(expires_at: Option<&str>) -> bool {
     let Some(at) = expires_at.and_then(parse_rfc3339) else {
         return false;
     };
-    at <= engine::store::now_secs()
+    at <= platform::store::now_secs()
 }
 
 /// Seconds since the epoch of an RFC 3339 UTC time (`2026-01-02T03:04:05Z`, fractions and

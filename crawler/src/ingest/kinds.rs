@@ -1,7 +1,7 @@
 //! What a file is: its kind as claimed (file name, then media type) and as its first bytes show
 //! it, the size limit of its kind, and whether claim and content agree.
 
-use engine::{EngineError, Result};
+use platform::{EngineError, Result};
 
 const MB: u64 = 1024 * 1024;
 

@@ -48,7 +48,7 @@ pub enum IngestError {
     Media(String),
     /// A backend (store, file store) failed.
     #[error(transparent)]
-    Engine(#[from] engine::EngineError),
+    Engine(#[from] platform::EngineError),
 }
 
 impl IngestError {
@@ -73,10 +73,10 @@ impl IngestError {
             Self::Download(_) | Self::Media(_) => false,
             Self::Engine(e) => matches!(
                 e,
-                engine::EngineError::FileTooLarge(_)
-                    | engine::EngineError::FileNotFound(_)
-                    | engine::EngineError::UnsupportedFile(_)
-                    | engine::EngineError::InvalidRequest(_)
+                platform::EngineError::FileTooLarge(_)
+                    | platform::EngineError::FileNotFound(_)
+                    | platform::EngineError::UnsupportedFile(_)
+                    | platform::EngineError::InvalidRequest(_)
             ),
             _ => true,
         }

@@ -5,9 +5,9 @@
 use super::kinds::{self, FileKind};
 use super::{download, KIND};
 use crate::jobs::{JobView, Jobs, StartRequest};
-use engine::files::knowledge_key;
-use engine::jobs::{FileMetadata, FileSource, JobOptions, JobRecord, RenderMode, S3Reference};
-use engine::{netguard, EngineError, Result, TenantId};
+use platform::files::knowledge_key;
+use platform::jobs::{FileMetadata, FileSource, JobOptions, JobRecord, RenderMode, S3Reference};
+use platform::{netguard, EngineError, Result, TenantId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -235,9 +235,9 @@ impl Jobs {
                         "`presigned_url` must be an http or https URL".into(),
                     ));
                 }
-                netguard::check_url(&url, &self.engine().config.allowlist).await?;
+                netguard::check_url(&url, &self.platform().config.allowlist).await?;
             }
-            None if self.engine().files.backend() != "s3" => {
+            None if self.platform().files.backend() != "s3" => {
                 return Err(EngineError::InvalidRequest(
                     "`s3_reference.presigned_url` is required: this service holds no S3 credentials"
                         .into(),
@@ -308,9 +308,9 @@ impl Jobs {
             .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
         let kind = kinds::check_file(&upload.filename, claimed, &head, size)?;
         let job_id = self.new_job_id(upload.job_id)?;
-        let ms = (engine::store::now_secs() * 1000.0) as u64;
+        let ms = (platform::store::now_secs() * 1000.0) as u64;
         let key = knowledge_key(tenant.as_str(), &job_id, ms, &upload.filename);
-        let files = &self.engine().files;
+        let files = &self.platform().files;
         files
             .put_file(
                 &key,
@@ -364,7 +364,7 @@ impl Jobs {
         };
         let mut job = JobRecord::new(job_id.clone(), tenant.clone(), options);
         job.kind = KIND.into();
-        self.engine().store.insert_job(job).await?;
+        self.platform().store.insert_job(job).await?;
         let span = tracing::info_span!("job", job_id = %job_id, tenant = %tenant.as_str());
         let _g = span.enter();
         let queued = self.queue(&job_id).await?;

@@ -8,9 +8,9 @@ use super::kinds::{self, FileKind};
 use super::{download, extract, media, IngestError};
 use crate::jobs::events;
 use crate::jobs::runner::{RunDeps, RunError, RunOutcome};
-use engine::files::{knowledge_key, PRESIGN_DEFAULT};
-use engine::jobs::{FileSource, JobRecord, JobStatus};
-use engine::store::{now_secs, JobUpdate, PageCodeBlock, PageHeading, PageRecord};
+use platform::files::{knowledge_key, PRESIGN_DEFAULT};
+use platform::jobs::{FileSource, JobRecord, JobStatus};
+use platform::store::{now_secs, JobUpdate, PageCodeBlock, PageHeading, PageRecord};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -39,13 +39,13 @@ pub async fn run(
     let Some(source) = job.options.file.clone() else {
         return Err(IngestError::Malformed("an ingestion job without a file".into()).into());
     };
-    let store = &deps.engine.store;
+    let store = &deps.platform.store;
     let url = job.options.start_url.clone();
     if store.has_page(&job.job_id, &url).await? {
         return Ok(RunOutcome::Completed);
     }
     let dir = deps
-        .engine
+        .platform
         .config
         .data_dir
         .join("tmp")
@@ -104,9 +104,9 @@ pub async fn run(
         .await?;
     if let JobUpdate::Updated(j) = &updated {
         if stored {
-            events::page_completed(deps.engine.events.as_ref(), j, &page).await;
+            events::page_completed(deps.platform.events.as_ref(), j, &page).await;
         }
-        events::progress(deps.engine.events.as_ref(), j).await;
+        events::progress(deps.platform.events.as_ref(), j).await;
     }
     tracing::info!(kind = %page.content_type.as_deref().unwrap_or(""), words = page.word_count, "file ingested");
     Ok(RunOutcome::Completed)
@@ -120,7 +120,7 @@ async fn acquire(
     dest: &Path,
     limit: u64,
 ) -> Result<u64, IngestError> {
-    let files = &deps.engine.files;
+    let files = &deps.platform.files;
     if let Some(key) = &source.stored_key {
         return Ok(files.get_file(None, key, dest, limit).await?);
     }
@@ -137,7 +137,7 @@ async fn acquire(
         ));
     };
     let client = download::client()?;
-    let allow = &deps.engine.config.allowlist;
+    let allow = &deps.platform.config.allowlist;
     let expires_at = r.expires_at.as_deref();
     match download::fetch(&client, url, dest, limit, allow, expires_at).await {
         Err(IngestError::Expired(why)) if holds_s3 => {
@@ -220,7 +220,7 @@ async fn build_page(
                                 ms,
                                 &format!("thumbnail-{:02}.jpg", i + 1),
                             );
-                            deps.engine.files.put_file(&key, p, "image/jpeg").await?;
+                            deps.platform.files.put_file(&key, p, "image/jpeg").await?;
                             page.files.push(key);
                         }
                         md.push_str(&format!("\n\n{} thumbnails stored.", made.len()));

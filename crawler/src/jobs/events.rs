@@ -2,9 +2,9 @@
 //! job, on the event bus (Redis pub/sub when configured).
 
 use super::view::JobView;
-use engine::events::{emit, EventBus, EventKind};
-use engine::jobs::JobRecord;
-use engine::store::PageRecord;
+use platform::events::{emit, EventBus, EventKind};
+use platform::jobs::JobRecord;
+use platform::store::PageRecord;
 use serde_json::json;
 
 /// The channel of a job's progress.

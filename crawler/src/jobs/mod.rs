@@ -1,6 +1,6 @@
 //! Knowledge-exploration jobs: start, watch, pause, resume, cancel, read results, query what was
 //! found. The REST API, the MCP tools and the `crawl` command all go through [`Jobs`]. Jobs are
-//! run by workers taking job ids from the engine's queue ([`worker`]); each run crawls with
+//! run by workers taking job ids from the platform's queue ([`worker`]); each run crawls with
 //! [`runner`].
 
 pub mod events;
@@ -14,10 +14,10 @@ pub use view::*;
 
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::urlnorm::normalize;
-use engine::jobs::{JobOptions, JobRecord, JobStatus};
-use engine::netguard;
-use engine::store::{JobUpdate, LinkQuery, PageOutcome, PageQuery, PageRecord};
-use engine::{Engine, EngineError, Result, TenantId};
+use platform::jobs::{JobOptions, JobRecord, JobStatus};
+use platform::netguard;
+use platform::store::{JobUpdate, LinkQuery, PageOutcome, PageQuery, PageRecord};
+use platform::{EngineError, Platform, Renderer, Result, TenantId};
 use politeness::HostGate;
 use runner::RunDeps;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The job service of one process: its API, and its workers.
 pub struct Jobs {
-    engine: Arc<Engine>,
+    platform: Arc<Platform>,
     deps: Arc<RunDeps>,
     shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -79,13 +79,14 @@ fn snippet(page: &PageRecord, text: Option<&str>) -> String {
 }
 
 impl Jobs {
-    /// The job service over an engine; starts `config.jobs.workers` workers and, with the
-    /// in-process queue, puts every unfinished job back in the queue.
+    /// The job service on the backends, rendering with `renderer`; starts `config.jobs.workers`
+    /// workers and, with the in-process queue, puts every unfinished job back in the queue.
     pub async fn start(
-        engine: Arc<Engine>,
+        platform: Arc<Platform>,
+        renderer: Arc<dyn Renderer>,
         knowledge: Arc<crate::knowledge::Knowledge>,
     ) -> Result<Arc<Self>> {
-        let cfg = &engine.config;
+        let cfg = &platform.config;
         let fetcher = Fetcher::new(FetchConfig {
             timeout: cfg.navigation_timeout,
             allowlist: cfg.allowlist.clone(),
@@ -93,7 +94,8 @@ impl Jobs {
         })
         .map_err(|e| EngineError::Config(format!("HTTP client: {e}")))?;
         let deps = Arc::new(RunDeps {
-            engine: engine.clone(),
+            platform: platform.clone(),
+            renderer,
             fetcher,
             gate: Arc::new(HostGate::new(cfg.jobs.per_host)),
             global: Arc::new(Semaphore::new(cfg.jobs.crawl_concurrency)),
@@ -103,16 +105,16 @@ impl Jobs {
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "host".into());
         let jobs = Arc::new(Self {
-            engine: engine.clone(),
+            platform: platform.clone(),
             deps,
             shutdown: CancellationToken::new(),
             tasks: Mutex::new(Vec::new()),
             consumer_prefix: format!("{host}-{}", std::process::id()),
         });
-        if engine.queue.backend() == "in_process" {
+        if platform.queue.backend() == "in_process" {
             jobs.requeue_unfinished().await?;
         }
-        let n = engine.config.jobs.workers;
+        let n = platform.config.jobs.workers;
         for i in 0..n {
             let handle = tokio::spawn(worker::work(jobs.clone(), i));
             jobs.tasks.lock().expect("tasks lock").push(handle);
@@ -124,7 +126,7 @@ impl Jobs {
 
     /// Put jobs that were queued or running when the process stopped back in the queue.
     async fn requeue_unfinished(&self) -> Result<()> {
-        let store = &self.engine.store;
+        let store = &self.platform.store;
         let open = store
             .list_jobs(
                 None,
@@ -152,14 +154,14 @@ impl Jobs {
                     }),
                 )
                 .await?;
-            self.engine.queue.enqueue(&job.job_id).await?;
+            self.platform.queue.enqueue(&job.job_id).await?;
             tracing::info!(job_id = %job.job_id, "job resumed after a restart");
         }
         Ok(())
     }
 
     async fn owned(&self, tenant: &TenantId, job_id: &str) -> Result<JobRecord> {
-        self.engine
+        self.platform
             .store
             .get_job(Some(tenant), job_id)
             .await?
@@ -174,7 +176,7 @@ impl Jobs {
                 "`start_url` must be an http or https URL".into(),
             ));
         }
-        netguard::check_url(&url, &self.engine.config.allowlist).await?;
+        netguard::check_url(&url, &self.platform.config.allowlist).await?;
         let max_pages = bounded(
             "max_pages",
             req.max_pages,
@@ -215,7 +217,7 @@ impl Jobs {
             file: None,
         };
         let job = JobRecord::new(job_id.clone(), tenant.clone(), options);
-        self.engine.store.insert_job(job).await?;
+        self.platform.store.insert_job(job).await?;
         let span = tracing::info_span!("job", job_id = %job_id, tenant = %tenant.as_str());
         let _g = span.enter();
         let queued = self.queue(&job_id).await?;
@@ -223,9 +225,9 @@ impl Jobs {
         Ok(JobView::from_record(&queued, false))
     }
 
-    /// The engine the jobs run on.
-    pub(crate) fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+    /// The backends the jobs run on.
+    pub(crate) fn platform(&self) -> &Arc<Platform> {
+        &self.platform
     }
 
     /// A job id as asked (checked), or a new one.
@@ -243,7 +245,7 @@ impl Jobs {
     /// `pending` and is queued again by the queue watcher.
     pub(crate) async fn queue(&self, job_id: &str) -> Result<JobRecord> {
         let job = match self
-            .engine
+            .platform
             .store
             .update_job(
                 job_id,
@@ -258,8 +260,8 @@ impl Jobs {
             JobUpdate::Updated(j) => j,
             _ => return Err(EngineError::JobNotFound(job_id.to_string())),
         };
-        if let Err(e) = self.engine.queue.enqueue(job_id).await {
-            self.engine
+        if let Err(e) = self.platform.queue.enqueue(job_id).await {
+            self.platform
                 .store
                 .update_job(
                     job_id,
@@ -282,7 +284,7 @@ impl Jobs {
     pub async fn status(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
         let job = self.owned(tenant, job_id).await?;
         let mut view = JobView::from_record(&job, true);
-        view.pages_indexed = Some(self.engine.store.indexed_pages(job_id).await?);
+        view.pages_indexed = Some(self.platform.store.indexed_pages(job_id).await?);
         Ok(view)
     }
 
@@ -298,7 +300,7 @@ impl Jobs {
         let refused: Arc<Mutex<Option<String>>> = Arc::default();
         let r = refused.clone();
         let update = self
-            .engine
+            .platform
             .store
             .update_job(
                 job_id,
@@ -336,7 +338,7 @@ impl Jobs {
                 }
             })
             .await?;
-        events::progress(self.engine.events.as_ref(), &job).await;
+        events::progress(self.platform.events.as_ref(), &job).await;
         Ok(JobView::from_record(&job, false))
     }
 
@@ -378,7 +380,7 @@ impl Jobs {
                 }
             })
             .await?;
-        events::progress(self.engine.events.as_ref(), &job).await;
+        events::progress(self.platform.events.as_ref(), &job).await;
         Ok(JobView::from_record(&job, false))
     }
 
@@ -394,7 +396,7 @@ impl Jobs {
         };
         let limit = bounded("limit", req.limit, 50, 1, 500)?;
         let jobs = self
-            .engine
+            .platform
             .store
             .list_jobs(Some(tenant), &statuses, limit)
             .await?;
@@ -418,7 +420,7 @@ impl Jobs {
         let offset = req.offset.unwrap_or(0);
         let max_chars = bounded("max_chars", req.max_chars, 20_000, 0, 1_000_000)?;
         let pages = self
-            .engine
+            .platform
             .store
             .list_pages(
                 tenant,
@@ -452,7 +454,7 @@ impl Jobs {
         if let Some(job_id) = &req.job_id {
             self.owned(tenant, job_id).await?;
         }
-        let store = &self.engine.store;
+        let store = &self.platform.store;
         let offset = req.offset.unwrap_or(0);
         let kind = req.kind.unwrap_or(if req.query.is_some() {
             QueryKind::Search

@@ -5,9 +5,9 @@
 use crate::extract::{self, Extracted, Link};
 use crate::fetch::{FetchError, Fetcher};
 use crate::urlnorm::{normalize, same_site};
-use engine::jobs::{JobError, RenderMode};
-use engine::store::{PageCodeBlock, PageHeading, PageRecord};
-use engine::{Engine, EngineError, TenantId};
+use platform::jobs::{JobError, RenderMode};
+use platform::store::{PageCodeBlock, PageHeading, PageRecord};
+use platform::{EngineError, Renderer, TenantId};
 use url::Url;
 
 /// Pages with fewer words than this whose HTML carries scripts are rendered in Chromium.
@@ -15,8 +15,8 @@ const RENDER_BELOW_WORDS: usize = 30;
 
 /// What a job needs to crawl one page.
 pub struct PageJob<'a> {
-    /// The engine (for rendering).
-    pub engine: &'a Engine,
+    /// Renders pages that need scripts.
+    pub renderer: &'a dyn Renderer,
     /// The HTTP fetcher.
     pub fetcher: &'a Fetcher,
     /// The crawl's start URL (bounds the site).
@@ -187,7 +187,7 @@ impl PageJob<'_> {
 
     /// Render a page in the Chromium pool. `http` is what a plain fetch found, if one was made.
     async fn render(&self, url: &Url, depth: u32, http: Option<&PageRecord>) -> Crawled {
-        match self.engine.render_page(url).await {
+        match self.renderer.render(url).await {
             Ok(r) => {
                 let final_url = Url::parse(&r.final_url).unwrap_or_else(|_| url.clone());
                 let mut rec = self.empty(&final_url, depth, "browser");

@@ -10,9 +10,9 @@ use crate::frontier::{Entry, Frontier, Offer, Scope};
 use crate::robots::Robots;
 use crate::sitemap;
 use crate::urlnorm::normalize;
-use engine::jobs::{JobRecord, JobStatus};
-use engine::store::{JobUpdate, LinkQuery, LinkRecord};
-use engine::{Engine, EngineError};
+use platform::jobs::{JobRecord, JobStatus};
+use platform::store::{JobUpdate, LinkQuery, LinkRecord};
+use platform::{EngineError, Platform, Renderer};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,8 +35,10 @@ const SITEMAP_URLS: usize = 50_000;
 
 /// What every run of the process shares.
 pub struct RunDeps {
-    /// The engine.
-    pub engine: Arc<Engine>,
+    /// The backends.
+    pub platform: Arc<Platform>,
+    /// Renders pages that need scripts.
+    pub renderer: Arc<dyn Renderer>,
     /// The HTTP fetcher.
     pub fetcher: Fetcher,
     /// Per-host limits.
@@ -115,7 +117,7 @@ pub async fn run(
         code: "invalid_url".into(),
         message: format!("{}: {e}", job.options.start_url),
     })?;
-    let store = &deps.engine.store;
+    let store = &deps.platform.store;
     let snapshot = store.load_frontier(&job.job_id).await?;
     let resumed = snapshot.is_some();
     let frontier = match snapshot.and_then(|s| serde_json::from_str::<Frontier>(&s).ok()) {
@@ -246,7 +248,7 @@ impl Run<'_> {
         let mut drain_deadline: Option<tokio::time::Instant> = None;
         // Every page has its own deadline; a run where none finishes for much longer than those
         // deadlines (and the politeness waits) allow is stuck, and fails its attempt.
-        let stall_limit = self.deps.engine.config.navigation_timeout * 3
+        let stall_limit = self.deps.platform.config.navigation_timeout * 3
             + super::politeness::MAX_CRAWL_DELAY * concurrency as u32
             + Duration::from_secs(60);
         let mut last_progress = Instant::now();
@@ -281,7 +283,7 @@ impl Run<'_> {
                     };
                     if self
                         .deps
-                        .engine
+                        .platform
                         .store
                         .has_page(&self.job.job_id, &entry.url)
                         .await?
@@ -345,7 +347,7 @@ impl Run<'_> {
     fn spawn(&mut self, tasks: &mut JoinSet<(Entry, Crawled)>, entry: Entry) {
         self.in_flight.insert(entry.url.clone(), entry.clone());
         self.job.current_url = Some(entry.url.clone());
-        let engine = self.deps.engine.clone();
+        let renderer = self.deps.renderer.clone();
         let fetcher = self.deps.fetcher.clone();
         let gate = self.deps.gate.clone();
         let global = self.deps.global.clone();
@@ -360,7 +362,7 @@ impl Run<'_> {
             let _global = global.acquire_owned().await.expect("never closed");
             let _host = gate.acquire(&host, delay).await;
             let job = PageJob {
-                engine: &engine,
+                renderer: renderer.as_ref(),
                 fetcher: &fetcher,
                 start: &start,
                 tenant: &tenant,
@@ -376,7 +378,7 @@ impl Run<'_> {
     async fn control(&self) -> Result<Option<RunOutcome>, RunError> {
         let job = self
             .deps
-            .engine
+            .platform
             .store
             .get_job(None, &self.job.job_id)
             .await?;
@@ -396,7 +398,7 @@ impl Run<'_> {
     async fn reoffer_stored_links(&mut self, entry: &Entry) -> Result<(), RunError> {
         let links = self
             .deps
-            .engine
+            .platform
             .store
             .list_links(
                 &self.job.tenant_id,
@@ -430,7 +432,7 @@ impl Run<'_> {
             links,
             off_site,
         } = crawled;
-        let store = &self.deps.engine.store;
+        let store = &self.deps.platform.store;
         // The start page failing to load at all, on the first run: the site is down, which is
         // worth another attempt later rather than a job of one failed page.
         if entry.depth == 0
@@ -441,7 +443,7 @@ impl Run<'_> {
             let e = record
                 .error
                 .clone()
-                .unwrap_or_else(|| engine::jobs::JobError {
+                .unwrap_or_else(|| platform::jobs::JobError {
                     code: "site_unreachable".into(),
                     message: "the start page did not load".into(),
                 });
@@ -505,7 +507,7 @@ impl Run<'_> {
             });
         }
         store.put_links(link_docs).await?;
-        let bus = self.deps.engine.events.as_ref();
+        let bus = self.deps.platform.events.as_ref();
         for (to, text) in external {
             if self.reported_external.insert(to.clone()) {
                 self.job.counters.external_links += 1;
@@ -553,7 +555,7 @@ impl Run<'_> {
         let run_secs = self.job.run_secs;
         let update = self
             .deps
-            .engine
+            .platform
             .store
             .update_job(
                 &self.job.job_id,
@@ -572,7 +574,7 @@ impl Run<'_> {
         match update {
             JobUpdate::Updated(j) => {
                 if !last || j.status == JobStatus::Running {
-                    events::progress(self.deps.engine.events.as_ref(), &j).await;
+                    events::progress(self.deps.platform.events.as_ref(), &j).await;
                 }
                 self.job.status = j.status;
                 Ok(true)

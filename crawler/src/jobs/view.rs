@@ -1,8 +1,8 @@
 //! What callers send and get back: the job start body, status, results and knowledge queries.
 //! The REST API and the MCP tools share these shapes.
 
-use engine::jobs::{JobError, JobOptions, JobRecord, JobStatus, RenderMode, StatusEntry};
-use engine::store::{LinkRecord, PageOutcome, PageRecord};
+use platform::jobs::{JobError, JobOptions, JobRecord, JobStatus, RenderMode, StatusEntry};
+use platform::store::{LinkRecord, PageOutcome, PageRecord};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +118,7 @@ impl JobView {
         let waiting = (j.status == JobStatus::Queued)
             .then(|| {
                 j.queued_at
-                    .map(|q| (engine::store::now_secs() - q).max(0.0))
+                    .map(|q| (platform::store::now_secs() - q).max(0.0))
             })
             .flatten();
         Self {
@@ -367,7 +367,7 @@ pub struct QueryAnswer {
 
 /// A job's options as shown: a presigned URL's signature is a credential, so only its scheme,
 /// host and path are shown (in answers and in events alike).
-fn shown_options(o: &engine::jobs::JobOptions) -> engine::jobs::JobOptions {
+fn shown_options(o: &platform::jobs::JobOptions) -> platform::jobs::JobOptions {
     let mut o = o.clone();
     if let Some(r) = o.file.as_mut().and_then(|f| f.s3_reference.as_mut()) {
         if let Some(u) = r.presigned_url.as_mut() {

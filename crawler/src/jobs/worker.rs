@@ -6,9 +6,9 @@
 
 use super::runner::{self, RunError, RunOutcome};
 use super::{events, Jobs};
-use engine::jobs::{JobError, JobRecord, JobStatus};
-use engine::queue::Delivery;
-use engine::store::{now_secs, JobUpdate};
+use platform::jobs::{JobError, JobRecord, JobStatus};
+use platform::queue::Delivery;
+use platform::store::{now_secs, JobUpdate};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -19,7 +19,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// One worker: runs jobs one at a time until shutdown.
 pub(super) async fn work(jobs: Arc<Jobs>, index: usize) {
     let consumer = format!("{}-{index}", jobs.consumer_prefix);
-    let queue = jobs.engine.queue.clone();
+    let queue = jobs.platform.queue.clone();
     loop {
         let next = tokio::select! {
             biased;
@@ -59,13 +59,13 @@ enum Claim {
     Done,
 }
 
-async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> engine::Result<Claim> {
-    let cfg = &jobs.engine.config.jobs;
+async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> platform::Result<Claim> {
+    let cfg = &jobs.platform.config.jobs;
     let lease = cfg.claim_idle.as_secs_f64() / 2.0;
     let max_attempts = cfg.max_attempts;
     let (consumer_c, run_c, reclaimed) = (consumer.to_string(), run_id.to_string(), d.reclaimed);
     let update = jobs
-        .engine
+        .platform
         .store
         .update_job(
             &d.job_id,
@@ -119,7 +119,7 @@ async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> engin
 }
 
 async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
-    let queue = jobs.engine.queue.clone();
+    let queue = jobs.platform.queue.clone();
     let run_id = uuid::Uuid::new_v4().to_string();
     let job = match claim(jobs, consumer, &d, &run_id).await {
         Ok(Claim::Run(j)) => j,
@@ -128,7 +128,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             tracing::warn!(%reason, "job failed for good");
             settle(queue.dead_letter(&d, &reason).await);
             events::job_error(
-                jobs.engine.events.as_ref(),
+                jobs.platform.events.as_ref(),
                 &d.job_id,
                 "attempts_exhausted",
                 &reason,
@@ -144,7 +144,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
         Ok(Claim::Later) => {
             settle(
                 queue
-                    .retry_later(&d, jobs.engine.config.jobs.claim_idle / 2)
+                    .retry_later(&d, jobs.platform.config.jobs.claim_idle / 2)
                     .await,
             );
             return;
@@ -156,7 +156,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
         }
     };
     tracing::info!(attempt = job.attempts, "job running");
-    events::progress(jobs.engine.events.as_ref(), &job).await;
+    events::progress(jobs.platform.events.as_ref(), &job).await;
 
     let keep_alive = tokio::spawn(keep_alive(
         jobs.clone(),
@@ -179,7 +179,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             })
         });
     keep_alive.abort();
-    let bus = jobs.engine.events.as_ref();
+    let bus = jobs.platform.events.as_ref();
     match result {
         Ok(RunOutcome::Completed) => {
             let done = finish(jobs, &d.job_id, &run_id, |j| {
@@ -210,9 +210,9 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             settle(queue.retry_later(&d, Duration::ZERO).await);
         }
         Err(e) => {
-            let max = jobs.engine.config.jobs.max_attempts;
+            let max = jobs.platform.config.jobs.max_attempts;
             let last = attempts >= max || e.permanent;
-            let delay = jobs.engine.config.jobs.retry_delay
+            let delay = jobs.platform.config.jobs.retry_delay
                 * 2u32.saturating_pow(attempts.saturating_sub(1));
             let err = JobError {
                 code: e.code.clone(),
@@ -265,7 +265,7 @@ async fn finish(
 ) -> Option<JobRecord> {
     let run_id = run_id.to_string();
     let r = jobs
-        .engine
+        .platform
         .store
         .update_job(
             job_id,
@@ -290,7 +290,7 @@ async fn finish(
     }
 }
 
-fn settle(r: engine::Result<()>) {
+fn settle(r: platform::Result<()>) {
     if let Err(e) = r {
         tracing::warn!(error = %e, "job queue did not take the update; the job will be delivered again");
     }
@@ -299,15 +299,15 @@ fn settle(r: engine::Result<()>) {
 /// While a run lasts: tell the queue and the store the worker is alive, four times per claim
 /// timeout, so no other worker takes the job over.
 async fn keep_alive(jobs: Arc<Jobs>, consumer: String, d: Delivery, run_id: String) {
-    let every = (jobs.engine.config.jobs.claim_idle / 4).max(Duration::from_millis(50));
+    let every = (jobs.platform.config.jobs.claim_idle / 4).max(Duration::from_millis(50));
     loop {
         tokio::time::sleep(every).await;
-        if let Err(e) = jobs.engine.queue.keep_alive(&consumer, &d).await {
+        if let Err(e) = jobs.platform.queue.keep_alive(&consumer, &d).await {
             tracing::warn!(error = %e, "keep-alive not sent");
         }
         let rid = run_id.clone();
         let _ = jobs
-            .engine
+            .platform
             .store
             .update_job(
                 &d.job_id,
@@ -321,14 +321,14 @@ async fn keep_alive(jobs: Arc<Jobs>, consumer: String, d: Delivery, run_id: Stri
 /// Report jobs that wait too long for a worker, and queue again jobs the queue could not take
 /// when they were started (they stayed `pending`).
 pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
-    let stale_after = jobs.engine.config.jobs.stale_after;
+    let stale_after = jobs.platform.config.jobs.stale_after;
     let every = (stale_after / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = jobs.shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let store = &jobs.engine.store;
+        let store = &jobs.platform.store;
         let waiting = match store
             .list_jobs(None, &[JobStatus::Queued, JobStatus::Pending], 1000)
             .await
@@ -368,7 +368,7 @@ pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
                 let msg = format!("waiting {waited:.0}s for a worker; is any worker running?");
                 tracing::warn!(job_id = %job.job_id, "{msg}");
                 events::job_error(
-                    jobs.engine.events.as_ref(),
+                    jobs.platform.events.as_ref(),
                     &job.job_id,
                     "job_unclaimed",
                     &msg,

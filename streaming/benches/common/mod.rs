@@ -28,7 +28,7 @@ pub fn busy_cores(before: (u64, u64), after: (u64, u64)) -> f64 {
 
 /// Open a session of the local tenant on `url` at `width`x`height` (and `fps`, when given).
 pub async fn open_session(
-    engine: &engine::Engine,
+    engine: &browser::Engine,
     room: &str,
     url: &str,
     (width, height): (u32, u32),
@@ -37,11 +37,11 @@ pub async fn open_session(
     engine
         .sessions
         .start_session(
-            &engine::TenantId::local(),
+            &platform::TenantId::local(),
             room,
-            engine::session::StartOptions {
+            browser::session::StartOptions {
                 initial_url: Some(url.to_string()),
-                viewport: Some(engine::Viewport { width, height }),
+                viewport: Some(platform::Viewport { width, height }),
                 fps,
                 ..Default::default()
             },

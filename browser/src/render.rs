@@ -2,28 +2,14 @@
 //! for pages that need scripts to show their content. The page gets a fresh incognito context,
 //! the same request guard as a session, and is closed before the call returns.
 
-use crate::browser::BrowserPool;
-use crate::error::{EngineError, Result};
-use crate::netguard::Allowlist;
+use crate::pool::BrowserPool;
 use crate::session::actions::{self, Action, ActionContext};
 use crate::session::{driver, guard};
+use platform::error::{EngineError, Result};
+use platform::netguard::Allowlist;
+use platform::Rendered;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A rendered document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rendered {
-    /// The URL after redirects.
-    pub final_url: String,
-    /// The document's title.
-    pub title: String,
-    /// The serialised DOM after scripts ran.
-    pub html: String,
-    /// The HTTP status of the document, as Chromium's navigation timing reports it.
-    pub status: Option<u16>,
-    /// The document's media type.
-    pub content_type: Option<String>,
-}
 
 /// How long the DOM must stay unchanged to count as settled after the load.
 const QUIET: Duration = Duration::from_millis(500);

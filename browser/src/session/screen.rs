@@ -159,7 +159,7 @@ pub struct ScreenContent {
     /// `loading`, `interactive` or `complete`.
     pub ready_state: String,
     /// Viewport.
-    pub viewport: crate::config::Viewport,
+    pub viewport: platform::config::Viewport,
     /// Scroll position.
     pub scroll: ScrollInfo,
     /// Visible headings.

@@ -3,8 +3,8 @@
 //!
 //! `QDRANT_URL=http://127.0.0.1:6333 cargo nextest run -p engine --run-ignored all qdrant`
 
-use engine::vectors::{QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
-use engine::TenantId;
+use platform::vectors::{QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
+use platform::TenantId;
 
 fn point(id: u128, tenant: &str, job: &str, url: &str, v: [f32; 4]) -> VectorPoint {
     VectorPoint {

@@ -1,4 +1,4 @@
-//! The engine's error type: one variant per failure a caller can act on, each with a stable code.
+//! The service's error type: one variant per failure a caller can act on, each with a stable code.
 
 use thiserror::Error;
 
@@ -194,25 +194,6 @@ impl EngineError {
             ErrorClass::TooLarge => "payload too large",
             ErrorClass::UnsupportedType => "unsupported media type",
             ErrorClass::Internal => "internal error",
-        }
-    }
-}
-
-impl From<chromiumoxide::error::CdpError> for EngineError {
-    fn from(e: chromiumoxide::error::CdpError) -> Self {
-        use chromiumoxide::error::CdpError;
-        match e {
-            CdpError::Timeout => Self::Timeout("Chromium did not answer in time".into()),
-            CdpError::JavascriptException(ex) => Self::Script(
-                ex.exception
-                    .as_ref()
-                    .and_then(|o| o.description.clone())
-                    .unwrap_or_else(|| ex.text.clone()),
-            ),
-            CdpError::Ws(_) | CdpError::ChannelSendError(_) | CdpError::NoResponse => {
-                Self::BrowserUnavailable(e.to_string())
-            }
-            other => Self::Browser(other.to_string()),
         }
     }
 }

@@ -8,7 +8,7 @@ pub mod raw;
 
 pub use lease::PageLease;
 
-use crate::error::{EngineError, Result};
+use crate::cdp::CdpResult;
 use chromiumoxide::cdp::browser_protocol::browser::{BrowserContextId, CloseParams};
 use chromiumoxide::cdp::browser_protocol::target::{
     CreateBrowserContextParams, CreateTargetParams, GetBrowserContextsParams, GetTargetsParams,
@@ -16,6 +16,7 @@ use chromiumoxide::cdp::browser_protocol::target::{
 use chromiumoxide::handler::HandlerConfig;
 use chromiumoxide::Browser;
 use futures::StreamExt;
+use platform::error::{EngineError, Result};
 use process::ChromiumProcess;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -432,7 +433,8 @@ async fn open_page(
             .create_browser_context(CreateBrowserContextParams::default()),
     )
     .await
-    .map_err(|_| EngineError::Timeout("creating a browser context".into()))??;
+    .map_err(|_| EngineError::Timeout("creating a browser context".into()))?
+    .cdp()?;
     let params = CreateTargetParams::builder()
         .url("about:blank")
         .browser_context_id(ctx.clone())
@@ -442,7 +444,7 @@ async fn open_page(
         Ok(Ok(page)) => Ok((ctx, page)),
         Ok(Err(e)) => {
             let _ = slot.browser.dispose_browser_context(ctx).await;
-            Err(e.into())
+            Err(crate::cdp::cdp_error(e))
         }
         Err(_) => {
             let _ = slot.browser.dispose_browser_context(ctx).await;

@@ -6,8 +6,8 @@
 //! one is aborted), so navigation commands go over this direct connection instead, and their
 //! answers (`errorText` included) come back as Chromium sends them.
 
-use crate::error::{EngineError, Result};
 use futures::{SinkExt, StreamExt};
+use platform::error::{EngineError, Result};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpStream;

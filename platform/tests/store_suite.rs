@@ -4,12 +4,12 @@
 
 mod servers;
 
-use engine::jobs::{JobOptions, JobRecord, JobStatus, RenderMode};
-use engine::store::{
+use platform::jobs::{JobOptions, JobRecord, JobStatus, RenderMode};
+use platform::store::{
     ChunkRecord, DocumentStore, JobUpdate, LinkQuery, LinkRecord, MongoStore, PageOutcome,
     PageQuery, PageRecord, Paged, SessionRecord, SessionStatus, SqliteStore,
 };
-use engine::TenantId;
+use platform::TenantId;
 use servers::MongoServer;
 use std::sync::Arc;
 

@@ -3,12 +3,13 @@
 
 use super::driver::{self, PageState};
 use super::keys::{parse_keys, Chord};
-use crate::error::{EngineError, Result};
-use crate::netguard::{self, Allowlist};
+use crate::cdp::CdpResult;
 use chromiumoxide::cdp::browser_protocol::page::{
     GetNavigationHistoryParams, NavigateToHistoryEntryParams, ReloadParams,
 };
 use chromiumoxide::Page;
+use platform::error::{EngineError, Result};
+use platform::netguard::{self, Allowlist};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -246,7 +247,7 @@ pub struct ActionContext<'a> {
     /// The page.
     pub page: &'a Page,
     /// The page's lease (for the direct DevTools connection navigation uses).
-    pub lease: &'a crate::browser::PageLease,
+    pub lease: &'a crate::pool::PageLease,
     /// Private networks that may be reached.
     pub allowlist: &'a Allowlist,
     /// How long a load may take.
@@ -442,7 +443,8 @@ pub async fn run(
         Action::GoBack => {
             let hist = page
                 .execute(GetNavigationHistoryParams::default())
-                .await?
+                .await
+                .cdp()?
                 .result;
             if hist.current_index <= 0 {
                 return Err(EngineError::InvalidRequest(
@@ -461,7 +463,8 @@ pub async fn run(
             netguard::check_url(&netguard::parse_target(&entry.url)?, ctx.allowlist).await?;
             let watch = driver::NavWatch::start(page).await?;
             page.execute(NavigateToHistoryEntryParams::new(entry.id))
-                .await?;
+                .await
+                .cdp()?;
             let state = watch
                 .settle(page, "", driver::NAVIGATION_GRACE, load_timeout)
                 .await?;
@@ -471,7 +474,7 @@ pub async fn run(
             })
         }
         Action::Refresh => {
-            page.execute(ReloadParams::default()).await?;
+            page.execute(ReloadParams::default()).await.cdp()?;
             tokio::time::sleep(Duration::from_millis(30)).await;
             let state = driver::wait_for_load(page, load_timeout).await?;
             Ok(ActionEffect {

@@ -4,7 +4,7 @@
 
 mod servers;
 
-use engine::files::{knowledge_key, FileStore, LocalFiles, S3Config, S3Files};
+use platform::files::{knowledge_key, FileStore, LocalFiles, S3Config, S3Files};
 use servers::{S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -8,14 +8,8 @@ pub mod keys;
 pub mod observer;
 pub mod screen;
 
-use crate::browser::{BrowserPool, PageLease};
-use crate::config::Viewport;
-use crate::error::{EngineError, Result};
-use crate::events::{emit, room_channel, EventBus, EventKind};
-use crate::metrics::Metrics;
-use crate::netguard::{self, Allowlist};
-use crate::store::{now_secs, DocumentStore, SessionRecord, SessionStatus};
-use crate::tenant::TenantId;
+use crate::cdp::CdpResult;
+use crate::pool::{BrowserPool, PageLease};
 use actions::{Action, ActionContext, ActionFields, ActionKind};
 use base64::Engine as _;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
@@ -26,6 +20,13 @@ use chromiumoxide::cdp::browser_protocol::page::{
 use driver::PageState;
 use futures::StreamExt;
 use observer::{LiveKitTarget, SessionChange, SessionObserver};
+use platform::config::Viewport;
+use platform::error::{EngineError, Result};
+use platform::events::{emit, room_channel, EventBus, EventKind};
+use platform::metrics::Metrics;
+use platform::netguard::{self, Allowlist};
+use platform::store::{now_secs, DocumentStore, SessionRecord, SessionStatus};
+use platform::tenant::TenantId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -514,7 +515,8 @@ impl SessionManager {
                 1.0,
                 false,
             ))
-            .await?;
+            .await
+            .cdp()?;
             guard::install(&page, self.deps.allowlist.clone(), s.blocked.clone()).await
         };
         if let Err(e) = tokio::time::timeout(Duration::from_secs(15), setup)
@@ -838,7 +840,8 @@ impl SessionManager {
                 .build();
             let data = tokio::time::timeout(Duration::from_secs(15), lease.page().execute(shot))
                 .await
-                .map_err(|_| EngineError::Timeout("taking a screenshot".into()))??
+                .map_err(|_| EngineError::Timeout("taking a screenshot".into()))?
+                .cdp()?
                 .result
                 .data;
             let data: String = data.into();
@@ -1045,7 +1048,7 @@ fn livekit_target(
                 "livekit_token needs a LiveKit server: pass livekit_url or set LIVEKIT_URL".into(),
             )
         })?;
-    if !crate::config::is_livekit_url(&url) {
+    if !platform::config::is_livekit_url(&url) {
         return Err(EngineError::InvalidRequest(format!(
             "livekit_url {url:?} must be a ws://, wss://, http:// or https:// URL"
         )));
@@ -1078,7 +1081,7 @@ fn fail_session(s: &Session, reason: &str) -> Option<Arc<PageLease>> {
 
 async fn watch_deaths(
     mgr: Weak<SessionManager>,
-    mut deaths: tokio::sync::broadcast::Receiver<crate::browser::BrowserDeath>,
+    mut deaths: tokio::sync::broadcast::Receiver<crate::pool::BrowserDeath>,
 ) {
     loop {
         let death = match deaths.recv().await {

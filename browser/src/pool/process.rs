@@ -1,7 +1,7 @@
 //! One Chromium process: started in its own process group with a fresh profile directory, so
 //! that stopping it stops every helper process it spawned and leaves nothing behind.
 
-use crate::error::{EngineError, Result};
+use platform::error::{EngineError, Result};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Low-level page operations over CDP: evaluate scripts, wait for loads, dispatch input.
 
 use super::keys::Chord;
-use crate::error::{EngineError, Result};
+use crate::cdp::CdpResult;
 use chromiumoxide::cdp::browser_protocol::input::{
     DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
     InsertTextParams, MouseButton,
@@ -11,6 +11,7 @@ use chromiumoxide::cdp::browser_protocol::page::{
 };
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::Page;
+use platform::error::{EngineError, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,7 +38,7 @@ pub struct PageState {
     /// Vertical scroll offset in CSS pixels.
     pub scroll_y: i64,
     /// The layout viewport.
-    pub viewport: crate::config::Viewport,
+    pub viewport: platform::config::Viewport,
     /// The document's full width.
     pub page_width: i64,
     /// The document's full height.
@@ -56,7 +57,7 @@ pub async fn eval<T: DeserializeOwned>(page: &Page, expression: &str) -> Result<
         .user_gesture(true)
         .build()
         .map_err(EngineError::Browser)?;
-    let resp = page.execute(params).await?.result;
+    let resp = page.execute(params).await.cdp()?.result;
     if let Some(ex) = resp.exception_details {
         let msg = ex
             .exception
@@ -134,9 +135,13 @@ impl NavWatch {
         Ok(Self {
             requested: page
                 .event_listener::<EventFrameRequestedNavigation>()
-                .await?,
-            navigated: page.event_listener::<EventFrameNavigated>().await?,
-            stopped: page.event_listener::<EventFrameStoppedLoading>().await?,
+                .await
+                .cdp()?,
+            navigated: page.event_listener::<EventFrameNavigated>().await.cdp()?,
+            stopped: page
+                .event_listener::<EventFrameStoppedLoading>()
+                .await
+                .cdp()?,
         })
     }
 
@@ -198,7 +203,7 @@ pub async fn click_at(page: &Page, x: f64, y: f64) -> Result<()> {
         .y(y)
         .build()
         .map_err(EngineError::Browser)?;
-    page.execute(mv).await?;
+    page.execute(mv).await.cdp()?;
     for pressed in [true, false] {
         let kind = if pressed {
             DispatchMouseEventType::MousePressed
@@ -214,14 +219,14 @@ pub async fn click_at(page: &Page, x: f64, y: f64) -> Result<()> {
             .click_count(1)
             .build()
             .map_err(EngineError::Browser)?;
-        page.execute(ev).await?;
+        page.execute(ev).await.cdp()?;
     }
     Ok(())
 }
 
 /// Type text into the focused element as one text insertion (fires `input` events).
 pub async fn insert_text(page: &Page, text: &str) -> Result<()> {
-    page.execute(InsertTextParams::new(text)).await?;
+    page.execute(InsertTextParams::new(text)).await.cdp()?;
     Ok(())
 }
 
@@ -253,7 +258,8 @@ pub async fn press(page: &Page, chords: &[Chord]) -> Result<()> {
         for h in &chord.held {
             mods |= super::keys::modifier_bit(h);
             page.execute(key_event(DispatchKeyEventType::RawKeyDown, h, mods, false)?)
-                .await?;
+                .await
+                .cdp()?;
         }
         let down = if chord.key.text.is_some() {
             DispatchKeyEventType::KeyDown
@@ -261,18 +267,21 @@ pub async fn press(page: &Page, chords: &[Chord]) -> Result<()> {
             DispatchKeyEventType::RawKeyDown
         };
         page.execute(key_event(down, &chord.key, chord.modifiers, true)?)
-            .await?;
+            .await
+            .cdp()?;
         page.execute(key_event(
             DispatchKeyEventType::KeyUp,
             &chord.key,
             chord.modifiers,
             false,
         )?)
-        .await?;
+        .await
+        .cdp()?;
         for h in chord.held.iter().rev() {
             mods &= !super::keys::modifier_bit(h);
             page.execute(key_event(DispatchKeyEventType::KeyUp, h, mods, false)?)
-                .await?;
+                .await
+                .cdp()?;
         }
     }
     Ok(())

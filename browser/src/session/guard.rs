@@ -3,8 +3,7 @@
 //! and then continued or refused. This closes the gap a check on the typed URL alone leaves open:
 //! a public page that redirects or links to an internal address.
 
-use crate::error::Result;
-use crate::netguard::{self, Allowlist};
+use crate::cdp::CdpResult;
 use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, EnableParams, EventRequestPaused, FailRequestParams, RequestPattern,
     RequestStage,
@@ -12,6 +11,8 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
 use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
 use chromiumoxide::Page;
 use futures::StreamExt;
+use platform::error::Result;
+use platform::netguard::{self, Allowlist};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,13 +30,14 @@ pub async fn install(
     allow: Allowlist,
     blocked: Arc<Mutex<Option<String>>>,
 ) -> Result<()> {
-    let mut paused = page.event_listener::<EventRequestPaused>().await?;
+    let mut paused = page.event_listener::<EventRequestPaused>().await.cdp()?;
     let pattern = RequestPattern::builder()
         .url_pattern("*")
         .request_stage(RequestStage::Request)
         .build();
     page.execute(EnableParams::builder().pattern(pattern).build())
-        .await?;
+        .await
+        .cdp()?;
     let page = page.clone();
     let verdicts: Arc<Verdicts> = Arc::default();
     tokio::spawn(async move {
@@ -93,7 +95,7 @@ async fn verdict(raw: &str, allow: &Allowlist, cache: &Verdicts) -> Option<Strin
     }
     let v = match netguard::check_url(&url, allow).await {
         Ok(_) => None,
-        Err(e @ crate::error::EngineError::BlockedUrl(_)) => Some(
+        Err(e @ platform::error::EngineError::BlockedUrl(_)) => Some(
             e.to_string()
                 .trim_start_matches("blocked target: ")
                 .to_string(),

@@ -2,7 +2,7 @@
 //! paused, resumed, ended. Observers are called after the change, outside every session lock,
 //! and must not block (they hand slow work to a task of their own).
 
-use crate::tenant::TenantId;
+use platform::tenant::TenantId;
 
 /// Where a session's video is published in LiveKit: the start call's choice, or the service's
 /// configuration, decided once at start.

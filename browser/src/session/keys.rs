@@ -1,7 +1,7 @@
 //! Key names as agents write them (`Enter`, `Control+A`, `Shift+Tab`) turned into the fields of
 //! CDP key events.
 
-use crate::error::{EngineError, Result};
+use platform::error::{EngineError, Result};
 
 /// One key to press, with the modifiers held while it is pressed.
 #[derive(Debug, Clone, PartialEq)]

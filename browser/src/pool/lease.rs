@@ -34,7 +34,7 @@ impl PageLease {
     }
 
     /// A direct DevTools connection to the page (see [`super::raw`]), opened on first use.
-    pub async fn raw(&self) -> crate::error::Result<&super::raw::RawCdp> {
+    pub async fn raw(&self) -> platform::error::Result<&super::raw::RawCdp> {
         self.raw
             .get_or_try_init(|| async {
                 let url = self.slot.target_ws_url(self.page.target_id().as_ref());

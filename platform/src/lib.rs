@@ -1,0 +1,124 @@
+//! The platform of browser-automation-service: configuration, errors and their codes, tenancy,
+//! records, and one trait per backend with its implementations (documents on SQLite or MongoDB,
+//! files in a directory or on S3, the job queue and the event bus in-process or on Redis, vectors
+//! exact or in Qdrant), plus the network policy. [`Platform`] opens the configured backends once;
+//! the browser, crawler and streaming crates build on it.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod files;
+pub mod jobs;
+pub mod metrics;
+pub mod netguard;
+pub mod queue;
+pub mod render;
+pub mod store;
+pub mod tenant;
+pub mod vectors;
+
+pub use config::{Config, LiveKitKeys, Viewport};
+pub use error::{EngineError, ErrorClass, Result};
+pub use render::{Rendered, Renderer};
+pub use tenant::TenantId;
+
+use events::{EventBus, LocalBus, RedisBus};
+use metrics::Metrics;
+use queue::{JobQueue, LocalQueue, RedisQueue};
+use serde::Serialize;
+use std::sync::Arc;
+use store::DocumentStore;
+
+/// The configured backends, opened once and shared by every part of the service.
+pub struct Platform {
+    /// The configuration they were opened with.
+    pub config: Config,
+    /// The event bus.
+    pub events: Arc<dyn EventBus>,
+    /// The document store.
+    pub store: Arc<dyn DocumentStore>,
+    /// The job queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// Files (uploads, ingested documents, thumbnails).
+    pub files: Arc<dyn files::FileStore>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The state of one dependency.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentHealth {
+    /// Which backend serves it.
+    pub backend: String,
+    /// Whether it works.
+    pub ok: bool,
+    /// What is wrong, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ComponentHealth {
+    fn of(backend: &str, state: Result<()>) -> Self {
+        Self {
+            backend: backend.into(),
+            ok: state.is_ok(),
+            error: state.err().map(|e| e.to_string()),
+        }
+    }
+}
+
+/// The health of the backends.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendsHealth {
+    /// The event bus.
+    pub event_bus: ComponentHealth,
+    /// The document store.
+    pub store: ComponentHealth,
+    /// The job queue.
+    pub job_queue: ComponentHealth,
+    /// The file store.
+    pub files: ComponentHealth,
+}
+
+impl BackendsHealth {
+    /// Whether every backend works.
+    pub fn ok(&self) -> bool {
+        self.event_bus.ok && self.store.ok && self.job_queue.ok && self.files.ok
+    }
+}
+
+impl Platform {
+    /// Open every backend the configuration names (embedded ones otherwise).
+    pub async fn open(config: Config) -> Result<Arc<Self>> {
+        let store = store::open(&config).await?;
+        let files = files::open(&config).await?;
+        let (events, queue): (Arc<dyn EventBus>, Arc<dyn JobQueue>) = match &config.redis_url {
+            Some(url) => {
+                let bus = RedisBus::connect(url).await?;
+                let queue = RedisQueue::new(bus.connection(), config.jobs.claim_idle).await?;
+                (Arc::new(bus), Arc::new(queue))
+            }
+            None => (Arc::new(LocalBus::new()), Arc::new(LocalQueue::new())),
+        };
+        Ok(Arc::new(Self {
+            config,
+            events,
+            store,
+            queue,
+            files,
+            metrics: Arc::new(Metrics::default()),
+        }))
+    }
+
+    /// Check every backend.
+    pub async fn health(&self) -> BackendsHealth {
+        BackendsHealth {
+            event_bus: ComponentHealth::of(self.events.backend(), self.events.health().await),
+            store: ComponentHealth::of(self.store.backend(), self.store.health().await),
+            job_queue: ComponentHealth::of(self.queue.backend(), self.queue.health().await),
+            files: ComponentHealth::of(self.files.backend(), self.files.health().await),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The one thing the crawler needs from a browser: a URL rendered into a document. The browser
+//! crate implements [`Renderer`] with its Chromium pool; the crawler depends on this trait only.
+
+use crate::error::Result;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A rendered document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// The URL after redirects.
+    pub final_url: String,
+    /// The document's title.
+    pub title: String,
+    /// The serialised DOM after scripts ran.
+    pub html: String,
+    /// The HTTP status of the document, as the browser's navigation timing reports it.
+    pub status: Option<u16>,
+    /// The document's media type.
+    pub content_type: Option<String>,
+}
+
+/// The future a [`Renderer`] returns.
+pub type RenderFuture<'a> = Pin<Box<dyn Future<Output = Result<Rendered>> + Send + 'a>>;
+
+/// Renders one URL in a real browser: load it, let its scripts run, return the document.
+pub trait Renderer: Send + Sync {
+    /// Load `url` in a fresh, isolated page and return the document once it has settled.
+    fn render<'a>(&'a self, url: &'a url::Url) -> RenderFuture<'a>;
+}
