@@ -4,8 +4,6 @@
 //! control API's `/mcp/tools` endpoints call the same [`tools::call`], so no operation is
 //! implemented twice.
 
-#![warn(missing_docs)]
-
 pub mod error;
 pub mod handler;
 pub mod tools;
