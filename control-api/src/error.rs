@@ -36,6 +36,12 @@ pub enum ApiError {
     /// A malformed request body.
     #[error("{0}")]
     BadRequest(String),
+    /// A request body over the route's limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A request body of a type the route does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Live video failed.
     #[error(transparent)]
     Video(#[from] streaming::StreamError),
@@ -76,6 +82,16 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not found", "not_found"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad request", "bad_request"),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload too large",
+                "payload_too_large",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported media type",
+                "unsupported_media_type",
+            ),
             ApiError::Video(e) => video_status(e),
         };
         let body = ErrorBody {

@@ -3,8 +3,8 @@
 //! Status, pause, resume, cancel and results are the job endpoints'.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBody;
 use crate::AppState;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -32,13 +32,9 @@ pub const MAX_UPLOAD_BODY: usize = 501 * 1024 * 1024;
 pub async fn start(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<IngestStartRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<IngestStartRequest>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let job = state
-        .services
-        .jobs
-        .ingest_start(&tenant, crate::jobs_api::body(req)?)
-        .await?;
+    let job = state.services.jobs.ingest_start(&tenant, req).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

@@ -2,9 +2,9 @@
 //! tools call the same methods).
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, QueryParams};
 use crate::AppState;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use crawler::jobs::{
@@ -13,17 +13,6 @@ use crawler::jobs::{
 };
 use crawler::knowledge::{SearchAnswer, SearchRequest};
 use platform::TenantId;
-
-/// A JSON body, or a 400 saying what is wrong with it.
-pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
-}
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
-}
 
 /// Start crawling a site; answers at once with the queued job.
 #[utoipa::path(post, path = "/api/knowledge/explore/start", tag = "knowledge", request_body = StartRequest,
@@ -36,9 +25,9 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 pub async fn start(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<StartRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<StartRequest>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let job = state.services.jobs.start_job(&tenant, body(req)?).await?;
+    let job = state.services.jobs.start_job(&tenant, req).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
@@ -63,9 +52,9 @@ pub async fn status(
 pub async fn pause(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<JobIdRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<JobIdRequest>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = body(req)?.job_id;
+    let id = req.job_id;
     Ok(Json(state.services.jobs.pause(&tenant, &id).await?))
 }
 
@@ -77,9 +66,9 @@ pub async fn pause(
 pub async fn resume(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<JobIdRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<JobIdRequest>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = body(req)?.job_id;
+    let id = req.job_id;
     Ok(Json(state.services.jobs.resume(&tenant, &id).await?))
 }
 
@@ -91,9 +80,9 @@ pub async fn resume(
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<JobIdRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<JobIdRequest>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = body(req)?.job_id;
+    let id = req.job_id;
     Ok(Json(state.services.jobs.cancel(&tenant, &id).await?))
 }
 
@@ -107,9 +96,8 @@ pub async fn results(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
     Path(job_id): Path<String>,
-    q: Result<Query<ResultsRequest>, QueryRejection>,
+    QueryParams(q): QueryParams<ResultsRequest>,
 ) -> Result<Json<ResultsPage>, ApiError> {
-    let q = query(q)?;
     Ok(Json(
         state.services.jobs.results(&tenant, &job_id, q).await?,
     ))
@@ -122,9 +110,8 @@ pub async fn results(
 pub async fn list(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    q: Result<Query<ListRequest>, QueryRejection>,
+    QueryParams(q): QueryParams<ListRequest>,
 ) -> Result<Json<JobList>, ApiError> {
-    let q = query(q)?;
     Ok(Json(state.services.jobs.list(&tenant, q).await?))
 }
 
@@ -137,9 +124,9 @@ pub async fn list(
 pub async fn knowledge_query(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<QueryRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<QueryRequest>,
 ) -> Result<Json<QueryAnswer>, ApiError> {
-    Ok(Json(state.services.jobs.query(&tenant, body(req)?).await?))
+    Ok(Json(state.services.jobs.query(&tenant, req).await?))
 }
 
 /// Semantic search: the stored passages that best answer a question, with page URL, title,
@@ -152,7 +139,7 @@ pub async fn knowledge_query(
 pub async fn knowledge_search(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    req: Result<Json<SearchRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<SearchRequest>,
 ) -> Result<Json<SearchAnswer>, ApiError> {
-    Ok(Json(state.services.jobs.search(&tenant, body(req)?).await?))
+    Ok(Json(state.services.jobs.search(&tenant, req).await?))
 }

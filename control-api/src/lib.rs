@@ -2,12 +2,11 @@
 //! (`GET /mcp/tools`, `POST /mcp/tools/call`, streamable HTTP at `/mcp`), WebSocket events,
 //! health, metrics, and the OpenAPI document with its docs pages.
 
-#![warn(missing_docs)]
-
 pub mod auth;
 mod docs;
 pub mod error;
 mod events_ws;
+pub mod extract;
 pub mod ingest_api;
 mod jobs_api;
 mod openapi;
@@ -15,7 +14,7 @@ pub mod rooms;
 mod tools_api;
 pub mod video_api;
 
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use browser::Engine;
 use mcp_server::Services;
@@ -23,6 +22,9 @@ use platform::TenantId;
 use rooms::Rooms;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// State shared by every handler.
 #[derive(Clone)]
@@ -62,60 +64,64 @@ pub fn router(
         engine.platform.config.allowed_hosts.clone(),
         cancel,
     );
-    Router::new()
-        .route("/health", get(tools_api::health))
-        .route("/metrics", get(tools_api::metrics))
-        .route("/mcp/tools", get(tools_api::list_tools))
-        .route("/mcp/tools/call", axum::routing::post(tools_api::call_tool))
-        .route("/mcp/events/{room_name}", get(events_ws::events))
-        .route(
-            "/rooms/{room_name}/connections",
-            get(tools_api::room_connections),
-        )
-        .route("/rooms/{room_name}/view", get(video_api::viewer_page))
-        .route(
-            "/rooms/{room_name}/whep",
-            post(video_api::whep_offer).layer(axum::extract::DefaultBodyLimit::max(
-                streaming::whep::MAX_OFFER_BYTES,
-            )),
-        )
-        .route(
-            "/rooms/{room_name}/whep/{viewer_id}",
-            axum::routing::delete(video_api::whep_delete),
-        )
-        .route("/api/knowledge/explore/start", post(jobs_api::start))
-        .route(
-            "/api/knowledge/explore/status/{job_id}",
-            get(jobs_api::status),
-        )
-        .route("/api/knowledge/explore/pause", post(jobs_api::pause))
-        .route("/api/knowledge/explore/resume", post(jobs_api::resume))
-        .route("/api/knowledge/explore/cancel", post(jobs_api::cancel))
-        .route(
-            "/api/knowledge/explore/results/{job_id}",
-            get(jobs_api::results),
-        )
-        .route("/api/knowledge/explore/jobs", get(jobs_api::list))
-        .route("/api/knowledge/ingest/start", post(ingest_api::start))
-        .route(
-            "/api/knowledge/ingest/upload",
-            post(ingest_api::upload).layer(axum::extract::DefaultBodyLimit::max(
-                ingest_api::MAX_UPLOAD_BODY,
-            )),
-        )
-        .route("/api/knowledge/query", post(jobs_api::knowledge_query))
-        .route("/api/knowledge/search", post(jobs_api::knowledge_search))
-        .route("/openapi.json", get(openapi::document))
-        .route("/docs", get(docs::swagger_page))
-        .route("/redoc", get(docs::redoc_page))
-        .nest_service("/mcp", mcp)
-        .fallback(error::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
-        .layer(axum::middleware::from_fn(trace_request))
-        .with_state(state)
+    let (api, doc) = api_routes().split_for_parts();
+    let doc = Arc::new(openapi::with_tool_names(doc));
+    api.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    )
+    .route("/docs", get(docs::swagger_page))
+    .route("/redoc", get(docs::redoc_page))
+    .nest_service("/mcp", mcp)
+    .fallback(error::not_found)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ))
+    .layer(axum::middleware::from_fn(trace_request))
+    .with_state(state)
+}
+
+/// Every documented route, each declared once: its path and method come from the handler's
+/// `#[utoipa::path]` attribute, which also puts it in the OpenAPI document.
+fn api_routes() -> OpenApiRouter<AppState> {
+    use axum::extract::DefaultBodyLimit;
+    let (s, p, whep) = routes!(video_api::whep_offer);
+    let whep = (
+        s,
+        p,
+        whep.layer(DefaultBodyLimit::max(streaming::whep::MAX_OFFER_BYTES)),
+    );
+    let (s, p, upload) = routes!(ingest_api::upload);
+    let upload = (
+        s,
+        p,
+        upload.layer(DefaultBodyLimit::max(ingest_api::MAX_UPLOAD_BODY)),
+    );
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(tools_api::health))
+        .routes(routes!(tools_api::metrics))
+        .routes(routes!(tools_api::list_tools))
+        .routes(routes!(tools_api::call_tool))
+        .routes(routes!(events_ws::events))
+        .routes(routes!(tools_api::room_connections))
+        .routes(routes!(video_api::viewer_page))
+        .routes(whep)
+        .routes(routes!(video_api::whep_delete))
+        .routes(routes!(jobs_api::start))
+        .routes(routes!(jobs_api::status))
+        .routes(routes!(jobs_api::pause))
+        .routes(routes!(jobs_api::resume))
+        .routes(routes!(jobs_api::cancel))
+        .routes(routes!(jobs_api::results))
+        .routes(routes!(jobs_api::list))
+        .routes(routes!(ingest_api::start))
+        .routes(upload)
+        .routes(routes!(jobs_api::knowledge_query))
+        .routes(routes!(jobs_api::knowledge_search))
 }
 
 /// One tracing span per request, and a counter.

@@ -1,34 +1,12 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document: its paths come from the router (each route is declared once, by its
+//! handler's `#[utoipa::path]`), its schemas and tags from here.
 
-use axum::Json;
 use utoipa::OpenApi;
 
 /// The API's OpenAPI description.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "browser-automation-service", description = "A pool of real headless Chromium browsers for AI agents and the platform. With API_KEYS set, send `Authorization: Bearer <key>`."),
-    paths(
-        crate::tools_api::health,
-        crate::tools_api::metrics,
-        crate::tools_api::list_tools,
-        crate::tools_api::call_tool,
-        crate::tools_api::room_connections,
-        crate::video_api::viewer_page,
-        crate::video_api::whep_offer,
-        crate::video_api::whep_delete,
-        crate::events_ws::events,
-        crate::jobs_api::start,
-        crate::jobs_api::status,
-        crate::jobs_api::pause,
-        crate::jobs_api::resume,
-        crate::jobs_api::cancel,
-        crate::jobs_api::results,
-        crate::jobs_api::list,
-        crate::jobs_api::knowledge_query,
-        crate::jobs_api::knowledge_search,
-        crate::ingest_api::start,
-        crate::ingest_api::upload,
-    ),
     components(schemas(crate::error::ErrorBody, crate::tools_api::ToolCall, crate::tools_api::ToolList,
                        crate::tools_api::RoomConnections, crate::rooms::RoomCounts,
                        crawler::jobs::StartRequest, crawler::jobs::JobIdRequest, crawler::jobs::JobView,
@@ -47,7 +25,39 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-/// `GET /openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document with the tool names of `POST /mcp/tools/call` taken from the tool catalogue
+/// (each tool is declared once, in `mcp_server::tools`).
+pub fn with_tool_names(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    use utoipa::openapi::RefOr;
+    let names: Vec<&str> = mcp_server::tools::TOOLS.iter().map(|t| t.name).collect();
+    let call = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("ToolCall"));
+    if let Some(RefOr::T(Schema::Object(call))) = call {
+        if let Some(RefOr::T(Schema::Object(name))) = call.properties.get_mut("name") {
+            if name.schema_type == SchemaType::Type(Type::String) {
+                name.enum_values = Some(names.into_iter().map(Into::into).collect());
+            }
+        }
+    }
+    doc
+}
+
+/// The whole document, as `GET /openapi.json` serves it.
+#[cfg(test)]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    with_tool_names(crate::api_routes().split_for_parts().1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tool_call_names_come_from_the_catalogue() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        let names = &doc["components"]["schemas"]["ToolCall"]["properties"]["name"]["enum"];
+        let expected: Vec<&str> = mcp_server::tools::TOOLS.iter().map(|t| t.name).collect();
+        assert_eq!(names, &serde_json::json!(expected), "{names}");
+    }
 }

@@ -1,6 +1,7 @@
 //! REST handlers: health, metrics, room connections, and the MCP tools over plain HTTP.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBody;
 use crate::rooms::RoomCounts;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -82,9 +83,8 @@ pub struct ToolCall {
 pub async fn call_tool(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    body: Result<Json<ToolCall>, axum::extract::rejection::JsonRejection>,
+    JsonBody(call): JsonBody<ToolCall>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(call) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let out = mcp_server::tools::call(&state.services, &tenant, &call.name, call.arguments).await?;
     Ok(Json(out.structured))
 }
