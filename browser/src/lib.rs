@@ -3,8 +3,6 @@
 //! for the crawler ([`platform::Renderer`]). Transports (HTTP, MCP) are thin adapters over
 //! [`Engine`].
 
-#![warn(missing_docs)]
-
 pub mod cdp;
 pub mod pool;
 pub mod render;

@@ -5,8 +5,6 @@
 //! ([`urlnorm`]), robots.txt ([`robots`]) and sitemaps ([`sitemap`]); and knowledge-exploration
 //! jobs ([`jobs`]) built on them: their API, workers and runs. Chunking and embeddings come next.
 
-#![warn(missing_docs)]
-
 pub mod chunk;
 pub mod embed;
 pub mod extract;

@@ -4,8 +4,6 @@
 //! exact or in Qdrant), plus the network policy. [`Platform`] opens the configured backends once;
 //! the browser, crawler and streaming crates build on it.
 
-#![warn(missing_docs)]
-
 pub mod config;
 pub mod error;
 pub mod events;

@@ -4,8 +4,6 @@
 //! Delivery: WHEP viewers ([`whep`]) and LiveKit rooms ([`livekit`]) over webrtc-rs ([`peer`]),
 //! managed per room by [`LiveVideo`], which follows each session's life.
 
-#![warn(missing_docs)]
-
 pub mod encode;
 mod keyframes;
 pub mod live;
