@@ -7,7 +7,7 @@
 
 use crawler::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crawler::embed::{MiniLm, DIMENSION, MODEL_NAME};
-use platform::store::{ChunkRecord, DocumentStore, SqliteStore};
+use platform::store::{ChunkRecord, PassageStore, SqliteStore};
 use platform::vectors::{ExactIndex, VectorFilter, VectorIndex, VectorPoint};
 use platform::TenantId;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ mod servers;
 use platform::jobs::{JobOptions, JobRecord, JobStatus, RenderMode};
 use platform::store::{
     ChunkRecord, DocumentStore, JobUpdate, LinkQuery, LinkRecord, MongoStore, PageOutcome,
-    PageQuery, PageRecord, Paged, SessionRecord, SessionStatus, SqliteStore,
+    PageQuery, PageRecord, Paged, SessionRecord, SessionStatus, SessionStore, SqliteStore,
 };
 use platform::TenantId;
 use servers::MongoServer;

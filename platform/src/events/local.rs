@@ -2,7 +2,6 @@
 
 use super::{Event, EventBus};
 use crate::error::Result;
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -31,12 +30,13 @@ impl LocalBus {
     }
 }
 
+#[async_trait::async_trait]
 impl EventBus for LocalBus {
     fn backend(&self) -> &'static str {
         "in_process"
     }
 
-    fn publish<'a>(&'a self, channel: &'a str, event: &'a Event) -> BoxFuture<'a, Result<()>> {
+    async fn publish(&self, channel: &str, event: &Event) -> Result<()> {
         let tx = self
             .channels
             .lock()
@@ -46,22 +46,17 @@ impl EventBus for LocalBus {
         if let Some(tx) = tx {
             let _ = tx.send(event.clone());
         }
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn subscribe<'a>(
-        &'a self,
-        channel: &'a str,
-    ) -> BoxFuture<'a, Result<BoxStream<'static, Event>>> {
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, Event>> {
         let rx = self.sender(channel).subscribe();
-        Box::pin(async move {
-            let stream = tokio_stream_from(rx);
-            Ok(stream)
-        })
+        let stream = tokio_stream_from(rx);
+        Ok(stream)
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
+    async fn health(&self) -> Result<()> {
+        Ok(())
     }
 }
 

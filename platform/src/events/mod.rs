@@ -8,7 +8,6 @@ pub use local::LocalBus;
 pub use redis_bus::RedisBus;
 
 use crate::error::Result;
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,18 +85,16 @@ pub fn room_channel(room_name: &str) -> String {
 }
 
 /// A publish/subscribe event bus.
+#[async_trait::async_trait]
 pub trait EventBus: Send + Sync + 'static {
     /// Which backend this is (`in_process` or `redis`).
     fn backend(&self) -> &'static str;
     /// Publish one event on a channel. Delivery is best effort: nobody listening is not an error.
-    fn publish<'a>(&'a self, channel: &'a str, event: &'a Event) -> BoxFuture<'a, Result<()>>;
+    async fn publish(&self, channel: &str, event: &Event) -> Result<()>;
     /// Subscribe to a channel; the stream ends when the bus shuts down.
-    fn subscribe<'a>(
-        &'a self,
-        channel: &'a str,
-    ) -> BoxFuture<'a, Result<BoxStream<'static, Event>>>;
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, Event>>;
     /// Check that the bus works.
-    fn health(&self) -> BoxFuture<'_, Result<()>>;
+    async fn health(&self) -> Result<()>;
 }
 
 /// Publish and log, never fail: an event that cannot be delivered must not fail the action

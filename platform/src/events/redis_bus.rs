@@ -5,7 +5,6 @@
 
 use super::{Event, EventBus};
 use crate::error::{EngineError, Result};
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -51,93 +50,85 @@ pub(crate) fn redact(e: &redis::RedisError) -> String {
     }
 }
 
+#[async_trait::async_trait]
 impl EventBus for RedisBus {
     fn backend(&self) -> &'static str {
         "redis"
     }
 
-    fn publish<'a>(&'a self, channel: &'a str, event: &'a Event) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let payload =
-                serde_json::to_string(event).map_err(|e| EngineError::EventBus(e.to_string()))?;
-            let mut conn = self.conn.clone();
-            let _: i64 = redis::cmd("PUBLISH")
-                .arg(channel)
-                .arg(payload)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| EngineError::EventBus(redact(&e)))?;
-            Ok(())
-        })
+    async fn publish(&self, channel: &str, event: &Event) -> Result<()> {
+        let payload =
+            serde_json::to_string(event).map_err(|e| EngineError::EventBus(e.to_string()))?;
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| EngineError::EventBus(redact(&e)))?;
+        Ok(())
     }
 
-    fn subscribe<'a>(
-        &'a self,
-        channel: &'a str,
-    ) -> BoxFuture<'a, Result<BoxStream<'static, Event>>> {
-        Box::pin(async move {
-            let client = self.client.clone();
-            let channel = channel.to_string();
-            // Subscribe once now, so that a caller knows the subscription is live when this returns.
-            let first = open_subscription(&client, &channel).await?;
-            let stream = futures::stream::unfold(
-                (client, channel, Some(first)),
-                |(client, channel, mut current)| async move {
-                    loop {
-                        if let Some(stream) = current.as_mut() {
-                            match stream.next().await {
-                                Some(msg) => {
-                                    let Ok(payload) = msg.get_payload::<String>() else {
+    async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, Event>> {
+        let client = self.client.clone();
+        let channel = channel.to_string();
+        // Subscribe once now, so that a caller knows the subscription is live when this returns.
+        let first = open_subscription(&client, &channel).await?;
+        let stream = futures::stream::unfold(
+            (client, channel, Some(first)),
+            |(client, channel, mut current)| async move {
+                loop {
+                    if let Some(stream) = current.as_mut() {
+                        match stream.next().await {
+                            Some(msg) => {
+                                let Ok(payload) = msg.get_payload::<String>() else {
+                                    continue;
+                                };
+                                match serde_json::from_str::<Event>(&payload) {
+                                    Ok(ev) => return Some((ev, (client, channel, current))),
+                                    Err(e) => {
+                                        tracing::warn!(%channel, error = %e, "ignoring malformed event");
                                         continue;
-                                    };
-                                    match serde_json::from_str::<Event>(&payload) {
-                                        Ok(ev) => return Some((ev, (client, channel, current))),
-                                        Err(e) => {
-                                            tracing::warn!(%channel, error = %e, "ignoring malformed event");
-                                            continue;
-                                        }
                                     }
                                 }
-                                None => {
-                                    tracing::warn!(%channel, "Redis subscription lost; re-subscribing");
-                                }
                             }
-                        }
-                        let mut delay = Duration::from_millis(100);
-                        loop {
-                            match open_subscription(&client, &channel).await {
-                                Ok(s) => {
-                                    current = Some(s);
-                                    break;
-                                }
-                                Err(_) => {
-                                    tokio::time::sleep(delay).await;
-                                    delay = (delay * 2).min(Duration::from_secs(5));
-                                }
+                            None => {
+                                tracing::warn!(%channel, "Redis subscription lost; re-subscribing");
                             }
                         }
                     }
-                },
-            );
-            Ok(stream.boxed())
-        })
+                    let mut delay = Duration::from_millis(100);
+                    loop {
+                        match open_subscription(&client, &channel).await {
+                            Ok(s) => {
+                                current = Some(s);
+                                break;
+                            }
+                            Err(_) => {
+                                tokio::time::sleep(delay).await;
+                                delay = (delay * 2).min(Duration::from_secs(5));
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(stream.boxed())
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
-            let pong: String = redis::cmd("PING")
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| EngineError::EventBus(redact(&e)))?;
-            if pong == "PONG" {
-                Ok(())
-            } else {
-                Err(EngineError::EventBus(format!(
-                    "unexpected PING answer {pong}"
-                )))
-            }
-        })
+    async fn health(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| EngineError::EventBus(redact(&e)))?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(EngineError::EventBus(format!(
+                "unexpected PING answer {pong}"
+            )))
+        }
     }
 }
 

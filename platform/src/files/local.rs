@@ -3,7 +3,6 @@
 
 use super::{check_key, FileStore};
 use crate::error::{EngineError, Result};
-use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,6 +32,7 @@ impl LocalFiles {
     }
 }
 
+#[async_trait::async_trait]
 impl FileStore for LocalFiles {
     fn backend(&self) -> &'static str {
         "local"
@@ -42,88 +42,75 @@ impl FileStore for LocalFiles {
         None
     }
 
-    fn put_file<'a>(
-        &'a self,
-        key: &'a str,
-        path: &'a Path,
-        _content_type: &'a str,
-    ) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move {
-            let dest = self.path_of(key)?;
-            if let Some(dir) = dest.parent() {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| io_err("creating the file's directory", e))?;
-            }
-            let tmp = dest.with_extension(format!("part-{}", uuid::Uuid::new_v4()));
-            let n = tokio::fs::copy(path, &tmp)
+    async fn put_file(&self, key: &str, path: &Path, _content_type: &str) -> Result<u64> {
+        let dest = self.path_of(key)?;
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir)
                 .await
-                .map_err(|e| io_err("writing the file", e))?;
-            tokio::fs::rename(&tmp, &dest)
-                .await
-                .map_err(|e| io_err("writing the file", e))?;
-            Ok(n)
-        })
+                .map_err(|e| io_err("creating the file's directory", e))?;
+        }
+        let tmp = dest.with_extension(format!("part-{}", uuid::Uuid::new_v4()));
+        let n = tokio::fs::copy(path, &tmp)
+            .await
+            .map_err(|e| io_err("writing the file", e))?;
+        tokio::fs::rename(&tmp, &dest)
+            .await
+            .map_err(|e| io_err("writing the file", e))?;
+        Ok(n)
     }
 
-    fn get_file<'a>(
-        &'a self,
-        bucket: Option<&'a str>,
-        key: &'a str,
-        dest: &'a Path,
+    async fn get_file(
+        &self,
+        bucket: Option<&str>,
+        key: &str,
+        dest: &Path,
         max_bytes: u64,
-    ) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move {
-            if let Some(b) = bucket {
-                return Err(EngineError::InvalidRequest(format!(
+    ) -> Result<u64> {
+        if let Some(b) = bucket {
+            return Err(EngineError::InvalidRequest(format!(
                     "bucket {b:?} is not reachable: files are kept in a local directory (set S3_* to use S3)"
                 )));
+        }
+        let src = self.path_of(key)?;
+        let meta = match tokio::fs::metadata(&src).await {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(EngineError::FileNotFound(key.to_string()))
             }
-            let src = self.path_of(key)?;
-            let meta = match tokio::fs::metadata(&src).await {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(EngineError::FileNotFound(key.to_string()))
-                }
-                Err(e) => return Err(io_err("reading the file", e)),
-            };
-            if meta.len() > max_bytes {
-                return Err(EngineError::FileTooLarge(format!(
-                    "{key} is {} bytes; the limit for its type is {max_bytes}",
-                    meta.len()
-                )));
-            }
-            tokio::fs::copy(&src, dest)
-                .await
-                .map_err(|e| io_err("reading the file", e))
-        })
+            Err(e) => return Err(io_err("reading the file", e)),
+        };
+        if meta.len() > max_bytes {
+            return Err(EngineError::FileTooLarge(format!(
+                "{key} is {} bytes; the limit for its type is {max_bytes}",
+                meta.len()
+            )));
+        }
+        tokio::fs::copy(&src, dest)
+            .await
+            .map_err(|e| io_err("reading the file", e))
     }
 
-    fn presign_get<'a>(
-        &'a self,
-        _bucket: Option<&'a str>,
-        _key: &'a str,
+    async fn presign_get(
+        &self,
+        _bucket: Option<&str>,
+        _key: &str,
         _expires_in: Duration,
-    ) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async { Ok(None) })
+    ) -> Result<Option<String>> {
+        Ok(None)
     }
 
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            match tokio::fs::remove_file(self.path_of(key)?).await {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(io_err("removing the file", e)),
-            }
-        })
+    async fn delete(&self, key: &str) -> Result<()> {
+        match tokio::fs::remove_file(self.path_of(key)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("removing the file", e)),
+        }
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            tokio::fs::metadata(&self.root)
-                .await
-                .map(|_| ())
-                .map_err(|e| io_err("the files directory", e))
-        })
+    async fn health(&self) -> Result<()> {
+        tokio::fs::metadata(&self.root)
+            .await
+            .map(|_| ())
+            .map_err(|e| io_err("the files directory", e))
     }
 }

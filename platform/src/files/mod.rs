@@ -9,7 +9,6 @@ pub use local::LocalFiles;
 pub use s3::{S3Config, S3Files};
 
 use crate::error::{EngineError, Result};
-use futures::future::BoxFuture;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,39 +17,35 @@ use std::time::Duration;
 pub const PRESIGN_DEFAULT: Duration = Duration::from_secs(3600);
 
 /// Persistent storage of files.
+#[async_trait::async_trait]
 pub trait FileStore: Send + Sync + 'static {
     /// Which backend this is (`local` or `s3`).
     fn backend(&self) -> &'static str;
     /// The bucket files are put in (`None` for the local directory).
     fn bucket(&self) -> Option<&str>;
     /// Store the file at `path` under `key`; returns its size in bytes.
-    fn put_file<'a>(
-        &'a self,
-        key: &'a str,
-        path: &'a Path,
-        content_type: &'a str,
-    ) -> BoxFuture<'a, Result<u64>>;
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<u64>;
     /// Copy the file under `key` (in `bucket`, or the store's own) to `dest`, refusing it once it
     /// exceeds `max_bytes`; returns its size.
-    fn get_file<'a>(
-        &'a self,
-        bucket: Option<&'a str>,
-        key: &'a str,
-        dest: &'a Path,
+    async fn get_file(
+        &self,
+        bucket: Option<&str>,
+        key: &str,
+        dest: &Path,
         max_bytes: u64,
-    ) -> BoxFuture<'a, Result<u64>>;
+    ) -> Result<u64>;
     /// A URL anyone may GET the file with until `expires_in` has passed, signed with the
     /// service's own credentials; `None` when the backend has no such URLs (the local directory).
-    fn presign_get<'a>(
-        &'a self,
-        bucket: Option<&'a str>,
-        key: &'a str,
+    async fn presign_get(
+        &self,
+        bucket: Option<&str>,
+        key: &str,
         expires_in: Duration,
-    ) -> BoxFuture<'a, Result<Option<String>>>;
+    ) -> Result<Option<String>>;
     /// Remove a file (no error when it is not there).
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
+    async fn delete(&self, key: &str) -> Result<()>;
     /// Check the backend answers.
-    fn health(&self) -> BoxFuture<'_, Result<()>>;
+    async fn health(&self) -> Result<()>;
 }
 
 /// A filename made safe for a key: letters, digits, `.`, `-` and `_` kept, anything else `_`;

@@ -10,7 +10,6 @@ use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use futures::future::BoxFuture;
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -138,6 +137,7 @@ impl S3Files {
     }
 }
 
+#[async_trait::async_trait]
 impl FileStore for S3Files {
     fn backend(&self) -> &'static str {
         "s3"
@@ -147,130 +147,115 @@ impl FileStore for S3Files {
         Some(&self.config.bucket)
     }
 
-    fn put_file<'a>(
-        &'a self,
-        key: &'a str,
-        path: &'a Path,
-        content_type: &'a str,
-    ) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move {
-            check_key(key)?;
-            let size = tokio::fs::metadata(path)
-                .await
-                .map_err(|e| EngineError::Files(format!("reading {}: {e}", path.display())))?
-                .len();
-            let body = ByteStream::from_path(path)
-                .await
-                .map_err(|e| EngineError::Files(format!("reading {}: {e}", path.display())))?;
-            self.client
-                .put_object()
-                .bucket(&self.config.bucket)
-                .key(key)
-                .content_type(content_type)
-                .content_length(size as i64)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| s3_err("put", e))?;
-            Ok(size)
-        })
+    async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> Result<u64> {
+        check_key(key)?;
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| EngineError::Files(format!("reading {}: {e}", path.display())))?
+            .len();
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| EngineError::Files(format!("reading {}: {e}", path.display())))?;
+        self.client
+            .put_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(size as i64)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| s3_err("put", e))?;
+        Ok(size)
     }
 
-    fn get_file<'a>(
-        &'a self,
-        bucket: Option<&'a str>,
-        key: &'a str,
-        dest: &'a Path,
+    async fn get_file(
+        &self,
+        bucket: Option<&str>,
+        key: &str,
+        dest: &Path,
         max_bytes: u64,
-    ) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(async move {
-            let out = self
-                .client
-                .get_object()
-                .bucket(bucket.unwrap_or(&self.config.bucket))
-                .key(key)
-                .send()
-                .await;
-            let out = match out {
-                Ok(o) => o,
-                Err(e) if is_not_found(&e) => return Err(EngineError::FileNotFound(key.into())),
-                Err(e) => return Err(s3_err("get", e)),
-            };
-            if let Some(len) = out.content_length().filter(|&l| l as u64 > max_bytes) {
+    ) -> Result<u64> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket.unwrap_or(&self.config.bucket))
+            .key(key)
+            .send()
+            .await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if is_not_found(&e) => return Err(EngineError::FileNotFound(key.into())),
+            Err(e) => return Err(s3_err("get", e)),
+        };
+        if let Some(len) = out.content_length().filter(|&l| l as u64 > max_bytes) {
+            return Err(EngineError::FileTooLarge(format!(
+                "{key} is {len} bytes; the limit for its type is {max_bytes}"
+            )));
+        }
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| EngineError::Files(format!("writing {}: {e}", dest.display())))?;
+        let mut body = out.body;
+        let mut n = 0u64;
+        while let Some(bytes) = body
+            .try_next()
+            .await
+            .map_err(|e| EngineError::Files(format!("S3 get: the download broke off: {e}")))?
+        {
+            n += bytes.len() as u64;
+            if n > max_bytes {
                 return Err(EngineError::FileTooLarge(format!(
-                    "{key} is {len} bytes; the limit for its type is {max_bytes}"
+                    "{key} exceeds the limit for its type ({max_bytes} bytes)"
                 )));
             }
-            let mut file = tokio::fs::File::create(dest)
+            file.write_all(&bytes)
                 .await
                 .map_err(|e| EngineError::Files(format!("writing {}: {e}", dest.display())))?;
-            let mut body = out.body;
-            let mut n = 0u64;
-            while let Some(bytes) = body
-                .try_next()
-                .await
-                .map_err(|e| EngineError::Files(format!("S3 get: the download broke off: {e}")))?
-            {
-                n += bytes.len() as u64;
-                if n > max_bytes {
-                    return Err(EngineError::FileTooLarge(format!(
-                        "{key} exceeds the limit for its type ({max_bytes} bytes)"
-                    )));
-                }
-                file.write_all(&bytes)
-                    .await
-                    .map_err(|e| EngineError::Files(format!("writing {}: {e}", dest.display())))?;
-            }
-            file.flush()
-                .await
-                .map_err(|e| EngineError::Files(format!("writing {}: {e}", dest.display())))?;
-            Ok(n)
-        })
+        }
+        file.flush()
+            .await
+            .map_err(|e| EngineError::Files(format!("writing {}: {e}", dest.display())))?;
+        Ok(n)
     }
 
-    fn presign_get<'a>(
-        &'a self,
-        bucket: Option<&'a str>,
-        key: &'a str,
+    async fn presign_get(
+        &self,
+        bucket: Option<&str>,
+        key: &str,
         expires_in: Duration,
-    ) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(async move {
-            let cfg = PresigningConfig::expires_in(expires_in)
-                .map_err(|e| EngineError::InvalidRequest(format!("presign: {e}")))?;
-            let req = self
-                .client
-                .get_object()
-                .bucket(bucket.unwrap_or(&self.config.bucket))
-                .key(key)
-                .presigned(cfg)
-                .await
-                .map_err(|e| s3_err("presign", e))?;
-            Ok(Some(req.uri().to_string()))
-        })
+    ) -> Result<Option<String>> {
+        let cfg = PresigningConfig::expires_in(expires_in)
+            .map_err(|e| EngineError::InvalidRequest(format!("presign: {e}")))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(bucket.unwrap_or(&self.config.bucket))
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map_err(|e| s3_err("presign", e))?;
+        Ok(Some(req.uri().to_string()))
     }
 
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            self.client
-                .delete_object()
-                .bucket(&self.config.bucket)
-                .key(key)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| s3_err("delete", e))
-        })
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| s3_err("delete", e))
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            self.client
-                .head_bucket()
-                .bucket(&self.config.bucket)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| s3_err("bucket check", e))
-        })
+    async fn health(&self) -> Result<()> {
+        self.client
+            .head_bucket()
+            .bucket(&self.config.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| s3_err("bucket check", e))
     }
 }

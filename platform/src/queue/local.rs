@@ -3,7 +3,6 @@
 
 use super::{Delivery, JobQueue};
 use crate::error::Result;
-use futures::future::BoxFuture;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,54 +49,45 @@ impl LocalQueue {
     }
 }
 
+#[async_trait::async_trait]
 impl JobQueue for LocalQueue {
     fn backend(&self) -> &'static str {
         "in_process"
     }
 
-    fn enqueue<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<()>> {
+    async fn enqueue(&self, job_id: &str) -> Result<()> {
         self.shared.push(job_id.to_string());
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn next<'a>(
-        &'a self,
-        _consumer: &'a str,
-        wait: Duration,
-    ) -> BoxFuture<'a, Result<Option<Delivery>>> {
-        Box::pin(async move {
-            let deadline = tokio::time::Instant::now() + wait;
-            loop {
-                let notified = self.shared.notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if let Some(job_id) = self.shared.queue.lock().expect("queue lock").pop_front() {
-                    return Ok(Some(Delivery {
-                        token: job_id.clone(),
-                        job_id,
-                        reclaimed: false,
-                    }));
-                }
-                if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                    return Ok(None);
-                }
+    async fn next(&self, _consumer: &str, wait: Duration) -> Result<Option<Delivery>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.shared.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(job_id) = self.shared.queue.lock().expect("queue lock").pop_front() {
+                return Ok(Some(Delivery {
+                    token: job_id.clone(),
+                    job_id,
+                    reclaimed: false,
+                }));
             }
-        })
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(None);
+            }
+        }
     }
 
-    fn keep_alive<'a>(&'a self, _: &'a str, _: &'a Delivery) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async { Ok(()) })
+    async fn keep_alive(&self, _: &str, _: &Delivery) -> Result<()> {
+        Ok(())
     }
 
-    fn ack<'a>(&'a self, _: &'a Delivery) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async { Ok(()) })
+    async fn ack(&self, _: &Delivery) -> Result<()> {
+        Ok(())
     }
 
-    fn retry_later<'a>(
-        &'a self,
-        delivery: &'a Delivery,
-        delay: Duration,
-    ) -> BoxFuture<'a, Result<()>> {
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<()> {
         let shared = self.shared.clone();
         let job_id = delivery.job_id.clone();
         if delay.is_zero() {
@@ -108,30 +98,26 @@ impl JobQueue for LocalQueue {
                 shared.push(job_id);
             });
         }
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn dead_letter<'a>(
-        &'a self,
-        delivery: &'a Delivery,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<()> {
         self.shared
             .dead
             .lock()
             .expect("dead letters lock")
             .push((delivery.job_id.clone(), reason.to_string()));
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<(String, String)>> {
         let dead = self.shared.dead.lock().expect("dead letters lock");
         let out = dead[dead.len().saturating_sub(limit)..].to_vec();
-        Box::pin(async move { Ok(out) })
+        Ok(out)
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
+    async fn health(&self) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -10,7 +10,6 @@ pub use local::LocalQueue;
 pub use redis_queue::RedisQueue;
 
 use crate::error::Result;
-use futures::future::BoxFuture;
 use std::time::Duration;
 
 /// A job handed to one worker.
@@ -25,40 +24,25 @@ pub struct Delivery {
 }
 
 /// A durable queue of job ids.
+#[async_trait::async_trait]
 pub trait JobQueue: Send + Sync + 'static {
     /// Which backend this is (`in_process` or `redis`).
     fn backend(&self) -> &'static str;
     /// Add a job to the queue.
-    fn enqueue<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<()>>;
+    async fn enqueue(&self, job_id: &str) -> Result<()>;
     /// The next job for `consumer`, waiting up to `wait`; a job whose worker stopped sending
     /// keep-alives comes first.
-    fn next<'a>(
-        &'a self,
-        consumer: &'a str,
-        wait: Duration,
-    ) -> BoxFuture<'a, Result<Option<Delivery>>>;
+    async fn next(&self, consumer: &str, wait: Duration) -> Result<Option<Delivery>>;
     /// Tell the queue the worker is still on this job.
-    fn keep_alive<'a>(
-        &'a self,
-        consumer: &'a str,
-        delivery: &'a Delivery,
-    ) -> BoxFuture<'a, Result<()>>;
+    async fn keep_alive(&self, consumer: &str, delivery: &Delivery) -> Result<()>;
     /// The job is done with (finished, paused, cancelled or failed for good).
-    fn ack<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<()>>;
+    async fn ack(&self, delivery: &Delivery) -> Result<()>;
     /// Deliver the job again after `delay` (zero: as soon as a worker is free).
-    fn retry_later<'a>(
-        &'a self,
-        delivery: &'a Delivery,
-        delay: Duration,
-    ) -> BoxFuture<'a, Result<()>>;
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<()>;
     /// Give up on the job: record it among the dead letters with the reason.
-    fn dead_letter<'a>(
-        &'a self,
-        delivery: &'a Delivery,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<()>>;
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<()>;
     /// Job ids given up on, with their reasons, newest last (at most `limit`).
-    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, Result<Vec<(String, String)>>>;
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<(String, String)>>;
     /// Check that the queue works.
-    fn health(&self) -> BoxFuture<'_, Result<()>>;
+    async fn health(&self) -> Result<()>;
 }

@@ -8,7 +8,6 @@
 use super::{Delivery, JobQueue};
 use crate::error::{EngineError, Result};
 use crate::events::redis_bus::redact;
-use futures::future::BoxFuture;
 use redis::aio::ConnectionManager;
 use redis::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -214,155 +213,128 @@ impl RedisQueue {
     }
 }
 
+#[async_trait::async_trait]
 impl JobQueue for RedisQueue {
     fn backend(&self) -> &'static str {
         "redis"
     }
 
-    fn enqueue<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.add(job_id))
+    async fn enqueue(&self, job_id: &str) -> Result<()> {
+        self.add(job_id).await
     }
 
-    fn next<'a>(
-        &'a self,
-        consumer: &'a str,
-        wait: Duration,
-    ) -> BoxFuture<'a, Result<Option<Delivery>>> {
-        Box::pin(async move {
-            let deadline = tokio::time::Instant::now() + wait;
-            loop {
-                self.promote_due().await?;
-                if let Some(d) = self.reclaim(consumer).await? {
-                    tracing::warn!(job_id = %d.job_id, consumer, "took over a job whose worker stopped answering");
-                    return Ok(Some(d));
-                }
-                if let Some(d) = self.read_new(consumer).await? {
-                    return Ok(Some(d));
-                }
-                if tokio::time::Instant::now() + POLL > deadline {
-                    return Ok(None);
-                }
-                tokio::time::sleep(POLL).await;
+    async fn next(&self, consumer: &str, wait: Duration) -> Result<Option<Delivery>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            self.promote_due().await?;
+            if let Some(d) = self.reclaim(consumer).await? {
+                tracing::warn!(job_id = %d.job_id, consumer, "took over a job whose worker stopped answering");
+                return Ok(Some(d));
             }
-        })
+            if let Some(d) = self.read_new(consumer).await? {
+                return Ok(Some(d));
+            }
+            if tokio::time::Instant::now() + POLL > deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
-    fn keep_alive<'a>(
-        &'a self,
-        consumer: &'a str,
-        delivery: &'a Delivery,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut c = self.conn.clone();
-            let _: Value = redis::cmd("XCLAIM")
+    async fn keep_alive(&self, consumer: &str, delivery: &Delivery) -> Result<()> {
+        let mut c = self.conn.clone();
+        let _: Value = redis::cmd("XCLAIM")
+            .arg(STREAM)
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(0)
+            .arg(&delivery.token)
+            .arg("JUSTID")
+            .query_async(&mut c)
+            .await
+            .map_err(queue_err)?;
+        Ok(())
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> Result<()> {
+        self.remove(&delivery.token, redis::pipe().atomic()).await
+    }
+
+    async fn retry_later(&self, delivery: &Delivery, delay: Duration) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if delay.is_zero() {
+            pipe.cmd("XADD")
                 .arg(STREAM)
-                .arg(GROUP)
-                .arg(consumer)
-                .arg(0)
-                .arg(&delivery.token)
-                .arg("JUSTID")
-                .query_async(&mut c)
-                .await
-                .map_err(queue_err)?;
-            Ok(())
-        })
-    }
-
-    fn ack<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { self.remove(&delivery.token, redis::pipe().atomic()).await })
-    }
-
-    fn retry_later<'a>(
-        &'a self,
-        delivery: &'a Delivery,
-        delay: Duration,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            if delay.is_zero() {
-                pipe.cmd("XADD")
-                    .arg(STREAM)
-                    .arg("*")
-                    .arg("job_id")
-                    .arg(&delivery.job_id)
-                    .ignore();
-            } else {
-                pipe.cmd("ZADD")
-                    .arg(DELAYED)
-                    .arg(now_ms() + delay.as_millis() as u64)
-                    .arg(&delivery.job_id)
-                    .ignore();
-            }
-            self.remove(&delivery.token, &mut pipe).await
-        })
-    }
-
-    fn dead_letter<'a>(
-        &'a self,
-        delivery: &'a Delivery,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let mut pipe = redis::pipe();
-            pipe.atomic()
-                .cmd("XADD")
-                .arg(DEAD)
                 .arg("*")
                 .arg("job_id")
                 .arg(&delivery.job_id)
-                .arg("reason")
-                .arg(reason)
                 .ignore();
-            self.remove(&delivery.token, &mut pipe).await
-        })
+        } else {
+            pipe.cmd("ZADD")
+                .arg(DELAYED)
+                .arg(now_ms() + delay.as_millis() as u64)
+                .arg(&delivery.job_id)
+                .ignore();
+        }
+        self.remove(&delivery.token, &mut pipe).await
     }
 
-    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
-        Box::pin(async move {
-            let mut c = self.conn.clone();
-            let reply: Value = redis::cmd("XREVRANGE")
-                .arg(DEAD)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(limit)
-                .query_async(&mut c)
-                .await
-                .map_err(queue_err)?;
-            let Value::Array(items) = reply else {
-                return Ok(Vec::new());
-            };
-            let mut out: Vec<(String, String)> = items
-                .iter()
-                .filter_map(|e| {
-                    let Value::Array(parts) = e else { return None };
-                    let Value::Array(fields) = parts.get(1)? else {
-                        return None;
-                    };
-                    let get = |name: &str| {
-                        fields
-                            .chunks(2)
-                            .find(|kv| kv.first().and_then(text).as_deref() == Some(name))
-                            .and_then(|kv| kv.get(1).and_then(text))
-                    };
-                    Some((get("job_id")?, get("reason").unwrap_or_default()))
-                })
-                .collect();
-            out.reverse();
-            Ok(out)
-        })
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("XADD")
+            .arg(DEAD)
+            .arg("*")
+            .arg("job_id")
+            .arg(&delivery.job_id)
+            .arg("reason")
+            .arg(reason)
+            .ignore();
+        self.remove(&delivery.token, &mut pipe).await
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let mut c = self.conn.clone();
-            let _: String = redis::cmd("PING")
-                .query_async(&mut c)
-                .await
-                .map_err(queue_err)?;
-            Ok(())
-        })
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<(String, String)>> {
+        let mut c = self.conn.clone();
+        let reply: Value = redis::cmd("XREVRANGE")
+            .arg(DEAD)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut c)
+            .await
+            .map_err(queue_err)?;
+        let Value::Array(items) = reply else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<(String, String)> = items
+            .iter()
+            .filter_map(|e| {
+                let Value::Array(parts) = e else { return None };
+                let Value::Array(fields) = parts.get(1)? else {
+                    return None;
+                };
+                let get = |name: &str| {
+                    fields
+                        .chunks(2)
+                        .find(|kv| kv.first().and_then(text).as_deref() == Some(name))
+                        .and_then(|kv| kv.get(1).and_then(text))
+                };
+                Some((get("job_id")?, get("reason").unwrap_or_default()))
+            })
+            .collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    async fn health(&self) -> Result<()> {
+        let mut c = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut c)
+            .await
+            .map_err(queue_err)?;
+        Ok(())
     }
 }
 

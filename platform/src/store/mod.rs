@@ -21,7 +21,6 @@ use crate::jobs::{JobRecord, JobStatus};
 use crate::config::Viewport;
 use crate::error::Result;
 use crate::tenant::TenantId;
-use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 /// Collection names, shared by every backend.
@@ -90,133 +89,131 @@ pub struct SessionRecord {
     pub updated_at: f64,
 }
 
-/// Persistent storage of documents.
-pub trait DocumentStore: Send + Sync + 'static {
-    /// Which backend this is (`sqlite` or `mongodb`).
-    fn backend(&self) -> &'static str;
+/// Browser sessions as stored, to recover them after a browser crash or a restart.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync {
     /// Insert or replace a session record (keyed by room name).
-    fn put_session(&self, record: SessionRecord) -> BoxFuture<'_, Result<()>>;
+    async fn put_session(&self, record: SessionRecord) -> Result<()>;
     /// A tenant's session record by room name.
-    fn get_session<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        room_name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<SessionRecord>>>;
+    async fn get_session(
+        &self,
+        tenant: &TenantId,
+        room_name: &str,
+    ) -> Result<Option<SessionRecord>>;
     /// A tenant's sessions, newest first, optionally only those with one status.
-    fn list_sessions<'a>(
-        &'a self,
-        tenant: &'a TenantId,
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
         status: Option<SessionStatus>,
-    ) -> BoxFuture<'a, Result<Vec<SessionRecord>>>;
+    ) -> Result<Vec<SessionRecord>>;
     /// Mark every active or paused session failed (after a restart: their browsers are gone).
     /// Returns how many were marked.
-    fn fail_open_sessions<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, Result<usize>>;
-    /// Check that the store works.
-    fn health(&self) -> BoxFuture<'_, Result<()>>;
+    async fn fail_open_sessions(&self, reason: &str) -> Result<usize>;
+}
 
+/// Crawl and ingestion jobs, changed atomically, with their crawl frontier.
+#[async_trait::async_trait]
+pub trait JobStore: Send + Sync {
     /// Insert a new job; a job with the same id is `JobExists`.
-    fn insert_job(&self, job: JobRecord) -> BoxFuture<'_, Result<()>>;
+    async fn insert_job(&self, job: JobRecord) -> Result<()>;
     /// A job by id: the tenant's own, or any tenant's when `tenant` is `None` (workers).
-    fn get_job<'a>(
-        &'a self,
-        tenant: Option<&'a TenantId>,
-        job_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<JobRecord>>>;
+    async fn get_job(&self, tenant: Option<&TenantId>, job_id: &str) -> Result<Option<JobRecord>>;
     /// Jobs newest first, of one tenant (or all), with one of `statuses` (or any when empty).
-    fn list_jobs<'a>(
-        &'a self,
-        tenant: Option<&'a TenantId>,
-        statuses: &'a [JobStatus],
+    async fn list_jobs(
+        &self,
+        tenant: Option<&TenantId>,
+        statuses: &[JobStatus],
         limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<JobRecord>>>;
+    ) -> Result<Vec<JobRecord>>;
     /// Apply `change` to a job atomically (also against other processes); when it applies and
     /// `frontier` is given, store that crawl frontier snapshot with it.
-    fn update_job<'a>(
-        &'a self,
-        job_id: &'a str,
+    async fn update_job(
+        &self,
+        job_id: &str,
         frontier: Option<String>,
         change: JobChange,
-    ) -> BoxFuture<'a, Result<JobUpdate>>;
+    ) -> Result<JobUpdate>;
     /// The last frontier snapshot stored with a job.
-    fn load_frontier<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<String>>>;
+    async fn load_frontier(&self, job_id: &str) -> Result<Option<String>>;
+}
 
+/// Pages of jobs and the links between them.
+#[async_trait::async_trait]
+pub trait PageStore: Send + Sync {
     /// Store a page unless the job has one with that URL already; true when it was stored.
-    fn put_page(&self, page: PageRecord) -> BoxFuture<'_, Result<bool>>;
+    async fn put_page(&self, page: PageRecord) -> Result<bool>;
     /// Whether the job has stored a page with that URL.
-    fn has_page<'a>(&'a self, job_id: &'a str, url: &'a str) -> BoxFuture<'a, Result<bool>>;
+    async fn has_page(&self, job_id: &str, url: &str) -> Result<bool>;
     /// A tenant's page by URL, in one job or the newest of any job.
-    fn get_page<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        job_id: Option<&'a str>,
-        url: &'a str,
-    ) -> BoxFuture<'a, Result<Option<PageRecord>>>;
+    async fn get_page(
+        &self,
+        tenant: &TenantId,
+        job_id: Option<&str>,
+        url: &str,
+    ) -> Result<Option<PageRecord>>;
     /// A tenant's pages, in crawl order.
-    fn list_pages<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        query: &'a PageQuery,
-    ) -> BoxFuture<'a, Result<Paged<PageRecord>>>;
+    async fn list_pages(&self, tenant: &TenantId, query: &PageQuery) -> Result<Paged<PageRecord>>;
     /// Store links, skipping those the job has already; returns how many were new.
-    fn put_links(&self, links: Vec<LinkRecord>) -> BoxFuture<'_, Result<usize>>;
+    async fn put_links(&self, links: Vec<LinkRecord>) -> Result<usize>;
     /// A tenant's links, in the order found.
-    fn list_links<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        query: &'a LinkQuery,
-    ) -> BoxFuture<'a, Result<Paged<LinkRecord>>>;
+    async fn list_links(&self, tenant: &TenantId, query: &LinkQuery) -> Result<Paged<LinkRecord>>;
+}
 
+/// Pages' passages with their vectors, their change log, and keyword search.
+#[async_trait::async_trait]
+pub trait PassageStore: Send + Sync {
     /// Replace the passages of a tenant's page (as crawled by `job_id`) and mark that job's page
     /// indexed.
-    fn replace_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        job_id: &'a str,
-        url: &'a str,
+    async fn replace_chunks(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        url: &str,
         chunks: Vec<ChunkRecord>,
-    ) -> BoxFuture<'a, Result<()>>;
+    ) -> Result<()>;
     /// Pages with content whose passages are not stored yet, oldest first.
-    fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>>;
+    async fn unindexed_pages(&self, limit: usize) -> Result<Vec<PageRecord>>;
     /// Pages whose passages were replaced after change `seq`, in order, at most `limit`: the
     /// change's number, the tenant and the URL. Lets an in-memory index follow writes made by
     /// other processes.
-    fn chunk_changes_since(
+    async fn chunk_changes_since(
         &self,
         seq: u64,
         limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<(u64, TenantId, String)>>>;
+    ) -> Result<Vec<(u64, TenantId, String)>>;
     /// The number of the latest change to passages (0: none yet).
-    fn chunk_change_seq(&self) -> BoxFuture<'_, Result<u64>>;
+    async fn chunk_change_seq(&self) -> Result<u64>;
     /// A tenant's page's passages with their vectors, in page order.
-    fn page_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        url: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>>;
+    async fn page_chunks(&self, tenant: &TenantId, url: &str) -> Result<Vec<ChunkRecord>>;
     /// A job's pages whose passages are stored (searchable).
-    fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>>;
+    async fn indexed_pages(&self, job_id: &str) -> Result<u64>;
     /// Every passage with its vector (to load an in-memory index).
-    fn all_chunk_vectors(&self) -> BoxFuture<'_, Result<Vec<ChunkRecord>>>;
+    async fn all_chunk_vectors(&self) -> Result<Vec<ChunkRecord>>;
     /// A tenant's passages by id (without vectors).
-    fn get_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        ids: Vec<String>,
-    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>>;
+    async fn get_chunks(&self, tenant: &TenantId, ids: Vec<String>) -> Result<Vec<ChunkRecord>>;
     /// Keyword search over a tenant's passages: ids with a relevance score, best first.
-    fn keyword_search<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        text: &'a str,
-        job_id: Option<&'a str>,
-        site: Option<&'a str>,
+    async fn keyword_search(
+        &self,
+        tenant: &TenantId,
+        text: &str,
+        job_id: Option<&str>,
+        site: Option<&str>,
         limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<(String, f64)>>>;
+    ) -> Result<Vec<(String, f64)>>;
     /// The embedding models (and dimensions) a tenant's passages were indexed with.
-    fn chunk_models<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-    ) -> BoxFuture<'a, Result<Vec<(String, u32)>>>;
+    async fn chunk_models(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>>;
+}
+
+/// Persistent storage of documents: sessions, jobs, pages and links, passages, each behind
+/// its own trait; one backend implements them all.
+#[async_trait::async_trait]
+pub trait DocumentStore:
+    SessionStore + JobStore + PageStore + PassageStore + Send + Sync + 'static
+{
+    /// Which backend this is (`sqlite` or `mongodb`).
+    fn backend(&self) -> &'static str;
+    /// Check that the store works.
+    async fn health(&self) -> Result<()>;
 }
 
 /// Seconds since the Unix epoch, with millisecond precision.

@@ -1,14 +1,10 @@
 //! The embedded document store: one SQLite file under the data directory. Documents are kept as
 //! JSON in the same shapes the MongoDB backend uses, with the tenant and key in columns.
 
-use super::{
-    collections, ChunkRecord, DocumentStore, JobChange, JobUpdate, LinkQuery, LinkRecord,
-    PageQuery, PageRecord, Paged, SessionRecord, SessionStatus,
-};
+use super::{collections, DocumentStore, SessionRecord, SessionStatus};
 use crate::error::{EngineError, Result};
-use crate::jobs::{JobRecord, JobStatus};
+use crate::store::SessionStore;
 use crate::tenant::TenantId;
-use futures::future::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -157,15 +153,26 @@ fn decode(doc: String) -> rusqlite::Result<SessionRecord> {
     serde_json::from_str(&doc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
+#[async_trait::async_trait]
 impl DocumentStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
 
-    fn put_session(&self, record: SessionRecord) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let doc = serde_json::to_string(&record).map_err(store_err)?;
-            self.with(move |c| {
+    async fn health(&self) -> Result<()> {
+        self.with(|c| {
+            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqliteStore {
+    async fn put_session(&self, record: SessionRecord) -> Result<()> {
+        let doc = serde_json::to_string(&record).map_err(store_err)?;
+        self.with(move |c| {
                 c.execute(
                     &format!(
                         "INSERT INTO {} (room_name, tenant_id, status, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -184,16 +191,15 @@ impl DocumentStore for SqliteStore {
                 .map(|_| ())
             })
             .await
-        })
     }
 
-    fn get_session<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        room_name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<SessionRecord>>> {
+    async fn get_session(
+        &self,
+        tenant: &TenantId,
+        room_name: &str,
+    ) -> Result<Option<SessionRecord>> {
         let (tenant, room) = (tenant.as_str().to_string(), room_name.to_string());
-        Box::pin(self.with(move |c| {
+        self.with(move |c| {
             c.query_row(
                 &format!(
                     "SELECT doc FROM {} WHERE tenant_id = ?1 AND room_name = ?2",
@@ -205,17 +211,18 @@ impl DocumentStore for SqliteStore {
             .optional()?
             .map(decode)
             .transpose()
-        }))
+        })
+        .await
     }
 
-    fn list_sessions<'a>(
-        &'a self,
-        tenant: &'a TenantId,
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
         status: Option<SessionStatus>,
-    ) -> BoxFuture<'a, Result<Vec<SessionRecord>>> {
+    ) -> Result<Vec<SessionRecord>> {
         let tenant = tenant.as_str().to_string();
         let status = status.map(status_str);
-        Box::pin(self.with(move |c| {
+        self.with(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT doc FROM {} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
                  ORDER BY updated_at DESC LIMIT 1000",
@@ -223,13 +230,13 @@ impl DocumentStore for SqliteStore {
             ))?;
             let rows = stmt.query_map(params![tenant, status], |r| r.get::<_, String>(0))?;
             rows.map(|r| r.and_then(decode)).collect()
-        }))
+        })
+        .await
     }
 
-    fn fail_open_sessions<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, Result<usize>> {
+    async fn fail_open_sessions(&self, reason: &str) -> Result<usize> {
         let reason = reason.to_string();
-        Box::pin(async move {
-            self.with(move |c| {
+        self.with(move |c| {
                 let mut stmt = c.prepare(&format!(
                     "SELECT doc FROM {} WHERE status IN ('active', 'paused')",
                     collections::SESSIONS
@@ -256,152 +263,5 @@ impl DocumentStore for SqliteStore {
                 Ok(docs.len())
             })
             .await
-        })
-    }
-
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.with(|c| {
-            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                .map(|_| ())
-        }))
-    }
-
-    fn insert_job(&self, job: JobRecord) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.insert_job_impl(job))
-    }
-
-    fn get_job<'a>(
-        &'a self,
-        tenant: Option<&'a TenantId>,
-        job_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<JobRecord>>> {
-        Box::pin(self.get_job_impl(tenant, job_id))
-    }
-
-    fn list_jobs<'a>(
-        &'a self,
-        tenant: Option<&'a TenantId>,
-        statuses: &'a [JobStatus],
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<JobRecord>>> {
-        Box::pin(self.list_jobs_impl(tenant, statuses, limit))
-    }
-
-    fn update_job<'a>(
-        &'a self,
-        job_id: &'a str,
-        frontier: Option<String>,
-        change: JobChange,
-    ) -> BoxFuture<'a, Result<JobUpdate>> {
-        Box::pin(self.update_job_impl(job_id, frontier, change))
-    }
-
-    fn load_frontier<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(self.load_frontier_impl(job_id))
-    }
-
-    fn put_page(&self, page: PageRecord) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(self.put_page_impl(page))
-    }
-
-    fn has_page<'a>(&'a self, job_id: &'a str, url: &'a str) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.has_page_impl(job_id, url))
-    }
-
-    fn get_page<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        job_id: Option<&'a str>,
-        url: &'a str,
-    ) -> BoxFuture<'a, Result<Option<PageRecord>>> {
-        Box::pin(self.get_page_impl(tenant, job_id, url))
-    }
-
-    fn list_pages<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        query: &'a PageQuery,
-    ) -> BoxFuture<'a, Result<Paged<PageRecord>>> {
-        Box::pin(self.list_pages_impl(tenant, query))
-    }
-
-    fn put_links(&self, links: Vec<LinkRecord>) -> BoxFuture<'_, Result<usize>> {
-        Box::pin(self.put_links_impl(links))
-    }
-
-    fn list_links<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        query: &'a LinkQuery,
-    ) -> BoxFuture<'a, Result<Paged<LinkRecord>>> {
-        Box::pin(self.list_links_impl(tenant, query))
-    }
-
-    fn replace_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        job_id: &'a str,
-        url: &'a str,
-        chunks: Vec<ChunkRecord>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.replace_chunks_impl(tenant, job_id, url, chunks))
-    }
-
-    fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>> {
-        Box::pin(self.unindexed_pages_impl(limit))
-    }
-
-    fn chunk_changes_since(
-        &self,
-        seq: u64,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<(u64, TenantId, String)>>> {
-        Box::pin(self.chunk_changes_since_impl(seq, limit))
-    }
-
-    fn chunk_change_seq(&self) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(self.chunk_change_seq_impl())
-    }
-
-    fn page_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        url: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>> {
-        Box::pin(self.page_chunks_impl(tenant, url))
-    }
-
-    fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(self.indexed_pages_impl(job_id))
-    }
-
-    fn all_chunk_vectors(&self) -> BoxFuture<'_, Result<Vec<ChunkRecord>>> {
-        Box::pin(self.all_chunk_vectors_impl())
-    }
-
-    fn get_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        ids: Vec<String>,
-    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>> {
-        Box::pin(self.get_chunks_impl(tenant, ids))
-    }
-
-    fn keyword_search<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        text: &'a str,
-        job_id: Option<&'a str>,
-        site: Option<&'a str>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<(String, f64)>>> {
-        Box::pin(self.keyword_search_impl(tenant, text, job_id, site, limit))
-    }
-
-    fn chunk_models<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-    ) -> BoxFuture<'a, Result<Vec<(String, u32)>>> {
-        Box::pin(self.chunk_models_impl(tenant))
     }
 }

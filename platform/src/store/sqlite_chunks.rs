@@ -4,6 +4,7 @@
 use super::sqlite::SqliteStore;
 use super::{collections, ChunkRecord, PageRecord};
 use crate::error::Result;
+use crate::store::PassageStore;
 use crate::tenant::TenantId;
 use rusqlite::params;
 
@@ -34,8 +35,9 @@ fn fts_query(text: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" OR "))
 }
 
-impl SqliteStore {
-    pub(super) async fn replace_chunks_impl(
+#[async_trait::async_trait]
+impl PassageStore for SqliteStore {
+    async fn replace_chunks(
         &self,
         tenant: &TenantId,
         job_id: &str,
@@ -132,7 +134,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn unindexed_pages_impl(&self, limit: usize) -> Result<Vec<PageRecord>> {
+    async fn unindexed_pages(&self, limit: usize) -> Result<Vec<PageRecord>> {
         self.with(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT doc FROM {} WHERE ok = 1 AND indexed = 0 ORDER BY seq LIMIT ?1",
@@ -144,7 +146,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn chunk_changes_since_impl(
+    async fn chunk_changes_since(
         &self,
         seq: u64,
         limit: usize,
@@ -166,7 +168,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn chunk_change_seq_impl(&self) -> Result<u64> {
+    async fn chunk_change_seq(&self) -> Result<u64> {
         self.with(move |c| {
             c.query_row(
                 &format!(
@@ -181,11 +183,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn page_chunks_impl(
-        &self,
-        tenant: &TenantId,
-        url: &str,
-    ) -> Result<Vec<ChunkRecord>> {
+    async fn page_chunks(&self, tenant: &TenantId, url: &str) -> Result<Vec<ChunkRecord>> {
         let (tenant, url) = (tenant.as_str().to_string(), url.to_string());
         self.with(move |c| {
             let mut stmt = c.prepare(&format!(
@@ -210,7 +208,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn indexed_pages_impl(&self, job_id: &str) -> Result<u64> {
+    async fn indexed_pages(&self, job_id: &str) -> Result<u64> {
         let job = job_id.to_string();
         self.with(move |c| {
             c.query_row(
@@ -226,7 +224,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn all_chunk_vectors_impl(&self) -> Result<Vec<ChunkRecord>> {
+    async fn all_chunk_vectors(&self) -> Result<Vec<ChunkRecord>> {
         self.with(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT doc, vector FROM {}",
@@ -247,11 +245,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn get_chunks_impl(
-        &self,
-        tenant: &TenantId,
-        ids: Vec<String>,
-    ) -> Result<Vec<ChunkRecord>> {
+    async fn get_chunks(&self, tenant: &TenantId, ids: Vec<String>) -> Result<Vec<ChunkRecord>> {
         let tenant = tenant.as_str().to_string();
         self.with(move |c| {
             let ids_json = serde_json::to_string(&ids)
@@ -266,7 +260,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn keyword_search_impl(
+    async fn keyword_search(
         &self,
         tenant: &TenantId,
         text: &str,
@@ -294,7 +288,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn chunk_models_impl(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>> {
+    async fn chunk_models(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>> {
         let tenant = tenant.as_str().to_string();
         self.with(move |c| {
             let mut stmt = c.prepare(&format!(

@@ -5,6 +5,7 @@ use super::sqlite::{store_err, SqliteStore};
 use super::{collections, JobChange, JobUpdate};
 use crate::error::{EngineError, Result};
 use crate::jobs::{JobRecord, JobStatus};
+use crate::store::JobStore;
 use crate::tenant::TenantId;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -27,8 +28,9 @@ fn read(c: &Connection, job_id: &str) -> rusqlite::Result<Option<JobRecord>> {
     .transpose()
 }
 
-impl SqliteStore {
-    pub(super) async fn insert_job_impl(&self, job: JobRecord) -> Result<()> {
+#[async_trait::async_trait]
+impl JobStore for SqliteStore {
+    async fn insert_job(&self, job: JobRecord) -> Result<()> {
         let id = job.job_id.clone();
         let inserted = self
             .with(move |c| {
@@ -55,18 +57,14 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn get_job_impl(
-        &self,
-        tenant: Option<&TenantId>,
-        job_id: &str,
-    ) -> Result<Option<JobRecord>> {
+    async fn get_job(&self, tenant: Option<&TenantId>, job_id: &str) -> Result<Option<JobRecord>> {
         let tenant = tenant.map(|t| t.as_str().to_string());
         let id = job_id.to_string();
         let job = self.with(move |c| read(c, &id)).await?;
         Ok(job.filter(|j| tenant.as_deref().is_none_or(|t| j.tenant_id.as_str() == t)))
     }
 
-    pub(super) async fn list_jobs_impl(
+    async fn list_jobs(
         &self,
         tenant: Option<&TenantId>,
         statuses: &[JobStatus],
@@ -90,7 +88,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn update_job_impl(
+    async fn update_job(
         &self,
         job_id: &str,
         frontier: Option<String>,
@@ -129,7 +127,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn load_frontier_impl(&self, job_id: &str) -> Result<Option<String>> {
+    async fn load_frontier(&self, job_id: &str) -> Result<Option<String>> {
         let id = job_id.to_string();
         self.with(move |c| {
             Ok(c.query_row(

@@ -4,6 +4,7 @@
 use super::sqlite::SqliteStore;
 use super::{collections, LinkQuery, LinkRecord, PageOutcome, PageQuery, PageRecord, Paged};
 use crate::error::Result;
+use crate::store::PageStore;
 use crate::tenant::TenantId;
 use rusqlite::{params, OptionalExtension};
 use serde::de::DeserializeOwned;
@@ -30,8 +31,9 @@ fn like(s: &str) -> String {
     out
 }
 
-impl SqliteStore {
-    pub(super) async fn put_page_impl(&self, page: PageRecord) -> Result<bool> {
+#[async_trait::async_trait]
+impl PageStore for SqliteStore {
+    async fn put_page(&self, page: PageRecord) -> Result<bool> {
         self.with(move |c| {
             let doc = encode(&page)?;
             let n = c.execute(
@@ -54,7 +56,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn has_page_impl(&self, job_id: &str, url: &str) -> Result<bool> {
+    async fn has_page(&self, job_id: &str, url: &str) -> Result<bool> {
         let (job, url) = (job_id.to_string(), url.to_string());
         self.with(move |c| {
             c.query_row(
@@ -71,7 +73,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn get_page_impl(
+    async fn get_page(
         &self,
         tenant: &TenantId,
         job_id: Option<&str>,
@@ -99,11 +101,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn list_pages_impl(
-        &self,
-        tenant: &TenantId,
-        q: &PageQuery,
-    ) -> Result<Paged<PageRecord>> {
+    async fn list_pages(&self, tenant: &TenantId, q: &PageQuery) -> Result<Paged<PageRecord>> {
         let tenant = tenant.as_str().to_string();
         let q = q.clone();
         self.with(move |c| {
@@ -153,7 +151,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn put_links_impl(&self, links: Vec<LinkRecord>) -> Result<usize> {
+    async fn put_links(&self, links: Vec<LinkRecord>) -> Result<usize> {
         if links.is_empty() {
             return Ok(0);
         }
@@ -189,11 +187,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn list_links_impl(
-        &self,
-        tenant: &TenantId,
-        q: &LinkQuery,
-    ) -> Result<Paged<LinkRecord>> {
+    async fn list_links(&self, tenant: &TenantId, q: &LinkQuery) -> Result<Paged<LinkRecord>> {
         let tenant = tenant.as_str().to_string();
         let q = q.clone();
         self.with(move |c| {

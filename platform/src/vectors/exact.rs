@@ -5,7 +5,6 @@
 use super::{VectorFilter, VectorIndex, VectorPoint};
 use crate::error::{EngineError, Result};
 use crate::tenant::TenantId;
-use futures::future::BoxFuture;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::RwLock;
@@ -168,41 +167,40 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+#[async_trait::async_trait]
 impl VectorIndex for ExactIndex {
     fn backend(&self) -> &'static str {
         "exact"
     }
 
-    fn replace_page<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        url: &'a str,
+    async fn replace_page(
+        &self,
+        tenant: &TenantId,
+        url: &str,
         points: Vec<VectorPoint>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            if let Some(t) = self
-                .tenants
-                .write()
-                .expect("index lock")
-                .get_mut(tenant.as_str())
-            {
-                t.remove_url(url);
-            }
-            self.insert(tenant, points)
-        })
+    ) -> Result<()> {
+        if let Some(t) = self
+            .tenants
+            .write()
+            .expect("index lock")
+            .get_mut(tenant.as_str())
+        {
+            t.remove_url(url);
+        }
+        self.insert(tenant, points)
     }
 
-    fn search<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        vector: &'a [f32],
-        filter: &'a VectorFilter,
+    async fn search(
+        &self,
+        tenant: &TenantId,
+        vector: &[f32],
+        filter: &VectorFilter,
         top_k: usize,
-    ) -> BoxFuture<'a, Result<Vec<(String, f32)>>> {
-        Box::pin(async move { Ok(self.search_now(tenant, vector, filter, top_k)) })
+    ) -> Result<Vec<(String, f32)>> {
+        Ok(self.search_now(tenant, vector, filter, top_k))
     }
 
-    fn count(&self) -> BoxFuture<'_, Result<u64>> {
+    async fn count(&self) -> Result<u64> {
         let n = self
             .tenants
             .read()
@@ -210,11 +208,11 @@ impl VectorIndex for ExactIndex {
             .values()
             .map(|t| t.meta.len() as u64)
             .sum();
-        Box::pin(async move { Ok(n) })
+        Ok(n)
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async { Ok(()) })
+    async fn health(&self) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -11,7 +11,6 @@ pub use qdrant::QdrantIndex;
 
 use crate::error::Result;
 use crate::tenant::TenantId;
-use futures::future::BoxFuture;
 
 /// A passage's vector and what a search filters on.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,27 +55,28 @@ pub struct VectorFilter {
 }
 
 /// Nearest-neighbour search over passages.
+#[async_trait::async_trait]
 pub trait VectorIndex: Send + Sync + 'static {
     /// Which backend this is (`exact` or `qdrant`).
     fn backend(&self) -> &'static str;
     /// Replace a tenant's page's passages with these (an empty list removes them).
-    fn replace_page<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        url: &'a str,
+    async fn replace_page(
+        &self,
+        tenant: &TenantId,
+        url: &str,
         points: Vec<VectorPoint>,
-    ) -> BoxFuture<'a, Result<()>>;
+    ) -> Result<()>;
     /// The `top_k` passages of the tenant nearest to `vector`: ids and cosine similarity, best
     /// first.
-    fn search<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        vector: &'a [f32],
-        filter: &'a VectorFilter,
+    async fn search(
+        &self,
+        tenant: &TenantId,
+        vector: &[f32],
+        filter: &VectorFilter,
         top_k: usize,
-    ) -> BoxFuture<'a, Result<Vec<(String, f32)>>>;
+    ) -> Result<Vec<(String, f32)>>;
     /// Passages indexed.
-    fn count(&self) -> BoxFuture<'_, Result<u64>>;
+    async fn count(&self) -> Result<u64>;
     /// Check that the index works.
-    fn health(&self) -> BoxFuture<'_, Result<()>>;
+    async fn health(&self) -> Result<()>;
 }

@@ -9,7 +9,6 @@
 use super::{VectorFilter, VectorIndex, VectorPoint};
 use crate::error::{EngineError, Result};
 use crate::tenant::TenantId;
-use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -134,87 +133,82 @@ impl QdrantIndex {
     }
 }
 
+#[async_trait::async_trait]
 impl VectorIndex for QdrantIndex {
     fn backend(&self) -> &'static str {
         "qdrant"
     }
 
-    fn replace_page<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        url: &'a str,
+    async fn replace_page(
+        &self,
+        tenant: &TenantId,
+        url: &str,
         points: Vec<VectorPoint>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
+    ) -> Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/points/delete?wait=true",
+            Some(json!({"filter": filter_body(tenant, &VectorFilter::default(), Some(url))})),
+        )
+        .await?;
+        if !points.is_empty() {
             self.call(
-                reqwest::Method::POST,
-                "/points/delete?wait=true",
-                Some(json!({"filter": filter_body(tenant, &VectorFilter::default(), Some(url))})),
+                reqwest::Method::PUT,
+                "/points?wait=true",
+                Some(points_body(&points)),
             )
             .await?;
-            if !points.is_empty() {
-                self.call(
-                    reqwest::Method::PUT,
-                    "/points?wait=true",
-                    Some(points_body(&points)),
-                )
-                .await?;
-            }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
-    fn search<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        vector: &'a [f32],
-        filter: &'a VectorFilter,
+    async fn search(
+        &self,
+        tenant: &TenantId,
+        vector: &[f32],
+        filter: &VectorFilter,
         top_k: usize,
-    ) -> BoxFuture<'a, Result<Vec<(String, f32)>>> {
-        Box::pin(async move {
-            let v = self
-                .call(
-                    reqwest::Method::POST,
-                    "/points/search",
-                    Some(json!({
-                        "vector": vector,
-                        "limit": top_k,
-                        "filter": filter_body(tenant, filter, None),
-                        "with_payload": ["chunk_id"],
-                    })),
-                )
-                .await?;
-            Ok(v["result"]
-                .as_array()
-                .map(|hits| {
-                    hits.iter()
-                        .filter_map(|h| {
-                            Some((
-                                h["payload"]["chunk_id"].as_str()?.to_string(),
-                                h["score"].as_f64()? as f32,
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default())
-        })
+    ) -> Result<Vec<(String, f32)>> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/points/search",
+                Some(json!({
+                    "vector": vector,
+                    "limit": top_k,
+                    "filter": filter_body(tenant, filter, None),
+                    "with_payload": ["chunk_id"],
+                })),
+            )
+            .await?;
+        Ok(v["result"]
+            .as_array()
+            .map(|hits| {
+                hits.iter()
+                    .filter_map(|h| {
+                        Some((
+                            h["payload"]["chunk_id"].as_str()?.to_string(),
+                            h["score"].as_f64()? as f32,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
-    fn count(&self) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(async move {
-            let v = self
-                .call(
-                    reqwest::Method::POST,
-                    "/points/count",
-                    Some(json!({"exact": true})),
-                )
-                .await?;
-            Ok(v["result"]["count"].as_u64().unwrap_or(0))
-        })
+    async fn count(&self) -> Result<u64> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/points/count",
+                Some(json!({"exact": true})),
+            )
+            .await?;
+        Ok(v["result"]["count"].as_u64().unwrap_or(0))
     }
 
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move { self.call(reqwest::Method::GET, "", None).await.map(|_| ()) })
+    async fn health(&self) -> Result<()> {
+        self.call(reqwest::Method::GET, "", None).await.map(|_| ())
     }
 }
 

@@ -7,6 +7,7 @@ use super::{collect, decode, encode, mongo_err, MongoStore};
 use crate::error::{EngineError, Result};
 use crate::store::keywords;
 use crate::store::sqlite_chunks::{bytes_vector, vector_bytes};
+use crate::store::PassageStore;
 use crate::store::{ChunkRecord, PageRecord};
 use crate::tenant::TenantId;
 use mongodb::bson::spec::BinarySubtype;
@@ -57,8 +58,9 @@ fn int(d: &Document, k: &str) -> Result<i64> {
         .map_err(|e| EngineError::Store(format!("{k}: {e}")))
 }
 
-impl MongoStore {
-    pub(super) async fn replace_chunks_impl(
+#[async_trait::async_trait]
+impl PassageStore for MongoStore {
+    async fn replace_chunks(
         &self,
         tenant: &TenantId,
         job_id: &str,
@@ -88,7 +90,7 @@ impl MongoStore {
         Ok(())
     }
 
-    pub(super) async fn unindexed_pages_impl(&self, limit: usize) -> Result<Vec<PageRecord>> {
+    async fn unindexed_pages(&self, limit: usize) -> Result<Vec<PageRecord>> {
         let cursor = self
             .pages
             .find(doc! {"ok": true, "indexed": false})
@@ -99,7 +101,7 @@ impl MongoStore {
         collect(cursor).await?.into_iter().map(decode).collect()
     }
 
-    pub(super) async fn chunk_changes_since_impl(
+    async fn chunk_changes_since(
         &self,
         seq: u64,
         limit: usize,
@@ -124,7 +126,7 @@ impl MongoStore {
             .collect()
     }
 
-    pub(super) async fn chunk_change_seq_impl(&self) -> Result<u64> {
+    async fn chunk_change_seq(&self) -> Result<u64> {
         let last = self
             .changes
             .find_one(doc! {})
@@ -137,11 +139,7 @@ impl MongoStore {
         })
     }
 
-    pub(super) async fn page_chunks_impl(
-        &self,
-        tenant: &TenantId,
-        url: &str,
-    ) -> Result<Vec<ChunkRecord>> {
+    async fn page_chunks(&self, tenant: &TenantId, url: &str) -> Result<Vec<ChunkRecord>> {
         let cursor = self
             .chunks
             .find(doc! {"tenant_id": tenant.as_str(), "url": url})
@@ -151,14 +149,14 @@ impl MongoStore {
         chunks_from(cursor).await
     }
 
-    pub(super) async fn indexed_pages_impl(&self, job_id: &str) -> Result<u64> {
+    async fn indexed_pages(&self, job_id: &str) -> Result<u64> {
         self.pages
             .count_documents(doc! {"job_id": job_id, "ok": true, "indexed": true})
             .await
             .map_err(mongo_err)
     }
 
-    pub(super) async fn all_chunk_vectors_impl(&self) -> Result<Vec<ChunkRecord>> {
+    async fn all_chunk_vectors(&self) -> Result<Vec<ChunkRecord>> {
         let cursor = self
             .chunks
             .find(doc! {})
@@ -168,11 +166,7 @@ impl MongoStore {
         chunks_from(cursor).await
     }
 
-    pub(super) async fn get_chunks_impl(
-        &self,
-        tenant: &TenantId,
-        ids: Vec<String>,
-    ) -> Result<Vec<ChunkRecord>> {
+    async fn get_chunks(&self, tenant: &TenantId, ids: Vec<String>) -> Result<Vec<ChunkRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -185,7 +179,7 @@ impl MongoStore {
         chunks_from(cursor).await
     }
 
-    pub(super) async fn keyword_search_impl(
+    async fn keyword_search(
         &self,
         tenant: &TenantId,
         text: &str,
@@ -233,7 +227,7 @@ impl MongoStore {
         Ok(scored)
     }
 
-    pub(super) async fn chunk_models_impl(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>> {
+    async fn chunk_models(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>> {
         let cursor = self
             .chunks
             .aggregate(vec![

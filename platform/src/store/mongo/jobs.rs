@@ -6,6 +6,7 @@
 use super::{collect, decode, encode, is_duplicate, mongo_err, MongoStore};
 use crate::error::{EngineError, Result};
 use crate::jobs::{JobRecord, JobStatus};
+use crate::store::JobStore;
 use crate::store::{now_secs, JobChange, JobUpdate};
 use crate::tenant::TenantId;
 use mongodb::bson::{doc, Bson, Document};
@@ -25,63 +26,6 @@ fn strip(mut d: Document) -> Document {
 }
 
 impl MongoStore {
-    pub(super) async fn insert_job_impl(&self, job: JobRecord) -> Result<()> {
-        let mut d = encode(&job)?;
-        d.insert("_id", job.job_id.clone());
-        match self.jobs.insert_one(d).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_duplicate(&e) => Err(EngineError::JobExists(job.job_id)),
-            Err(e) => Err(mongo_err(e)),
-        }
-    }
-
-    pub(super) async fn get_job_impl(
-        &self,
-        tenant: Option<&TenantId>,
-        job_id: &str,
-    ) -> Result<Option<JobRecord>> {
-        let mut filter = doc! {"_id": job_id};
-        if let Some(t) = tenant {
-            filter.insert("tenant_id", t.as_str());
-        }
-        self.jobs
-            .find_one(filter)
-            .projection(doc! {"frontier": 0})
-            .await
-            .map_err(mongo_err)?
-            .map(|d| decode(strip(d)))
-            .transpose()
-    }
-
-    pub(super) async fn list_jobs_impl(
-        &self,
-        tenant: Option<&TenantId>,
-        statuses: &[JobStatus],
-        limit: usize,
-    ) -> Result<Vec<JobRecord>> {
-        let mut filter = Document::new();
-        if let Some(t) = tenant {
-            filter.insert("tenant_id", t.as_str());
-        }
-        if !statuses.is_empty() {
-            let s: Vec<Bson> = statuses.iter().map(|s| Bson::from(s.as_str())).collect();
-            filter.insert("status", doc! {"$in": s});
-        }
-        let cursor = self
-            .jobs
-            .find(filter)
-            .projection(doc! {"frontier": 0})
-            .sort(doc! {"created_at": -1, "_id": 1})
-            .limit(limit.min(i64::MAX as usize) as i64)
-            .await
-            .map_err(mongo_err)?;
-        collect(cursor)
-            .await?
-            .into_iter()
-            .map(|d| decode(strip(d)))
-            .collect()
-    }
-
     /// Take the lease on a job and read it; `None` when there is no such job.
     async fn lease(&self, job_id: &str, token: &str) -> Result<Option<Document>> {
         let started = std::time::Instant::now();
@@ -124,8 +68,64 @@ impl MongoStore {
             pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
+}
 
-    pub(super) async fn update_job_impl(
+#[async_trait::async_trait]
+impl JobStore for MongoStore {
+    async fn insert_job(&self, job: JobRecord) -> Result<()> {
+        let mut d = encode(&job)?;
+        d.insert("_id", job.job_id.clone());
+        match self.jobs.insert_one(d).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate(&e) => Err(EngineError::JobExists(job.job_id)),
+            Err(e) => Err(mongo_err(e)),
+        }
+    }
+
+    async fn get_job(&self, tenant: Option<&TenantId>, job_id: &str) -> Result<Option<JobRecord>> {
+        let mut filter = doc! {"_id": job_id};
+        if let Some(t) = tenant {
+            filter.insert("tenant_id", t.as_str());
+        }
+        self.jobs
+            .find_one(filter)
+            .projection(doc! {"frontier": 0})
+            .await
+            .map_err(mongo_err)?
+            .map(|d| decode(strip(d)))
+            .transpose()
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: Option<&TenantId>,
+        statuses: &[JobStatus],
+        limit: usize,
+    ) -> Result<Vec<JobRecord>> {
+        let mut filter = Document::new();
+        if let Some(t) = tenant {
+            filter.insert("tenant_id", t.as_str());
+        }
+        if !statuses.is_empty() {
+            let s: Vec<Bson> = statuses.iter().map(|s| Bson::from(s.as_str())).collect();
+            filter.insert("status", doc! {"$in": s});
+        }
+        let cursor = self
+            .jobs
+            .find(filter)
+            .projection(doc! {"frontier": 0})
+            .sort(doc! {"created_at": -1, "_id": 1})
+            .limit(limit.min(i64::MAX as usize) as i64)
+            .await
+            .map_err(mongo_err)?;
+        collect(cursor)
+            .await?
+            .into_iter()
+            .map(|d| decode(strip(d)))
+            .collect()
+    }
+
+    async fn update_job(
         &self,
         job_id: &str,
         frontier: Option<String>,
@@ -174,7 +174,7 @@ impl MongoStore {
         Ok(JobUpdate::Updated(job))
     }
 
-    pub(super) async fn load_frontier_impl(&self, job_id: &str) -> Result<Option<String>> {
+    async fn load_frontier(&self, job_id: &str) -> Result<Option<String>> {
         let d = self
             .jobs
             .find_one(doc! {"_id": job_id})

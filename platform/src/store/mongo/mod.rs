@@ -9,14 +9,10 @@ mod chunks;
 mod jobs;
 mod pages;
 
-use super::{
-    collections, ChunkRecord, DocumentStore, JobChange, JobUpdate, LinkQuery, LinkRecord,
-    PageQuery, PageRecord, Paged, SessionRecord, SessionStatus,
-};
+use super::{collections, DocumentStore, SessionRecord, SessionStatus};
 use crate::error::{EngineError, Result};
-use crate::jobs::{JobRecord, JobStatus};
+use crate::store::SessionStore;
 use crate::tenant::TenantId;
-use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::{IndexOptions, ReturnDocument};
@@ -126,7 +122,7 @@ impl MongoStore {
             counters: db.collection(COUNTERS),
             db,
         };
-        store.health_impl().await?;
+        store.ping().await?;
         store.create_indexes().await?;
         Ok(store)
     }
@@ -198,7 +194,8 @@ impl MongoStore {
         Ok(last - n as i64 + 1)
     }
 
-    async fn health_impl(&self) -> Result<()> {
+    /// Ask the server for a round trip.
+    async fn ping(&self) -> Result<()> {
         self.db
             .run_command(doc! {"ping": 1})
             .await
@@ -207,219 +204,76 @@ impl MongoStore {
     }
 }
 
+#[async_trait::async_trait]
 impl DocumentStore for MongoStore {
     fn backend(&self) -> &'static str {
         "mongodb"
     }
 
-    fn put_session(&self, record: SessionRecord) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let mut d = encode(&record)?;
-            d.insert("_id", record.room_name.clone());
-            self.sessions
-                .replace_one(doc! {"_id": &record.room_name}, d)
-                .upsert(true)
-                .await
-                .map_err(mongo_err)?;
-            Ok(())
-        })
+    async fn health(&self) -> Result<()> {
+        self.ping().await
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for MongoStore {
+    async fn put_session(&self, record: SessionRecord) -> Result<()> {
+        let mut d = encode(&record)?;
+        d.insert("_id", record.room_name.clone());
+        self.sessions
+            .replace_one(doc! {"_id": &record.room_name}, d)
+            .upsert(true)
+            .await
+            .map_err(mongo_err)?;
+        Ok(())
     }
 
-    fn get_session<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        room_name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<SessionRecord>>> {
-        Box::pin(async move {
-            self.sessions
-                .find_one(doc! {"_id": room_name, "tenant_id": tenant.as_str()})
-                .await
-                .map_err(mongo_err)?
-                .map(decode)
-                .transpose()
-        })
-    }
-
-    fn list_sessions<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        status: Option<SessionStatus>,
-    ) -> BoxFuture<'a, Result<Vec<SessionRecord>>> {
-        Box::pin(async move {
-            let mut filter = doc! {"tenant_id": tenant.as_str()};
-            if let Some(s) = status {
-                filter.insert("status", status_str(s));
-            }
-            let cursor = self
-                .sessions
-                .find(filter)
-                .sort(doc! {"updated_at": -1})
-                .limit(1000)
-                .await
-                .map_err(mongo_err)?;
-            collect(cursor).await?.into_iter().map(decode).collect()
-        })
-    }
-
-    fn fail_open_sessions<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, Result<usize>> {
-        Box::pin(async move {
-            let r = self
-                .sessions
-                .update_many(
-                    doc! {"status": {"$in": ["active", "paused"]}},
-                    doc! {"$set": {
-                        "status": "failed",
-                        "last_error": reason,
-                        "updated_at": super::now_secs(),
-                    }},
-                )
-                .await
-                .map_err(mongo_err)?;
-            Ok(r.modified_count as usize)
-        })
-    }
-
-    fn health(&self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.health_impl())
-    }
-
-    fn insert_job(&self, job: JobRecord) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.insert_job_impl(job))
-    }
-
-    fn get_job<'a>(
-        &'a self,
-        tenant: Option<&'a TenantId>,
-        job_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<JobRecord>>> {
-        Box::pin(self.get_job_impl(tenant, job_id))
-    }
-
-    fn list_jobs<'a>(
-        &'a self,
-        tenant: Option<&'a TenantId>,
-        statuses: &'a [JobStatus],
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<JobRecord>>> {
-        Box::pin(self.list_jobs_impl(tenant, statuses, limit))
-    }
-
-    fn update_job<'a>(
-        &'a self,
-        job_id: &'a str,
-        frontier: Option<String>,
-        change: JobChange,
-    ) -> BoxFuture<'a, Result<JobUpdate>> {
-        Box::pin(self.update_job_impl(job_id, frontier, change))
-    }
-
-    fn load_frontier<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<Option<String>>> {
-        Box::pin(self.load_frontier_impl(job_id))
-    }
-
-    fn put_page(&self, page: PageRecord) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(self.put_page_impl(page))
-    }
-
-    fn has_page<'a>(&'a self, job_id: &'a str, url: &'a str) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(self.has_page_impl(job_id, url))
-    }
-
-    fn get_page<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        job_id: Option<&'a str>,
-        url: &'a str,
-    ) -> BoxFuture<'a, Result<Option<PageRecord>>> {
-        Box::pin(self.get_page_impl(tenant, job_id, url))
-    }
-
-    fn list_pages<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        query: &'a PageQuery,
-    ) -> BoxFuture<'a, Result<Paged<PageRecord>>> {
-        Box::pin(self.list_pages_impl(tenant, query))
-    }
-
-    fn put_links(&self, links: Vec<LinkRecord>) -> BoxFuture<'_, Result<usize>> {
-        Box::pin(self.put_links_impl(links))
-    }
-
-    fn list_links<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        query: &'a LinkQuery,
-    ) -> BoxFuture<'a, Result<Paged<LinkRecord>>> {
-        Box::pin(self.list_links_impl(tenant, query))
-    }
-
-    fn replace_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        job_id: &'a str,
-        url: &'a str,
-        chunks: Vec<ChunkRecord>,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.replace_chunks_impl(tenant, job_id, url, chunks))
-    }
-
-    fn unindexed_pages(&self, limit: usize) -> BoxFuture<'_, Result<Vec<PageRecord>>> {
-        Box::pin(self.unindexed_pages_impl(limit))
-    }
-
-    fn chunk_changes_since(
+    async fn get_session(
         &self,
-        seq: u64,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<(u64, TenantId, String)>>> {
-        Box::pin(self.chunk_changes_since_impl(seq, limit))
+        tenant: &TenantId,
+        room_name: &str,
+    ) -> Result<Option<SessionRecord>> {
+        self.sessions
+            .find_one(doc! {"_id": room_name, "tenant_id": tenant.as_str()})
+            .await
+            .map_err(mongo_err)?
+            .map(decode)
+            .transpose()
     }
 
-    fn chunk_change_seq(&self) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(self.chunk_change_seq_impl())
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
+        status: Option<SessionStatus>,
+    ) -> Result<Vec<SessionRecord>> {
+        let mut filter = doc! {"tenant_id": tenant.as_str()};
+        if let Some(s) = status {
+            filter.insert("status", status_str(s));
+        }
+        let cursor = self
+            .sessions
+            .find(filter)
+            .sort(doc! {"updated_at": -1})
+            .limit(1000)
+            .await
+            .map_err(mongo_err)?;
+        collect(cursor).await?.into_iter().map(decode).collect()
     }
 
-    fn page_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        url: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>> {
-        Box::pin(self.page_chunks_impl(tenant, url))
-    }
-
-    fn indexed_pages<'a>(&'a self, job_id: &'a str) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(self.indexed_pages_impl(job_id))
-    }
-
-    fn all_chunk_vectors(&self) -> BoxFuture<'_, Result<Vec<ChunkRecord>>> {
-        Box::pin(self.all_chunk_vectors_impl())
-    }
-
-    fn get_chunks<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        ids: Vec<String>,
-    ) -> BoxFuture<'a, Result<Vec<ChunkRecord>>> {
-        Box::pin(self.get_chunks_impl(tenant, ids))
-    }
-
-    fn keyword_search<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-        text: &'a str,
-        job_id: Option<&'a str>,
-        site: Option<&'a str>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<(String, f64)>>> {
-        Box::pin(self.keyword_search_impl(tenant, text, job_id, site, limit))
-    }
-
-    fn chunk_models<'a>(
-        &'a self,
-        tenant: &'a TenantId,
-    ) -> BoxFuture<'a, Result<Vec<(String, u32)>>> {
-        Box::pin(self.chunk_models_impl(tenant))
+    async fn fail_open_sessions(&self, reason: &str) -> Result<usize> {
+        let r = self
+            .sessions
+            .update_many(
+                doc! {"status": {"$in": ["active", "paused"]}},
+                doc! {"$set": {
+                    "status": "failed",
+                    "last_error": reason,
+                    "updated_at": super::now_secs(),
+                }},
+            )
+            .await
+            .map_err(mongo_err)?;
+        Ok(r.modified_count as usize)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::{collect, decode, encode, is_duplicate, mongo_err, MongoStore};
 use crate::error::Result;
+use crate::store::PageStore;
 use crate::store::{LinkQuery, LinkRecord, PageOutcome, PageQuery, PageRecord, Paged};
 use crate::tenant::TenantId;
 use mongodb::bson::{doc, Document, Regex};
@@ -59,7 +60,37 @@ fn page_filter(tenant: &TenantId, q: &PageQuery) -> Document {
 }
 
 impl MongoStore {
-    pub(super) async fn put_page_impl(&self, page: PageRecord) -> Result<bool> {
+    /// One page of a query's documents in sequence order, and how many match in all.
+    async fn paged<T: serde::de::DeserializeOwned>(
+        &self,
+        coll: &mongodb::Collection<Document>,
+        filter: Document,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Paged<T>> {
+        let total = coll
+            .count_documents(filter.clone())
+            .await
+            .map_err(mongo_err)?;
+        let cursor = coll
+            .find(filter)
+            .sort(doc! {"seq": 1})
+            .skip(offset)
+            .limit(limit.min(i64::MAX as u64) as i64)
+            .await
+            .map_err(mongo_err)?;
+        let items = collect(cursor)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        Ok(Paged { items, total })
+    }
+}
+
+#[async_trait::async_trait]
+impl PageStore for MongoStore {
+    async fn put_page(&self, page: PageRecord) -> Result<bool> {
         // The unique (job, URL) index decides; a duplicate only leaves a gap in the sequence.
         let mut d = encode(&page)?;
         d.insert("seq", self.next_seq("pages", 1).await?);
@@ -71,7 +102,7 @@ impl MongoStore {
         }
     }
 
-    pub(super) async fn has_page_impl(&self, job_id: &str, url: &str) -> Result<bool> {
+    async fn has_page(&self, job_id: &str, url: &str) -> Result<bool> {
         Ok(self
             .pages
             .find_one(doc! {"job_id": job_id, "url": url})
@@ -81,7 +112,7 @@ impl MongoStore {
             .is_some())
     }
 
-    pub(super) async fn get_page_impl(
+    async fn get_page(
         &self,
         tenant: &TenantId,
         job_id: Option<&str>,
@@ -100,16 +131,12 @@ impl MongoStore {
             .transpose()
     }
 
-    pub(super) async fn list_pages_impl(
-        &self,
-        tenant: &TenantId,
-        q: &PageQuery,
-    ) -> Result<Paged<PageRecord>> {
+    async fn list_pages(&self, tenant: &TenantId, q: &PageQuery) -> Result<Paged<PageRecord>> {
         self.paged(&self.pages, page_filter(tenant, q), q.offset, q.limit)
             .await
     }
 
-    pub(super) async fn put_links_impl(&self, links: Vec<LinkRecord>) -> Result<usize> {
+    async fn put_links(&self, links: Vec<LinkRecord>) -> Result<usize> {
         if links.is_empty() {
             return Ok(0);
         }
@@ -141,11 +168,7 @@ impl MongoStore {
         }
     }
 
-    pub(super) async fn list_links_impl(
-        &self,
-        tenant: &TenantId,
-        q: &LinkQuery,
-    ) -> Result<Paged<LinkRecord>> {
+    async fn list_links(&self, tenant: &TenantId, q: &LinkQuery) -> Result<Paged<LinkRecord>> {
         let mut f = doc! {"tenant_id": tenant.as_str()};
         if let Some(j) = &q.job_id {
             f.insert("job_id", j);
@@ -160,33 +183,6 @@ impl MongoStore {
             f.insert("to_url", u);
         }
         self.paged(&self.links, f, q.offset, q.limit).await
-    }
-
-    /// One page of a query's documents in sequence order, and how many match in all.
-    async fn paged<T: serde::de::DeserializeOwned>(
-        &self,
-        coll: &mongodb::Collection<Document>,
-        filter: Document,
-        offset: u64,
-        limit: u64,
-    ) -> Result<Paged<T>> {
-        let total = coll
-            .count_documents(filter.clone())
-            .await
-            .map_err(mongo_err)?;
-        let cursor = coll
-            .find(filter)
-            .sort(doc! {"seq": 1})
-            .skip(offset)
-            .limit(limit.min(i64::MAX as u64) as i64)
-            .await
-            .map_err(mongo_err)?;
-        let items = collect(cursor)
-            .await?
-            .into_iter()
-            .map(decode)
-            .collect::<Result<_>>()?;
-        Ok(Paged { items, total })
     }
 }
 
