@@ -1,18 +1,19 @@
 //! The actions an agent can take on a session's page, with their flat request shape and the
 //! validation that turns a request into a typed action.
 
-use super::driver::{self, PageState};
+use super::driver::PageState;
+
+mod input;
+mod navigation;
+mod wait;
+
 use super::keys::{parse_keys, Chord};
-use crate::cdp::CdpResult;
-use chromiumoxide::cdp::browser_protocol::page::{
-    GetNavigationHistoryParams, NavigateToHistoryEntryParams, ReloadParams,
-};
 use chromiumoxide::Page;
 use platform::error::{EngineError, Result};
 use platform::netguard::{self, Allowlist};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -266,315 +267,35 @@ pub struct ActionEffect {
     pub state: PageState,
 }
 
-/// Where an element is, and whether clicking it probably loads another page.
-struct Located {
-    x: f64,
-    y: f64,
-    tag: String,
-    navigates: bool,
-}
-
-async fn locate(page: &Page, target: &Target, focus: bool, clear: bool) -> Result<Located> {
-    let args = match target {
-        Target::Selector(s) => json!({"selector": s, "focus": focus, "clear": clear}),
-        Target::Ref(r) => json!({"ref": r, "focus": focus, "clear": clear}),
-        Target::Point(x, y) => json!({"point": [x, y]}),
-    };
-    let v: Value = driver::call(page, driver::LOCATE_JS, &args).await?;
-    if let Some(err) = v.get("error").and_then(Value::as_str) {
-        let detail = v
-            .get("detail")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        return Err(match err {
-            "bad_selector" => EngineError::InvalidRequest(format!("invalid CSS selector {detail}")),
-            "not_visible" => {
-                EngineError::ElementNotFound(format!("{detail} (present but not visible)"))
-            }
-            _ => EngineError::ElementNotFound(detail),
-        });
-    }
-    Ok(Located {
-        x: v["x"].as_f64().unwrap_or(0.0),
-        y: v["y"].as_f64().unwrap_or(0.0),
-        tag: v["tag"].as_str().unwrap_or_default().to_string(),
-        navigates: v["navigates"].as_bool().unwrap_or(false),
-    })
-}
-
-fn grace_for(navigates: bool) -> Duration {
-    if navigates {
-        driver::NAVIGATION_GRACE
-    } else {
-        driver::QUICK_GRACE
-    }
-}
-
-/// Turn a failed main-frame load into the most precise error: a refusal by the request guard is
-/// `blocked_url`, anything else `navigation_failed`.
-fn load_error(ctx: &ActionContext<'_>, url: &str, error_text: &str) -> EngineError {
-    if let Some(reason) = ctx.blocked.lock().expect("guard lock").take() {
-        return EngineError::BlockedUrl(reason);
-    }
-    EngineError::NavigationFailed(format!("{url}: {error_text}"))
-}
-
-async fn navigate(ctx: &ActionContext<'_>, url: &url::Url, timeout: Duration) -> Result<PageState> {
-    netguard::check_url(url, ctx.allowlist).await?;
-    ctx.blocked.lock().expect("guard lock").take();
-    let raw = ctx.lease.raw().await?;
-    let nav = tokio::time::timeout(
-        timeout,
-        raw.call("Page.navigate", json!({"url": url.as_str()})),
-    )
-    .await;
-    match nav {
-        Err(_) => {
-            let _ = ctx
-                .page
-                .execute(chromiumoxide::cdp::browser_protocol::page::StopLoadingParams::default())
-                .await;
-            return Err(EngineError::Timeout(format!(
-                "{url} did not answer within {} ms",
-                timeout.as_millis()
-            )));
-        }
-        Ok(Err(e)) => return Err(e),
-        Ok(Ok(resp)) => {
-            if let Some(err) = resp
-                .get("errorText")
-                .and_then(Value::as_str)
-                .filter(|e| !e.is_empty())
-            {
-                return Err(load_error(ctx, url.as_str(), err));
-            }
-        }
-    }
-    let state = driver::wait_for_load(ctx.page, timeout).await?;
-    if state.url.starts_with("chrome-error://") {
-        return Err(load_error(
-            ctx,
-            url.as_str(),
-            "the page could not be loaded",
-        ));
-    }
-    Ok(state)
-}
-
-/// Run one action on a page.
+/// Run one action on the page and report its effect and the page state after it.
 pub async fn run(
     ctx: &ActionContext<'_>,
     action: &Action,
     timeout_ms: Option<u64>,
 ) -> Result<ActionEffect> {
-    let page = ctx.page;
     let load_timeout = timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(ctx.nav_timeout);
     match action {
-        Action::Navigate(url) => {
-            let state = navigate(ctx, url, load_timeout).await?;
-            Ok(ActionEffect {
-                details: json!({"requested_url": url.as_str()}),
-                state,
-            })
-        }
-        Action::Click(target) => {
-            let before = driver::state(page).await?;
-            let at = locate(page, target, false, false).await?;
-            // A refusal recorded before this input (a blocked image, say) is not its doing.
-            ctx.blocked.lock().expect("guard lock").take();
-            let watch = driver::NavWatch::start(page).await?;
-            driver::click_at(page, at.x, at.y).await?;
-            *ctx.cursor.lock().expect("cursor lock") = (at.x, at.y);
-            let state = settle_or_report(ctx, watch, &before.url, grace_for(at.navigates)).await?;
-            Ok(ActionEffect {
-                details: json!({"x": at.x, "y": at.y, "element": at.tag}),
-                state,
-            })
-        }
+        Action::Navigate(url) => navigation::navigate_to(ctx, url, load_timeout).await,
+        Action::Click(target) => input::click(ctx, target).await,
         Action::Type {
             target,
             text,
             clear,
-        } => {
-            if let Some(t) = target {
-                locate(page, t, true, *clear).await?;
-            }
-            driver::insert_text(page, text).await?;
-            let state = driver::state(page).await?;
-            Ok(ActionEffect {
-                details: json!({"typed_chars": text.chars().count()}),
-                state,
-            })
-        }
-        Action::Scroll { target, dx, dy } => {
-            let details = if let Some(t) = target {
-                let at = locate(page, t, false, false).await?;
-                json!({"scrolled_into_view": at.tag, "x": at.x, "y": at.y})
-            } else {
-                let before = driver::state(page).await?;
-                let dy = if dy.is_nan() {
-                    (before.viewport.height as f64 * 0.8).round()
-                } else {
-                    *dy
-                };
-                let (cx, cy) = *ctx.cursor.lock().expect("cursor lock");
-                let (px, py) = if cx > 0.0 || cy > 0.0 {
-                    (cx, cy)
-                } else {
-                    (
-                        before.viewport.width as f64 / 2.0,
-                        before.viewport.height as f64 / 2.0,
-                    )
-                };
-                driver::call::<Value>(
-                    page,
-                    driver::SCROLL_JS,
-                    &json!({"x": px, "y": py, "dx": dx, "dy": dy}),
-                )
-                .await?
-            };
-            let state = driver::state(page).await?;
-            Ok(ActionEffect { details, state })
-        }
-        Action::Wait(what, limit) => wait(ctx, what, *limit).await,
-        Action::GoBack => {
-            let hist = page
-                .execute(GetNavigationHistoryParams::default())
-                .await
-                .cdp()?
-                .result;
-            if hist.current_index <= 0 {
-                return Err(EngineError::InvalidRequest(
-                    "there is no previous page in this session".into(),
-                ));
-            }
-            let entry = &hist.entries[(hist.current_index - 1) as usize];
-            if !(entry.url.starts_with("http://")
-                || entry.url.starts_with("https://")
-                || entry.url == "about:blank")
-            {
-                return Err(EngineError::InvalidRequest(
-                    "the previous entry is not a web page".into(),
-                ));
-            }
-            netguard::check_url(&netguard::parse_target(&entry.url)?, ctx.allowlist).await?;
-            let watch = driver::NavWatch::start(page).await?;
-            page.execute(NavigateToHistoryEntryParams::new(entry.id))
-                .await
-                .cdp()?;
-            let state = watch
-                .settle(page, "", driver::NAVIGATION_GRACE, load_timeout)
-                .await?;
-            Ok(ActionEffect {
-                details: json!({"url": entry.url}),
-                state,
-            })
-        }
-        Action::Refresh => {
-            page.execute(ReloadParams::default()).await.cdp()?;
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            let state = driver::wait_for_load(page, load_timeout).await?;
-            Ok(ActionEffect {
-                details: json!({}),
-                state,
-            })
-        }
-        Action::SendKeys(chords) => {
-            let before = driver::state(page).await?;
-            ctx.blocked.lock().expect("guard lock").take();
-            let watch = driver::NavWatch::start(page).await?;
-            driver::press(page, chords).await?;
-            // Enter in a form field submits it: give that navigation time to be reported.
-            let submits = chords.iter().any(|c| c.key.key == "Enter");
-            let state = settle_or_report(ctx, watch, &before.url, grace_for(submits)).await?;
-            Ok(ActionEffect {
-                details: json!({"chords": chords.len()}),
-                state,
-            })
-        }
+        } => input::type_text(ctx, target.as_ref(), text, *clear).await,
+        Action::Scroll { target, dx, dy } => input::scroll(ctx, target.as_ref(), *dx, *dy).await,
+        Action::Wait(what, limit) => wait::wait(ctx, what, *limit).await,
+        Action::GoBack => navigation::go_back(ctx, load_timeout).await,
+        Action::Refresh => navigation::refresh(ctx, load_timeout).await,
+        Action::SendKeys(chords) => input::send_keys(ctx, chords).await,
     }
-}
-
-/// After input that may navigate: wait for the load; report a refused navigation as such.
-async fn settle_or_report(
-    ctx: &ActionContext<'_>,
-    watch: driver::NavWatch,
-    before_url: &str,
-    grace: Duration,
-) -> Result<PageState> {
-    let state = watch
-        .settle(ctx.page, before_url, grace, ctx.nav_timeout)
-        .await?;
-    if state.url.starts_with("chrome-error://") {
-        return Err(load_error(
-            ctx,
-            before_url,
-            "the navigation this input started failed",
-        ));
-    }
-    Ok(state)
-}
-
-async fn wait(ctx: &ActionContext<'_>, what: &WaitFor, limit: Duration) -> Result<ActionEffect> {
-    let page = ctx.page;
-    let started = std::time::Instant::now();
-    let deadline = started + limit;
-    match what {
-        WaitFor::Time(t) => {
-            tokio::time::sleep(*t).await;
-        }
-        WaitFor::Load => {
-            driver::wait_for_load(page, limit).await?;
-        }
-        WaitFor::Element(target) => loop {
-            match locate(page, target, false, false).await {
-                Ok(_) => break,
-                Err(EngineError::ElementNotFound(d)) => {
-                    if std::time::Instant::now() >= deadline {
-                        return Err(EngineError::Timeout(format!(
-                            "{d} did not appear within {} ms",
-                            limit.as_millis()
-                        )));
-                    }
-                }
-                Err(EngineError::Script(_)) | Err(EngineError::Browser(_)) => {} // navigating
-                Err(e) => return Err(e),
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        },
-        WaitFor::Text(text) => loop {
-            let found: bool = driver::call(
-                page,
-                "(t) => !!document.body && document.body.innerText.includes(t)",
-                &json!(text),
-            )
-            .await
-            .unwrap_or(false);
-            if found {
-                break;
-            }
-            if std::time::Instant::now() >= deadline {
-                return Err(EngineError::Timeout(format!(
-                    "the text {text:?} did not appear within {} ms",
-                    limit.as_millis()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        },
-    }
-    let state = driver::state(page).await?;
-    Ok(ActionEffect {
-        details: json!({"waited_ms": started.elapsed().as_millis() as u64}),
-        state,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn fields(v: Value) -> ActionFields {
         serde_json::from_value(v).unwrap()

@@ -1,0 +1,457 @@
+//! A session's life: start, pause and resume, close, recover after a crash, suspend at
+//! shutdown, and closing idle sessions.
+
+use super::*;
+
+impl SessionManager {
+    /// Open a session for a room.
+    pub async fn start_session(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        opts: StartOptions,
+    ) -> Result<SessionInfo> {
+        valid_room_name(room)?;
+        let initial = opts
+            .initial_url
+            .as_deref()
+            .map(netguard::parse_target)
+            .transpose()?;
+        if let Some(url) = &initial {
+            netguard::check_url(url, &self.deps.allowlist).await?;
+        }
+        let viewport = opts.viewport.unwrap_or_default();
+        if !(100..=7680).contains(&viewport.width) || !(100..=4320).contains(&viewport.height) {
+            return Err(EngineError::InvalidRequest(
+                "viewport must be between 100x100 and 7680x4320".into(),
+            ));
+        }
+        let fps = opts.fps.unwrap_or(10);
+        if !(1..=60).contains(&fps) {
+            return Err(EngineError::InvalidRequest(
+                "fps must be between 1 and 60".into(),
+            ));
+        }
+        let livekit = livekit_target(
+            &opts,
+            self.deps.livekit_url.as_deref(),
+            self.deps.livekit_signs,
+        )?;
+        let session = {
+            let mut map = self.sessions.lock().expect("sessions lock");
+            if let Some(existing) = map.get(room) {
+                if existing.lock().status != SessionStatus::Failed || existing.tenant != *tenant {
+                    return Err(EngineError::SessionExists(room.to_string()));
+                }
+            }
+            let open = map
+                .values()
+                .filter(|s| {
+                    matches!(
+                        s.lock().status,
+                        SessionStatus::Active | SessionStatus::Paused
+                    )
+                })
+                .count();
+            if open >= self.deps.max_sessions {
+                return Err(EngineError::SessionLimit(open));
+            }
+            let s = Arc::new(Session {
+                room_name: room.to_string(),
+                tenant: tenant.clone(),
+                created_at: now_secs(),
+                op: tokio::sync::Mutex::new(()),
+                inner: Mutex::new(Inner {
+                    status: SessionStatus::Active,
+                    lease: None,
+                    viewport,
+                    fps,
+                    url: Some("about:blank".into()),
+                    last_error: None,
+                    last_activity: Instant::now(),
+                    mutations_seen: 0,
+                    tasks: Vec::new(),
+                    livekit: livekit.clone(),
+                }),
+                blocked: Arc::new(Mutex::new(None)),
+                cursor: Mutex::new((0.0, 0.0)),
+                span: tracing::info_span!("session", room = %room, tenant = %tenant),
+            });
+            // Reserve the room name before the slow part, so two starts cannot race.
+            map.insert(room.to_string(), s.clone());
+            s
+        };
+        let span = session.span.clone();
+        let started = async {
+            let _op = session.op.lock().await;
+            self.open_page(&session).await?;
+            if let Some(url) = &initial {
+                self.navigate_locked(&session, url).await?;
+            }
+            Ok::<_, EngineError>(())
+        }
+        .instrument(span)
+        .await;
+        if let Err(e) = started {
+            self.discard(&session).await;
+            return Err(e);
+        }
+        self.deps.metrics.inc("bas_sessions_started_total", &[]);
+        self.persist(&session).await;
+        let info = session.info();
+        let livekit = session.lock().livekit.clone();
+        self.notify(
+            &session,
+            SessionChange::Started {
+                livekit: livekit.clone(),
+            },
+        );
+        let livekit = livekit.is_some();
+        self.publish(
+            room,
+            EventKind::PresentationStarted,
+            json!({"room_name": room, "url": info.url, "viewport": info.viewport, "fps": info.fps,
+                   "livekit": livekit}),
+        )
+        .await;
+        tracing::info!(parent: &session.span, "session started");
+        Ok(info)
+    }
+
+    /// Give the session a fresh page in a healthy browser (its op lock must be held).
+    pub(super) async fn open_page(&self, s: &Arc<Session>) -> Result<()> {
+        let t0 = Instant::now();
+        let lease = Arc::new(self.deps.pool.acquire().await?);
+        let acquired_ms = t0.elapsed().as_millis() as u64;
+        let page = lease.page().clone();
+        let viewport = s.lock().viewport;
+        let setup = async {
+            page.execute(SetDeviceMetricsOverrideParams::new(
+                viewport.width as i64,
+                viewport.height as i64,
+                1.0,
+                false,
+            ))
+            .await
+            .cdp()?;
+            guard::install(&page, self.deps.allowlist.clone(), s.blocked.clone()).await
+        };
+        if let Err(e) = tokio::time::timeout(Duration::from_secs(15), setup)
+            .await
+            .unwrap_or_else(|_| Err(EngineError::Timeout("setting up the page".into())))
+        {
+            lease.release().await;
+            return Err(e);
+        }
+        let tasks = self.watch_page(s, &lease).await;
+        tracing::debug!(
+            acquired_ms,
+            ready_ms = t0.elapsed().as_millis() as u64,
+            "page opened"
+        );
+        let mut i = s.lock();
+        i.lease = Some(lease);
+        i.tasks = tasks;
+        i.status = SessionStatus::Active;
+        i.last_error = None;
+        i.mutations_seen = 0;
+        i.last_activity = Instant::now();
+        *s.cursor.lock().expect("cursor lock") = (0.0, 0.0);
+        Ok(())
+    }
+
+    /// Remove a session and free its page.
+    pub(super) async fn discard(&self, s: &Arc<Session>) {
+        {
+            let mut map = self.sessions.lock().expect("sessions lock");
+            if map.get(&s.room_name).is_some_and(|x| Arc::ptr_eq(x, s)) {
+                map.remove(&s.room_name);
+            }
+        }
+        let (lease, tasks) = {
+            let mut i = s.lock();
+            i.status = SessionStatus::Closed;
+            (i.lease.take(), std::mem::take(&mut i.tasks))
+        };
+        for t in tasks {
+            t.abort();
+        }
+        self.notify(s, SessionChange::Ended);
+        if let Some(l) = lease {
+            l.release().await;
+        }
+    }
+
+    /// Pause a session: it takes no actions until resumed.
+    pub async fn pause(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
+        self.set_paused(tenant, room, true).await
+    }
+
+    /// Resume a paused session.
+    pub async fn resume(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
+        self.set_paused(tenant, room, false).await
+    }
+
+    pub(super) async fn set_paused(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        pause: bool,
+    ) -> Result<SessionInfo> {
+        let s = self.get(tenant, room)?;
+        let changed = {
+            let mut i = s.lock();
+            match (i.status, pause) {
+                (SessionStatus::Failed, _) => {
+                    return Err(EngineError::SessionFailed(
+                        room.to_string(),
+                        "call recover_browser_session first".into(),
+                    ))
+                }
+                (SessionStatus::Active, true) => {
+                    i.status = SessionStatus::Paused;
+                    true
+                }
+                (SessionStatus::Paused, false) => {
+                    i.status = SessionStatus::Active;
+                    i.last_activity = Instant::now();
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            self.persist(&s).await;
+            self.notify(
+                &s,
+                if pause {
+                    SessionChange::Paused
+                } else {
+                    SessionChange::Resumed
+                },
+            );
+            let kind = if pause {
+                EventKind::PresentationPaused
+            } else {
+                EventKind::PresentationResumed
+            };
+            self.publish(room, kind, json!({"room_name": room})).await;
+        }
+        Ok(s.info())
+    }
+
+    /// Close a session and free its page and context.
+    pub async fn close(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
+        let s = self.get(tenant, room)?;
+        let _op = s.op.lock().await;
+        self.discard(&s).await;
+        self.persist(&s).await;
+        self.deps.metrics.inc("bas_sessions_closed_total", &[]);
+        tracing::info!(parent: &s.span, "session closed");
+        Ok(s.info())
+    }
+
+    /// Give a session a fresh page in a healthy browser and load its last URL again. Works for
+    /// a session whose browser crashed, and for one left over from before a service restart.
+    pub async fn recover(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
+        let s = match self.get(tenant, room) {
+            Ok(s) => s,
+            Err(_) => {
+                let rec = self
+                    .deps
+                    .store
+                    .get_session(tenant, room)
+                    .await?
+                    .filter(|r| r.status != SessionStatus::Closed)
+                    .ok_or_else(|| EngineError::SessionNotFound(room.to_string()))?;
+                let url = rec.current_url.filter(|u| u.starts_with("http"));
+                let opts = StartOptions {
+                    initial_url: None,
+                    viewport: Some(rec.viewport),
+                    fps: Some(rec.fps),
+                    ..StartOptions::default()
+                };
+                self.start_session(tenant, room, opts).await?;
+                let s = self.get(tenant, room)?;
+                return Ok(self.restore_url(&s, url).await);
+            }
+        };
+        let url = s.lock().url.clone().filter(|u| u.starts_with("http"));
+        {
+            let _op = s.op.lock().await;
+            let (old, tasks) = {
+                let mut i = s.lock();
+                (i.lease.take(), std::mem::take(&mut i.tasks))
+            };
+            for t in tasks {
+                t.abort();
+            }
+            self.notify(&s, SessionChange::Ended);
+            if let Some(old) = old {
+                old.release().await;
+            }
+            if let Err(e) = self.open_page(&s).instrument(s.span.clone()).await {
+                {
+                    let mut i = s.lock();
+                    i.status = SessionStatus::Failed;
+                    i.last_error = Some(e.to_string());
+                }
+                self.persist(&s).await;
+                return Err(e);
+            }
+        }
+        let livekit = s.lock().livekit.clone();
+        self.notify(&s, SessionChange::Started { livekit });
+        tracing::info!(parent: &s.span, "session recovered");
+        Ok(self.restore_url(&s, url).await)
+    }
+
+    pub(super) async fn restore_url(&self, s: &Arc<Session>, url: Option<String>) -> SessionInfo {
+        let mut err = None;
+        if let Some(u) = &url {
+            let _op = s.op.lock().await;
+            match netguard::parse_target(u) {
+                Ok(parsed) => {
+                    if let Err(e) = self.navigate_locked(s, &parsed).await {
+                        err = Some(e.to_string());
+                    }
+                }
+                Err(e) => err = Some(e.to_string()),
+            }
+        }
+        self.persist(s).await;
+        let mut info = s.info();
+        info.restored_url = url;
+        info.restore_error = err;
+        info
+    }
+
+    /// At shutdown: free every session's page, and store open sessions as failed so that they
+    /// can be recovered (`recover_browser_session`) once the service is back, as after a crash.
+    pub async fn suspend_all(&self) {
+        for s in self.all() {
+            let was_open = matches!(
+                s.lock().status,
+                SessionStatus::Active | SessionStatus::Paused
+            );
+            self.discard(&s).await;
+            if was_open {
+                let mut i = s.lock();
+                i.status = SessionStatus::Failed;
+                i.last_error = Some("the service was stopped".into());
+            }
+            self.persist(&s).await;
+        }
+    }
+}
+
+/// Where the session is published in LiveKit, if anywhere: when the start call asks (a
+/// `livekit_url` and/or `livekit_token`), or for every session when `LIVEKIT_URL` and the API
+/// key and secret are configured. Publishing that cannot work is refused here: it needs a
+/// server URL (from the call or `LIVEKIT_URL`) and a token (from the call, or signed with the
+/// configured keys).
+pub(super) fn livekit_target(
+    opts: &StartOptions,
+    configured_url: Option<&str>,
+    signs: bool,
+) -> Result<Option<LiveKitTarget>> {
+    let asked = opts.livekit_url.is_some() || opts.livekit_token.is_some();
+    let configured = configured_url.is_some() && signs;
+    if !asked && !configured {
+        return Ok(None);
+    }
+    let url = opts
+        .livekit_url
+        .clone()
+        .or_else(|| configured_url.map(String::from))
+        .ok_or_else(|| {
+            EngineError::InvalidRequest(
+                "livekit_token needs a LiveKit server: pass livekit_url or set LIVEKIT_URL".into(),
+            )
+        })?;
+    if !platform::config::is_livekit_url(&url) {
+        return Err(EngineError::InvalidRequest(format!(
+            "livekit_url {url:?} must be a ws://, wss://, http:// or https:// URL"
+        )));
+    }
+    if opts.livekit_token.is_none() && !signs {
+        return Err(EngineError::InvalidRequest(
+            "livekit_url needs a token: pass livekit_token or set LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+                .into(),
+        ));
+    }
+    Ok(Some(LiveKitTarget {
+        url,
+        token: opts.livekit_token.clone(),
+    }))
+}
+
+pub(super) async fn reap_idle(mgr: Weak<SessionManager>, idle: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30).min(idle));
+    loop {
+        tick.tick().await;
+        let Some(mgr) = mgr.upgrade() else { return };
+        for s in mgr.all() {
+            let stale = s.lock().last_activity.elapsed() > idle;
+            if stale {
+                tracing::info!(parent: &s.span, "closing idle session");
+                let _ = mgr.close(&s.tenant, &s.room_name).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(url: Option<&str>, token: Option<&str>) -> StartOptions {
+        StartOptions {
+            livekit_url: url.map(String::from),
+            livekit_token: token.map(String::from),
+            ..StartOptions::default()
+        }
+    }
+
+    #[test]
+    fn livekit_publishing_is_decided_by_the_call_and_the_configuration() {
+        // Nothing asked, nothing configured.
+        assert!(livekit_target(&opts(None, None), None, false)
+            .unwrap()
+            .is_none());
+        // A LiveKit URL alone, without keys, publishes nothing by itself.
+        assert!(
+            livekit_target(&opts(None, None), Some("ws://127.0.0.1:7880"), false)
+                .unwrap()
+                .is_none()
+        );
+        // A token and a URL from the call.
+        let t = livekit_target(
+            &opts(Some("wss://lk.example.com"), Some("given")),
+            None,
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (t.url.as_str(), t.token.as_deref()),
+            ("wss://lk.example.com", Some("given"))
+        );
+        assert!(!format!("{t:?}").contains("given"), "Debug hides the token");
+        // Asked for, but nothing to sign with and no token.
+        let e = livekit_target(&opts(Some("wss://lk.example.com"), None), None, false).unwrap_err();
+        assert!(e.to_string().contains("LIVEKIT_API_KEY"), "{e}");
+        // A token but no server anywhere.
+        let e = livekit_target(&opts(None, Some("t")), None, false).unwrap_err();
+        assert!(e.to_string().contains("LIVEKIT_URL"), "{e}");
+        // A bad URL.
+        let e = livekit_target(&opts(Some("ftp://x"), Some("t")), None, false).unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        // Configured: every session is published to the configured server, the token to be
+        // signed by the service.
+        let t = livekit_target(&opts(None, None), Some("ws://127.0.0.1:7880"), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!((t.url.as_str(), t.token), ("ws://127.0.0.1:7880", None));
+    }
+}
