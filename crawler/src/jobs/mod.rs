@@ -6,6 +6,7 @@
 pub mod events;
 pub mod page;
 pub mod politeness;
+mod query;
 pub mod runner;
 pub mod view;
 mod worker;
@@ -16,7 +17,7 @@ use crate::fetch::{FetchConfig, Fetcher};
 use crate::urlnorm::normalize;
 use platform::jobs::{JobOptions, JobRecord, JobStatus};
 use platform::netguard;
-use platform::store::{JobUpdate, LinkQuery, PageOutcome, PageQuery, PageRecord};
+use platform::store::{JobUpdate, PageQuery, PageRecord};
 use platform::{EngineError, Platform, Renderer, Result, TenantId};
 use politeness::HostGate;
 use runner::RunDeps;
@@ -447,181 +448,6 @@ impl Jobs {
                 .map(|p| PageView::new(p, max_chars))
                 .collect(),
         })
-    }
-
-    /// Look up stored knowledge: page summaries, one page, links, or a site map.
-    pub async fn query(&self, tenant: &TenantId, req: QueryRequest) -> Result<QueryAnswer> {
-        if let Some(job_id) = &req.job_id {
-            self.owned(tenant, job_id).await?;
-        }
-        let store = &self.platform.store;
-        let offset = req.offset.unwrap_or(0);
-        let kind = req.kind.unwrap_or(if req.query.is_some() {
-            QueryKind::Search
-        } else {
-            QueryKind::Pages
-        });
-        let answer = |total| QueryAnswer {
-            kind,
-            total,
-            offset,
-            pages: None,
-            page: None,
-            links: None,
-            site_map: None,
-            outline: None,
-            hits: None,
-            mode: None,
-        };
-        match kind {
-            QueryKind::Search => {
-                let query = req.query.clone().ok_or_else(|| {
-                    EngineError::InvalidRequest("`query` is required for kind `search`".into())
-                })?;
-                let found = self
-                    .search(
-                        tenant,
-                        crate::knowledge::SearchRequest {
-                            query,
-                            top_k: req.top_k,
-                            job_id: req.job_id.clone(),
-                            site: req.site.clone(),
-                            hybrid: req.hybrid,
-                        },
-                    )
-                    .await?;
-                let mut a = answer(found.hits.len() as u64);
-                a.hits = Some(found.hits);
-                a.mode = Some(found.mode);
-                Ok(a)
-            }
-            QueryKind::Pages => {
-                let limit = bounded("limit", req.limit, 20, 1, 200)?;
-                let found = store
-                    .list_pages(
-                        tenant,
-                        &PageQuery {
-                            job_id: req.job_id.clone(),
-                            outcome: PageOutcome::Ok,
-                            url_contains: req.url.clone(),
-                            text: req.text.clone(),
-                            offset,
-                            limit,
-                        },
-                    )
-                    .await?;
-                let mut a = answer(found.total);
-                a.pages = Some(
-                    found
-                        .items
-                        .iter()
-                        .map(|p| PageSummary {
-                            url: p.url.clone(),
-                            job_id: p.job_id.clone(),
-                            title: p.title.clone(),
-                            description: p.description.clone(),
-                            ok: p.ok,
-                            word_count: p.word_count,
-                            snippet: snippet(p, req.text.as_deref()),
-                        })
-                        .collect(),
-                );
-                Ok(a)
-            }
-            QueryKind::Page => {
-                let raw = req.url.as_deref().ok_or_else(|| {
-                    EngineError::InvalidRequest("`url` is required for kind `page`".into())
-                })?;
-                let url = url::Url::parse(raw)
-                    .map_err(|e| EngineError::InvalidUrl(format!("`{raw}`: {e}")))?;
-                let max_chars = bounded("max_chars", req.max_chars, 20_000, 0, 1_000_000)?;
-                let page = store
-                    .get_page(tenant, req.job_id.as_deref(), normalize(&url).as_str())
-                    .await?
-                    .ok_or_else(|| EngineError::PageNotFound(raw.to_string()))?;
-                let mut a = answer(1);
-                a.page = Some(PageView::new(page, max_chars));
-                Ok(a)
-            }
-            QueryKind::Links => {
-                let limit = bounded("limit", req.limit, 50, 1, 500)?;
-                let from = req
-                    .url
-                    .as_deref()
-                    .map(|u| {
-                        url::Url::parse(u)
-                            .map(|p| normalize(&p).to_string())
-                            .map_err(|e| EngineError::InvalidUrl(format!("`{u}`: {e}")))
-                    })
-                    .transpose()?;
-                let found = store
-                    .list_links(
-                        tenant,
-                        &LinkQuery {
-                            job_id: req.job_id.clone(),
-                            external: req.external,
-                            from_url: from,
-                            to_url: None,
-                            offset,
-                            limit,
-                        },
-                    )
-                    .await?;
-                let mut a = answer(found.total);
-                a.links = Some(found.items);
-                Ok(a)
-            }
-            QueryKind::SiteMap => {
-                let limit = bounded("limit", req.limit, 500, 1, 1000)?;
-                let found = store
-                    .list_pages(
-                        tenant,
-                        &PageQuery {
-                            job_id: req.job_id.clone(),
-                            outcome: PageOutcome::Ok,
-                            offset,
-                            limit,
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                let mut entries: Vec<SiteMapEntry> = found
-                    .items
-                    .iter()
-                    .filter_map(|p| {
-                        let u = url::Url::parse(&p.url).ok()?;
-                        let path = match u.query() {
-                            Some(q) => format!("{}?{q}", u.path()),
-                            None => u.path().to_string(),
-                        };
-                        let level = u.path().split('/').filter(|s| !s.is_empty()).count();
-                        Some(SiteMapEntry {
-                            url: p.url.clone(),
-                            path,
-                            title: p.title.clone(),
-                            level,
-                        })
-                    })
-                    .collect();
-                entries.sort_by(|a, b| (&a.path, &a.url).cmp(&(&b.path, &b.url)));
-                let outline = entries
-                    .iter()
-                    .map(|e| {
-                        format!(
-                            "{}- {} ({})",
-                            "  ".repeat(e.level.saturating_sub(1)),
-                            e.path,
-                            e.title
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                let mut a = answer(found.total);
-                a.site_map = Some(entries);
-                a.outline = Some(outline);
-                Ok(a)
-            }
-        }
     }
 
     /// Semantic search over the caller's knowledge (a job it names must be its own).

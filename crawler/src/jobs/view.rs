@@ -331,38 +331,53 @@ pub struct SiteMapEntry {
     pub level: usize,
 }
 
-/// The answer to a knowledge query; the field named by `kind` is filled.
+/// The answer to a knowledge query: how many items match in all, how many were skipped, and
+/// what was found, tagged by `kind`.
 #[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
 pub struct QueryAnswer {
-    /// What was looked up.
-    #[schema(value_type = String)]
-    pub kind: QueryKind,
     /// Items matching in all.
     pub total: u64,
     /// Items skipped.
     pub offset: u64,
-    /// `pages`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pages: Option<Vec<PageSummary>>,
-    /// `page`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<PageView>,
-    /// `links`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub links: Option<Vec<LinkRecord>>,
-    /// `site_map`: pages sorted by path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site_map: Option<Vec<SiteMapEntry>>,
-    /// `site_map`: the same as an indented outline.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outline: Option<String>,
-    /// `search`: passages, best first, with page URL, title, heading path, score and text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hits: Option<Vec<crate::knowledge::SearchHit>>,
-    /// `search`: `semantic` or `hybrid`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    /// What was found.
+    #[serde(flatten)]
+    pub found: Found,
+}
+
+/// What a knowledge query found, by its `kind`.
+#[derive(Debug, Clone, Serialize, JsonSchema, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Found {
+    /// The passages that best answer the question.
+    Search {
+        /// Passages, best first, with page URL, title, heading path, score and text.
+        hits: Vec<crate::knowledge::SearchHit>,
+        /// `semantic` or `hybrid`.
+        mode: String,
+    },
+    /// Stored pages as short summaries.
+    Pages {
+        /// The pages.
+        pages: Vec<PageSummary>,
+    },
+    /// One page's content.
+    Page {
+        /// The page.
+        page: Box<PageView>,
+    },
+    /// Links between pages, or to other sites.
+    Links {
+        /// The links, in the order found.
+        #[schema(value_type = Vec<Object>)]
+        links: Vec<LinkRecord>,
+    },
+    /// The site's pages by path.
+    SiteMap {
+        /// Pages sorted by path.
+        site_map: Vec<SiteMapEntry>,
+        /// The same as an indented outline.
+        outline: String,
+    },
 }
 
 /// A job's options as shown: a presigned URL's signature is a credential, so only its scheme,
