@@ -55,14 +55,7 @@ impl App {
         .transpose()
         .context("starting the engine")?;
         let mut app = Self {
-            knowledge: match Knowledge::start(
-                &platform.config,
-                platform.store.clone(),
-                embedder,
-                role != Role::Query,
-            )
-            .await
-            {
+            knowledge: match Knowledge::start(&platform, embedder, role != Role::Query).await {
                 Ok(k) => k,
                 Err(e) => {
                     if let Some(engine) = &engine {

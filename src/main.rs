@@ -279,7 +279,7 @@ fn print_summary(v: &JobView, took: Duration, failed: &crawler::jobs::ResultsPag
         println!(
             "  failed   {}  {}",
             p.page.url,
-            e.map(|e| e.code.as_str()).unwrap_or("")
+            e.map(|e| e.code.to_string()).unwrap_or_default()
         );
     }
 }

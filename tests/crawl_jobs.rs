@@ -85,6 +85,24 @@ async fn a_crawl_of_the_trap_site_stores_exactly_the_pages_in_scope() {
     assert_eq!(done["pages_failed"], failed.len() as u64);
     assert_eq!(done["external_links"], 2, "{done}");
 
+    // The crawl's telemetry, scraped from /metrics: pages by outcome, their latency, the job's
+    // status changes and the queue.
+    let ok_pages = svc.metric("bas_pages_crawled_total{outcome=\"ok\"}").await;
+    assert!(ok_pages >= ok.len() as f64, "{ok_pages}");
+    for code in failed.values() {
+        let series = format!("bas_pages_crawled_total{{outcome=\"{code}\"}}");
+        assert!(svc.metric(&series).await >= 1.0, "{series}");
+    }
+    assert!(svc.metric("bas_page_crawl_duration_seconds_count").await >= stored.len() as f64);
+    for status in ["running", "completed"] {
+        let series = format!("bas_job_transitions_total{{status=\"{status}\"}}");
+        assert_eq!(svc.metric(&series).await, 1.0, "{series}");
+    }
+    assert_eq!(
+        svc.metric("bas_queue_operations_total{op=\"claim\"}").await,
+        1.0
+    );
+
     // What the pages hold: main content as Markdown, without navigation or footer.
     let intro = &pages["/docs/intro"];
     let md = intro["markdown"].as_str().unwrap();

@@ -87,6 +87,12 @@ async fn crawl_topics(svc: &Service, base: &str) -> String {
         Some(topics_site::TOPICS.len() as u64 + 1),
         "{done}"
     );
+    // Embedding shows in /metrics: passages and batch latency.
+    assert!(
+        svc.metric("bas_passages_embedded_total").await
+            >= done["pages_completed"].as_f64().unwrap()
+    );
+    assert!(svc.metric("bas_embed_batch_duration_seconds_count").await >= 1.0);
     job_id
 }
 

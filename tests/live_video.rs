@@ -261,6 +261,9 @@ async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
         },
     )
     .await;
+    // Both viewers left and the encoder stopped, in /metrics too.
+    assert_eq!(svc.metric("bas_video_viewers_left_total").await, 2.0);
+    assert_eq!(svc.metric("bas_video_encoders_stopped_total").await, 1.0);
     let started = Instant::now();
     let st = eventually(30, "the viewer notices", || async {
         let v = viewers.state("watcher-1").await;

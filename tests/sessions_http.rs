@@ -542,6 +542,22 @@ async fn every_action_emits_its_events_on_the_room_websocket() {
     let wait_done = pos(&|v| v["type"] == "action_completed" && v["data"]["action"] == "wait");
     let click_start = pos(&|v| v["type"] == "action_processing" && v["data"]["action"] == "click");
     assert!(wait_done < click_start, "{kinds:?}");
+    // The same actions in /metrics: by kind and outcome, with their latency.
+    assert_eq!(
+        svc.metric("bas_actions_total{action=\"click\",outcome=\"ok\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        svc.metric("bas_actions_total{action=\"click\",outcome=\"error\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        svc.metric("bas_action_duration_seconds_count{action=\"click\"}")
+            .await,
+        2.0
+    );
 
     drop(stream);
     eventually(5, "the connection count to drop", || async {

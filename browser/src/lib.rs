@@ -79,7 +79,7 @@ impl Engine {
             pool: pool.clone(),
             bus: platform.events.clone(),
             store: platform.store.clone(),
-            metrics: platform.metrics.clone(),
+            telemetry: platform.telemetry.clone(),
             allowlist: config.allowlist.clone(),
             nav_timeout: config.navigation_timeout,
             max_sessions: config.max_sessions,
@@ -129,20 +129,11 @@ impl Engine {
         .await
     }
 
-    /// Prometheus text for `/metrics`.
+    /// `/metrics` in the OpenMetrics text format (`platform::telemetry::CONTENT_TYPE`).
     pub fn render_metrics(&self) -> String {
-        self.platform.metrics.render(&[
-            (
-                "bas_sessions_open",
-                "Sessions holding a browser page.",
-                self.sessions.open_count() as f64,
-            ),
-            (
-                "bas_browsers_alive",
-                "Chromium processes alive.",
-                self.pool.is_healthy() as u8 as f64,
-            ),
-        ])
+        self.platform
+            .telemetry
+            .render(self.sessions.open_count(), self.pool.is_healthy())
     }
 
     /// Free every session (they stay recoverable after a restart) and close every browser;

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use mcp_server::ToolError;
-use platform::{EngineError, ErrorClass};
+use platform::{Code, EngineError};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -53,69 +53,32 @@ impl From<EngineError> for ApiError {
     }
 }
 
-fn status_of(class: ErrorClass) -> StatusCode {
-    match class {
-        ErrorClass::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorClass::Forbidden => StatusCode::FORBIDDEN,
-        ErrorClass::NotFound => StatusCode::NOT_FOUND,
-        ErrorClass::Conflict => StatusCode::CONFLICT,
-        ErrorClass::Limited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorClass::Upstream => StatusCode::BAD_GATEWAY,
-        ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorClass::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        ErrorClass::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorClass::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+impl ApiError {
+    /// The error's code, which carries its HTTP status.
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Tool(e) => e.code(),
+            ApiError::Unauthorized(_) => Code::Unauthorized,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::BadRequest(_) => Code::BadRequest,
+            ApiError::PayloadTooLarge(_) => Code::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
+            ApiError::Video(e) => e.code(),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, title, code) = match &self {
-            ApiError::Tool(ToolError::Engine(e)) => (status_of(e.class()), e.title(), e.code()),
-            ApiError::Tool(ToolError::UnknownTool(_)) => {
-                (StatusCode::NOT_FOUND, "not found", "unknown_tool")
-            }
-            ApiError::Tool(ToolError::InvalidArguments(_)) => {
-                (StatusCode::BAD_REQUEST, "bad request", "invalid_arguments")
-            }
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not found", "not_found"),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad request", "bad_request"),
-            ApiError::PayloadTooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload too large",
-                "payload_too_large",
-            ),
-            ApiError::UnsupportedMediaType(_) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported media type",
-                "unsupported_media_type",
-            ),
-            ApiError::Video(e) => video_status(e),
-        };
+        let code = self.code();
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
-            error: title.to_string(),
+            error: code.title().to_string(),
             detail: Some(self.to_string()),
             code: Some(code.to_string()),
         };
         (status, Json(body)).into_response()
-    }
-}
-
-fn video_status(e: &streaming::StreamError) -> (StatusCode, &'static str, &'static str) {
-    use streaming::StreamError as S;
-    match e {
-        S::Engine(e) => (status_of(e.class()), e.title(), e.code()),
-        S::InvalidOffer(_) => (StatusCode::BAD_REQUEST, "bad request", e.code()),
-        S::ViewerNotFound(_) => (StatusCode::NOT_FOUND, "not found", e.code()),
-        S::TooManyViewers(..) => (StatusCode::TOO_MANY_REQUESTS, "too many requests", e.code()),
-        S::LiveKit(_) => (StatusCode::BAD_GATEWAY, "upstream error", e.code()),
-        S::WebRtc(_) | S::Decode(_) | S::Encode(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-            e.code(),
-        ),
     }
 }
 

@@ -81,7 +81,7 @@ pub fn router(
         state.clone(),
         auth::authenticate,
     ))
-    .layer(axum::middleware::from_fn(trace_request))
+    .layer(tower_http::trace::TraceLayer::new_for_http())
     .with_state(state)
 }
 
@@ -122,19 +122,6 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(upload)
         .routes(routes!(jobs_api::knowledge_query))
         .routes(routes!(jobs_api::knowledge_search))
-}
-
-/// One tracing span per request, and a counter.
-async fn trace_request(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use tracing::Instrument;
-    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
-    let started = std::time::Instant::now();
-    let resp = next.run(req).instrument(span.clone()).await;
-    tracing::debug!(parent: &span, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "answered");
-    resp
 }
 
 /// Serve the API until `shutdown` resolves, then stop accepting connections.

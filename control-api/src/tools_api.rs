@@ -26,14 +26,15 @@ pub async fn health(State(state): State<AppState>) -> Response {
     (status, Json(h)).into_response()
 }
 
-/// Prometheus counters and gauges: sessions, actions by outcome, browsers.
+/// Metrics in the OpenMetrics text format: sessions and actions (with latency), crawled pages,
+/// job status changes, queue operations, embedded passages, live viewers and encoders.
 #[utoipa::path(get, path = "/metrics", tag = "service",
-    responses((status = 200, description = "Prometheus text format", body = String)))]
+    responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            platform::telemetry::CONTENT_TYPE,
         )],
         state.engine.render_metrics(),
     )

@@ -10,6 +10,7 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use platform::Code;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
@@ -45,11 +46,11 @@ pub enum EmbedError {
 
 impl EmbedError {
     /// A stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Model { .. } => "embedding_model_unavailable",
-            Self::Inference(_) => "embedding_failed",
-            Self::Stopped => "embedding_unavailable",
+            Self::Model { .. } => Code::EmbeddingModelUnavailable,
+            Self::Inference(_) => Code::EmbeddingFailed,
+            Self::Stopped => Code::EmbeddingUnavailable,
         }
     }
 }

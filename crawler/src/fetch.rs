@@ -4,6 +4,7 @@
 //! limit enforced while reading, and the body decoded from its declared or sniffed charset.
 
 use platform::netguard::{self, Allowlist};
+use platform::Code;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -39,15 +40,15 @@ pub enum FetchError {
 
 impl FetchError {
     /// A stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::InvalidUrl(_) => "invalid_url",
-            Self::Blocked(_) => "blocked_url",
-            Self::RedirectLoop(_) => "redirect_loop",
-            Self::TooManyRedirects(_) => "too_many_redirects",
-            Self::TooLarge(_) => "too_large",
-            Self::Timeout(_) => "timeout",
-            Self::Network(_) => "network_error",
+            Self::InvalidUrl(_) => Code::InvalidUrl,
+            Self::Blocked(_) => Code::BlockedUrl,
+            Self::RedirectLoop(_) => Code::RedirectLoop,
+            Self::TooManyRedirects(_) => Code::TooManyRedirects,
+            Self::TooLarge(_) => Code::TooLarge,
+            Self::Timeout(_) => Code::Timeout,
+            Self::Network(_) => Code::NetworkError,
         }
     }
 }

@@ -6,7 +6,9 @@
 use crate::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crate::embed::{EmbedError, Embedder, MiniLm, DIMENSION, MODEL_NAME};
 use platform::store::{ChunkRecord, DocumentStore, PageRecord};
+use platform::telemetry::{PassagesEmbedded, Telemetry};
 use platform::vectors::{ExactIndex, QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
+use platform::Platform;
 use platform::{Config, EngineError, Result, TenantId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -80,6 +82,7 @@ struct Pending {
 /// The passages, their vectors and the model.
 pub struct Knowledge {
     store: Arc<dyn DocumentStore>,
+    telemetry: Arc<Telemetry>,
     index: Arc<dyn VectorIndex>,
     /// For the in-memory index: the last change to passages in the store it reflects (other
     /// processes, such as `worker`s, write passages too). `None` with Qdrant, which every
@@ -118,11 +121,11 @@ impl Knowledge {
     /// start the indexer. With `backlog`, pages stored but not indexed yet (a crash or stop cut
     /// their indexing short) are indexed again.
     pub async fn start(
-        config: &Config,
-        store: Arc<dyn DocumentStore>,
+        platform: &Platform,
         embedder: Embedder,
         backlog: bool,
     ) -> Result<Arc<Self>> {
+        let (config, store) = (&platform.config, platform.store.clone());
         let mut synced = None;
         let index: Arc<dyn VectorIndex> = match &config.qdrant_url {
             Some(url) => Arc::new(
@@ -147,6 +150,7 @@ impl Knowledge {
         let (tx, rx) = mpsc::unbounded_channel();
         let k = Arc::new(Self {
             store,
+            telemetry: platform.telemetry.clone(),
             index,
             synced,
             embedder,
@@ -234,12 +238,17 @@ impl Knowledge {
             texts.extend(chunks.iter().map(|c| c.embedding_text()));
             per_page.push(chunks);
         }
+        let (passages, started) = (texts.len(), std::time::Instant::now());
         let mut vectors = self
             .embedder
             .embed(texts)
             .await
             .map_err(EngineError::from)?
             .into_iter();
+        self.telemetry.record(PassagesEmbedded {
+            passages,
+            elapsed: started.elapsed(),
+        });
         let now = platform::store::now_secs();
         for (page, chunks) in pages.iter().zip(per_page) {
             let site = site_of(&page.url);

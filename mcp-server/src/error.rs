@@ -1,5 +1,6 @@
 //! Errors of tool calls.
 
+use platform::Code;
 use platform::EngineError;
 use serde_json::{json, Value};
 use thiserror::Error;
@@ -20,21 +21,17 @@ pub enum ToolError {
 
 impl ToolError {
     /// A stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::UnknownTool(_) => "unknown_tool",
-            Self::InvalidArguments(_) => "invalid_arguments",
+            Self::UnknownTool(_) => Code::UnknownTool,
+            Self::InvalidArguments(_) => Code::InvalidArguments,
             Self::Engine(e) => e.code(),
         }
     }
 
     /// A short title for the `error` field.
     pub fn title(&self) -> &'static str {
-        match self {
-            Self::UnknownTool(_) => "not found",
-            Self::InvalidArguments(_) => "bad request",
-            Self::Engine(e) => e.title(),
-        }
+        self.code().title()
     }
 
     /// `{error, detail, code}`, the shape every transport answers errors with.

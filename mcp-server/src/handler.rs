@@ -102,7 +102,7 @@ impl ServerHandler for McpHandler {
             .instrument(span)
             .await;
         if let Err(e) = &outcome {
-            tracing::info!(tool = %name, code = e.code(), "tool call failed: {e}");
+            tracing::info!(tool = %name, code = %e.code(), "tool call failed: {e}");
         }
         Ok(to_result(outcome).into())
     }

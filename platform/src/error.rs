@@ -1,35 +1,9 @@
 //! The service's error type: one variant per failure a caller can act on, each with a stable code.
 
+pub use crate::code::Code;
 use thiserror::Error;
 
-/// What went wrong, grouped by how a transport should answer it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The caller sent something that can never work as sent (HTTP 400).
-    BadRequest,
-    /// The caller may not do this (HTTP 403).
-    Forbidden,
-    /// The thing asked for does not exist for this caller (HTTP 404).
-    NotFound,
-    /// The thing exists but is in a state that forbids the request (HTTP 409).
-    Conflict,
-    /// A limit was reached; retry later (HTTP 429).
-    Limited,
-    /// A remote party (a web site) failed (HTTP 502).
-    Upstream,
-    /// A backing service (Chromium, Redis, the store) is not available (HTTP 503).
-    Unavailable,
-    /// The operation took longer than allowed (HTTP 504).
-    Timeout,
-    /// The content is larger than allowed (HTTP 413).
-    TooLarge,
-    /// The content is of a type the service does not take (HTTP 415).
-    UnsupportedType,
-    /// A bug or an unexpected failure (HTTP 500).
-    Internal,
-}
-
-/// Every failure the engine reports.
+/// Every failure the engine reports; its [`Code`] says how a transport answers it.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum EngineError {
     /// A configuration value is missing or malformed.
@@ -116,85 +90,42 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// A stable, machine-readable code for this error.
-    pub fn code(&self) -> &'static str {
+    /// The machine-readable code of this error (its HTTP status comes with it).
+    pub fn code(&self) -> Code {
         match self {
-            Self::Config(_) => "invalid_config",
-            Self::InvalidUrl(_) => "invalid_url",
-            Self::BlockedUrl(_) => "blocked_url",
-            Self::NavigationFailed(_) => "navigation_failed",
-            Self::Timeout(_) => "timeout",
-            Self::SessionNotFound(_) => "session_not_found",
-            Self::SessionExists(_) => "session_exists",
-            Self::SessionPaused(_) => "session_paused",
-            Self::SessionFailed(..) => "session_failed",
-            Self::SessionLimit(_) => "session_limit",
-            Self::ElementNotFound(_) => "element_not_found",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::BrowserUnavailable(_) => "browser_unavailable",
-            Self::Browser(_) => "browser_error",
-            Self::Script(_) => "script_error",
-            Self::Store(_) => "store_error",
-            Self::EventBus(_) => "event_bus_error",
-            Self::JobNotFound(_) => "job_not_found",
-            Self::JobExists(_) => "job_exists",
-            Self::JobState(_) => "invalid_job_state",
-            Self::Queue(_) => "queue_error",
-            Self::PageNotFound(_) => "page_not_found",
-            Self::EmbeddingMismatch(_) => "embedding_model_mismatch",
-            Self::Files(_) => "file_store_error",
-            Self::FileNotFound(_) => "file_not_found",
-            Self::FileTooLarge(_) => "file_too_large",
-            Self::UnsupportedFile(_) => "unsupported_file_type",
+            Self::Config(_) => Code::InvalidConfig,
+            Self::InvalidUrl(_) => Code::InvalidUrl,
+            Self::BlockedUrl(_) => Code::BlockedUrl,
+            Self::NavigationFailed(_) => Code::NavigationFailed,
+            Self::Timeout(_) => Code::Timeout,
+            Self::SessionNotFound(_) => Code::SessionNotFound,
+            Self::SessionExists(_) => Code::SessionExists,
+            Self::SessionPaused(_) => Code::SessionPaused,
+            Self::SessionFailed(..) => Code::SessionFailed,
+            Self::SessionLimit(_) => Code::SessionLimit,
+            Self::ElementNotFound(_) => Code::ElementNotFound,
+            Self::InvalidRequest(_) => Code::InvalidRequest,
+            Self::BrowserUnavailable(_) => Code::BrowserUnavailable,
+            Self::Browser(_) => Code::BrowserError,
+            Self::Script(_) => Code::ScriptError,
+            Self::Store(_) => Code::StoreError,
+            Self::EventBus(_) => Code::EventBusError,
+            Self::JobNotFound(_) => Code::JobNotFound,
+            Self::JobExists(_) => Code::JobExists,
+            Self::JobState(_) => Code::InvalidJobState,
+            Self::Queue(_) => Code::QueueError,
+            Self::PageNotFound(_) => Code::PageNotFound,
+            Self::EmbeddingMismatch(_) => Code::EmbeddingModelMismatch,
+            Self::Files(_) => Code::FileStoreError,
+            Self::FileNotFound(_) => Code::FileNotFound,
+            Self::FileTooLarge(_) => Code::FileTooLarge,
+            Self::UnsupportedFile(_) => Code::UnsupportedFileType,
         }
     }
 
-    /// How a transport should classify this error.
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            Self::Config(_) => ErrorClass::Internal,
-            Self::InvalidUrl(_) | Self::InvalidRequest(_) => ErrorClass::BadRequest,
-            Self::BlockedUrl(_) => ErrorClass::Forbidden,
-            Self::SessionNotFound(_)
-            | Self::ElementNotFound(_)
-            | Self::JobNotFound(_)
-            | Self::PageNotFound(_)
-            | Self::FileNotFound(_) => ErrorClass::NotFound,
-            Self::SessionExists(_)
-            | Self::SessionPaused(_)
-            | Self::SessionFailed(..)
-            | Self::JobExists(_)
-            | Self::JobState(_)
-            | Self::EmbeddingMismatch(_) => ErrorClass::Conflict,
-            Self::SessionLimit(_) => ErrorClass::Limited,
-            Self::NavigationFailed(_) | Self::Script(_) => ErrorClass::Upstream,
-            Self::BrowserUnavailable(_)
-            | Self::Browser(_)
-            | Self::EventBus(_)
-            | Self::Queue(_)
-            | Self::Files(_) => ErrorClass::Unavailable,
-            Self::FileTooLarge(_) => ErrorClass::TooLarge,
-            Self::UnsupportedFile(_) => ErrorClass::UnsupportedType,
-            Self::Timeout(_) => ErrorClass::Timeout,
-            Self::Store(_) => ErrorClass::Internal,
-        }
-    }
-
-    /// A short title for the error class, used as the `error` field of API answers.
+    /// A short title of the error's status, used as the `error` field of API answers.
     pub fn title(&self) -> &'static str {
-        match self.class() {
-            ErrorClass::BadRequest => "bad request",
-            ErrorClass::Forbidden => "forbidden",
-            ErrorClass::NotFound => "not found",
-            ErrorClass::Conflict => "conflict",
-            ErrorClass::Limited => "limit reached",
-            ErrorClass::Upstream => "upstream failure",
-            ErrorClass::Unavailable => "service unavailable",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::TooLarge => "payload too large",
-            ErrorClass::UnsupportedType => "unsupported media type",
-            ErrorClass::Internal => "internal error",
-        }
+        self.code().title()
     }
 }
 

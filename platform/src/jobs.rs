@@ -177,7 +177,7 @@ pub struct JobCounters {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobError {
     /// A stable machine-readable code.
-    pub code: String,
+    pub code: crate::code::Code,
     /// What went wrong, for a person.
     pub message: String,
 }

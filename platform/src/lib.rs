@@ -4,30 +4,32 @@
 //! exact or in Qdrant), plus the network policy. [`Platform`] opens the configured backends once;
 //! the browser, crawler and streaming crates build on it.
 
+pub mod code;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod files;
 pub mod jobs;
-pub mod metrics;
 pub mod netguard;
 pub mod queue;
 pub mod render;
 pub mod store;
+pub mod telemetry;
 pub mod tenant;
 pub mod vectors;
 
+pub use code::Code;
 pub use config::{Config, LiveKitKeys, Viewport};
-pub use error::{EngineError, ErrorClass, Result};
+pub use error::{EngineError, Result};
 pub use render::{Rendered, Renderer};
 pub use tenant::TenantId;
 
 use events::{EventBus, LocalBus, RedisBus};
-use metrics::Metrics;
 use queue::{JobQueue, LocalQueue, RedisQueue};
 use serde::Serialize;
 use std::sync::Arc;
 use store::DocumentStore;
+use telemetry::Telemetry;
 
 /// The configured backends, opened once and shared by every part of the service.
 pub struct Platform {
@@ -41,8 +43,8 @@ pub struct Platform {
     pub queue: Arc<dyn JobQueue>,
     /// Files (uploads, ingested documents, thumbnails).
     pub files: Arc<dyn files::FileStore>,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<Metrics>,
+    /// Typed telemetry: log lines and the series of `/metrics`.
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// The state of one dependency.
@@ -106,8 +108,36 @@ impl Platform {
             store,
             queue,
             files,
-            metrics: Arc::new(Metrics::default()),
+            telemetry: Arc::new(Telemetry::new()),
         }))
+    }
+
+    /// Apply `change` to a job atomically (see [`store::JobStore::update_job`]) and record the
+    /// status change it made, if any.
+    pub async fn update_job(
+        &self,
+        job_id: &str,
+        frontier: Option<String>,
+        change: store::JobChange,
+    ) -> Result<store::JobUpdate> {
+        let before = Arc::new(std::sync::Mutex::new(None));
+        let seen = before.clone();
+        let observed: store::JobChange = Box::new(move |job: &mut jobs::JobRecord| {
+            *seen.lock().expect("job status lock") = Some(job.status);
+            change(job)
+        });
+        let update = self.store.update_job(job_id, frontier, observed).await?;
+        if let store::JobUpdate::Updated(job) = &update {
+            let from = *before.lock().expect("job status lock");
+            if let Some(from) = from.filter(|f| *f != job.status) {
+                self.telemetry.record(telemetry::JobStateChanged {
+                    job_id,
+                    from,
+                    to: job.status,
+                });
+            }
+        }
+        Ok(update)
     }
 
     /// Check every backend.

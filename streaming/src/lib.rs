@@ -16,6 +16,7 @@ pub mod whep;
 
 pub use live::{LiveVideo, RoomVideo, ViewerAnswer};
 
+use platform::Code;
 use thiserror::Error;
 
 /// What can go wrong making live video.
@@ -49,15 +50,15 @@ pub enum StreamError {
 
 impl StreamError {
     /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Decode(_) => "frame_decode_error",
-            Self::Encode(_) => "encoder_error",
-            Self::WebRtc(_) => "webrtc_error",
-            Self::InvalidOffer(_) => "invalid_offer",
-            Self::ViewerNotFound(_) => "viewer_not_found",
-            Self::TooManyViewers(..) => "too_many_viewers",
-            Self::LiveKit(_) => "livekit_error",
+            Self::Decode(_) => Code::FrameDecodeError,
+            Self::Encode(_) => Code::EncoderError,
+            Self::WebRtc(_) => Code::WebrtcError,
+            Self::InvalidOffer(_) => Code::InvalidOffer,
+            Self::ViewerNotFound(_) => Code::ViewerNotFound,
+            Self::TooManyViewers(..) => Code::TooManyViewers,
+            Self::LiveKit(_) => Code::LivekitError,
             Self::Engine(e) => e.code(),
         }
     }

@@ -14,6 +14,7 @@ use browser::session::observer::{LiveKitTarget, SessionChange, SessionObserver};
 use browser::Engine;
 use platform::events::{emit, room_channel, EventKind};
 use platform::store::SessionStatus;
+use platform::telemetry::{self, Telemetry};
 use platform::{TenantId, Viewport};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -146,8 +147,11 @@ impl LiveVideo {
         pipeline.set_paused(*st.paused.borrow());
         self.engine
             .platform
-            .metrics
-            .inc("bas_video_encoders_started_total", &[]);
+            .telemetry
+            .record(telemetry::EncoderChanged {
+                room,
+                started: true,
+            });
         tracing::info!(
             room,
             width = viewport.width,
@@ -164,13 +168,16 @@ impl LiveVideo {
     }
 
     /// Stop the encoder when nothing uses it.
-    async fn release_if_unused(room: &str, st: &mut RoomState) {
+    async fn release_if_unused(&self, room: &str, st: &mut RoomState) {
         if st.viewers.is_empty() && st.publisher.is_none() {
             if let Some(src) = st.source.take() {
-                stop_source(src).await;
-                tracing::info!(room, "encoder stopped: no viewers");
+                stop_source(src, self.telemetry(), room).await;
             }
         }
+    }
+
+    fn telemetry(&self) -> &Telemetry {
+        &self.engine.platform.telemetry
     }
 
     /// A WHEP viewer's offer: answer it and start sending the room's video.
@@ -216,17 +223,23 @@ impl LiveVideo {
                 st.viewers.insert(id.clone(), viewer);
                 self.engine
                     .platform
-                    .metrics
-                    .inc("bas_video_viewers_total", &[("outcome", "joined")]);
-                tracing::info!(room, viewer = %id, viewers = st.viewers.len(), "viewer joined");
+                    .telemetry
+                    .record(telemetry::ViewerJoined {
+                        room,
+                        refused: None,
+                    });
+                tracing::debug!(room, viewer = %id, viewers = st.viewers.len(), "viewers");
                 Ok(ViewerAnswer { id, sdp })
             }
             Err(e) => {
                 self.engine
                     .platform
-                    .metrics
-                    .inc("bas_video_viewers_total", &[("outcome", e.code())]);
-                Self::release_if_unused(room, &mut st).await;
+                    .telemetry
+                    .record(telemetry::ViewerJoined {
+                        room,
+                        refused: Some(e.code()),
+                    });
+                self.release_if_unused(room, &mut st).await;
                 Err(e)
             }
         }
@@ -241,8 +254,8 @@ impl LiveVideo {
             return false;
         };
         v.close().await;
-        tracing::info!(room, viewer = %id, viewers = st.viewers.len(), "viewer left");
-        Self::release_if_unused(room, &mut st).await;
+        self.telemetry().record(telemetry::ViewerLeft { room });
+        self.release_if_unused(room, &mut st).await;
         true
     }
 
@@ -304,7 +317,8 @@ impl LiveVideo {
             SessionChange::Ended => {
                 let state = self.rooms.lock().expect("rooms lock").remove(&room);
                 if let Some(state) = state {
-                    let viewers = close_room(&mut *state.lock().await).await;
+                    let viewers =
+                        close_room(&mut *state.lock().await, self.telemetry(), &room).await;
                     tracing::info!(room, viewers, "session ended: video closed");
                 }
             }
@@ -347,30 +361,35 @@ impl LiveVideo {
     pub async fn shutdown(&self) {
         let rooms: Vec<_> = self.rooms.lock().expect("rooms lock").drain().collect();
         for (room, state) in rooms {
-            close_room(&mut *state.lock().await).await;
+            close_room(&mut *state.lock().await, self.telemetry(), &room).await;
             tracing::debug!(room, "video closed at shutdown");
         }
     }
 }
 
 /// Close a room's viewers, its LiveKit publisher and its encoder; how many viewers it had.
-async fn close_room(st: &mut RoomState) -> usize {
+async fn close_room(st: &mut RoomState, telemetry: &Telemetry, room: &str) -> usize {
     let viewers = st.viewers.len();
     for (_, v) in st.viewers.drain() {
         v.close().await;
+        telemetry.record(telemetry::ViewerLeft { room });
     }
     if let Some(p) = st.publisher.take() {
         p.stop().await;
     }
     if let Some(src) = st.source.take() {
-        stop_source(src).await;
+        stop_source(src, telemetry, room).await;
     }
     viewers
 }
 
 /// Stop a screencast and join its encoder thread off the async workers.
-async fn stop_source(src: Source) {
+async fn stop_source(src: Source, telemetry: &Telemetry, room: &str) {
     src.screencast.stop().await;
     let pipeline = src.pipeline;
     let _ = tokio::task::spawn_blocking(move || drop(pipeline)).await;
+    telemetry.record(telemetry::EncoderChanged {
+        room,
+        started: false,
+    });
 }

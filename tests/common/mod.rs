@@ -187,6 +187,13 @@ impl Service {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// The value of one series of `/metrics` (`name{labels}` exactly as exported), 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, 200, "{text}");
+        metric_value(&text, series)
+    }
+
     /// `POST` JSON to a path: the status and the JSON body.
     pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
         let r = self
@@ -610,4 +617,12 @@ impl Drop for Worker {
     fn drop(&mut self) {
         self.crash();
     }
+}
+
+/// The value of one series (`name{labels}`) in a metrics text, 0 when absent.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
 }

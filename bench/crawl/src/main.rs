@@ -52,14 +52,9 @@ async fn ours(
     // crawl's (until the job completes), with the embedding thread competing for the CPU.
     let embedder = crawler::knowledge::Knowledge::load_model(&engine.platform.config)
         .expect("embedding model (./scripts/install-model.sh)");
-    let knowledge = crawler::knowledge::Knowledge::start(
-        &engine.platform.config,
-        engine.platform.store.clone(),
-        embedder,
-        false,
-    )
-    .await
-    .expect("embedding model (./scripts/install-model.sh)");
+    let knowledge = crawler::knowledge::Knowledge::start(&engine.platform, embedder, false)
+        .await
+        .expect("embedding model (./scripts/install-model.sh)");
     let jobs = crawler::Jobs::start(engine.platform.clone(), engine.clone(), knowledge)
         .await
         .expect("jobs");

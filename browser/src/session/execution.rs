@@ -35,15 +35,17 @@ impl SessionManager {
         let s = self.get(tenant, room)?;
         let action_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!(parent: &s.span, "action", action = kind.as_str(), action_id = %action_id);
+        let started = Instant::now();
         let result = self
             .execute_inner(&s, &action_id, kind, fields)
             .instrument(span)
             .await;
-        let outcome = if result.is_ok() { "ok" } else { "error" };
-        self.deps.metrics.inc(
-            "bas_actions_total",
-            &[("action", kind.as_str()), ("outcome", outcome)],
-        );
+        self.deps.telemetry.record(telemetry::ActionDone {
+            room,
+            action: kind.as_str(),
+            failed: result.as_ref().err().map(EngineError::code),
+            elapsed: started.elapsed(),
+        });
         if let Err(e) = &result {
             self.publish(
                 room,

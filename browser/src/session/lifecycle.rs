@@ -96,7 +96,10 @@ impl SessionManager {
             self.discard(&session).await;
             return Err(e);
         }
-        self.deps.metrics.inc("bas_sessions_started_total", &[]);
+        self.deps.telemetry.record(telemetry::SessionStarted {
+            room,
+            recovered: false,
+        });
         self.persist(&session).await;
         let info = session.info();
         let livekit = session.lock().livekit.clone();
@@ -246,8 +249,10 @@ impl SessionManager {
         let _op = s.op.lock().await;
         self.discard(&s).await;
         self.persist(&s).await;
-        self.deps.metrics.inc("bas_sessions_closed_total", &[]);
-        tracing::info!(parent: &s.span, "session closed");
+        self.deps.telemetry.record(telemetry::SessionEnded {
+            room,
+            reason: "closed",
+        });
         Ok(s.info())
     }
 
@@ -302,7 +307,10 @@ impl SessionManager {
         }
         let livekit = s.lock().livekit.clone();
         self.notify(&s, SessionChange::Started { livekit });
-        tracing::info!(parent: &s.span, "session recovered");
+        self.deps.telemetry.record(telemetry::SessionStarted {
+            room,
+            recovered: true,
+        });
         Ok(self.restore_url(&s, url).await)
     }
 
@@ -336,9 +344,15 @@ impl SessionManager {
             );
             self.discard(&s).await;
             if was_open {
-                let mut i = s.lock();
-                i.status = SessionStatus::Failed;
-                i.last_error = Some("the service was stopped".into());
+                {
+                    let mut i = s.lock();
+                    i.status = SessionStatus::Failed;
+                    i.last_error = Some("the service was stopped".into());
+                }
+                self.deps.telemetry.record(telemetry::SessionEnded {
+                    room: &s.room_name,
+                    reason: "shutdown",
+                });
             }
             self.persist(&s).await;
         }
@@ -395,7 +409,12 @@ pub(super) async fn reap_idle(mgr: Weak<SessionManager>, idle: Duration) {
             let stale = s.lock().last_activity.elapsed() > idle;
             if stale {
                 tracing::info!(parent: &s.span, "closing idle session");
-                let _ = mgr.close(&s.tenant, &s.room_name).await;
+                if mgr.close(&s.tenant, &s.room_name).await.is_ok() {
+                    mgr.deps.telemetry.record(telemetry::SessionEnded {
+                        room: &s.room_name,
+                        reason: "idle",
+                    });
+                }
             }
         }
     }

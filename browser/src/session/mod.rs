@@ -32,9 +32,9 @@ use observer::{LiveKitTarget, SessionChange, SessionObserver};
 use platform::config::Viewport;
 use platform::error::{EngineError, Result};
 use platform::events::{emit, room_channel, EventBus, EventKind};
-use platform::metrics::Metrics;
 use platform::netguard::{self, Allowlist};
 use platform::store::{now_secs, DocumentStore, SessionRecord, SessionStatus};
+use platform::telemetry::{self, Telemetry};
 use platform::tenant::TenantId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -132,8 +132,8 @@ pub struct SessionDeps {
     pub bus: Arc<dyn EventBus>,
     /// The document store.
     pub store: Arc<dyn DocumentStore>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
+    /// Typed telemetry.
+    pub telemetry: Arc<Telemetry>,
     /// Private networks navigation may reach.
     pub allowlist: Allowlist,
     /// Load timeout.

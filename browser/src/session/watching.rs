@@ -116,6 +116,10 @@ pub(super) async fn watch_deaths(
                 l.release().await;
             }
             tracing::warn!(parent: &s.span, %reason, "session failed");
+            mgr.deps.telemetry.record(telemetry::SessionEnded {
+                room: &s.room_name,
+                reason: "failed",
+            });
             mgr.persist(&s).await;
             mgr.publish(
                 &s.room_name,

@@ -14,6 +14,7 @@ pub use request::*;
 pub use run::run;
 
 use crate::jobs::runner::RunError;
+use platform::Code;
 use thiserror::Error;
 
 /// The job kind of file ingestions.
@@ -53,16 +54,16 @@ pub enum IngestError {
 
 impl IngestError {
     /// A stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Malformed(_) => "malformed_file",
-            Self::Unsupported(_) => "unsupported_file_type",
-            Self::TooLarge(_) => "file_too_large",
-            Self::Expired(_) => "presigned_url_expired",
-            Self::Rejected(_) => "download_rejected",
-            Self::NotFound(_) => "file_not_found",
-            Self::Download(_) => "download_failed",
-            Self::Media(_) => "media_error",
+            Self::Malformed(_) => Code::MalformedFile,
+            Self::Unsupported(_) => Code::UnsupportedFileType,
+            Self::TooLarge(_) => Code::FileTooLarge,
+            Self::Expired(_) => Code::PresignedUrlExpired,
+            Self::Rejected(_) => Code::DownloadRejected,
+            Self::NotFound(_) => Code::FileNotFound,
+            Self::Download(_) => Code::DownloadFailed,
+            Self::Media(_) => Code::MediaError,
             Self::Engine(e) => e.code(),
         }
     }
@@ -87,7 +88,7 @@ impl From<IngestError> for RunError {
     fn from(e: IngestError) -> Self {
         RunError {
             permanent: e.permanent(),
-            code: e.code().into(),
+            code: e.code(),
             message: e.to_string(),
         }
     }

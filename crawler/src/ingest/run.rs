@@ -86,7 +86,8 @@ pub async fn run(
     }
     let rid = run_id.clone();
     let current = url.clone();
-    let updated = store
+    let updated = deps
+        .platform
         .update_job(
             &job.job_id,
             None,

@@ -5,6 +5,7 @@ use super::view::JobView;
 use platform::events::{emit, EventBus, EventKind};
 use platform::jobs::JobRecord;
 use platform::store::PageRecord;
+use platform::Code;
 use serde_json::json;
 
 /// The channel of a job's progress.
@@ -77,8 +78,8 @@ pub async fn page_error(bus: &dyn EventBus, job: &JobRecord, page: &PageRecord) 
     let (code, message) = page
         .error
         .as_ref()
-        .map(|e| (e.code.as_str(), e.message.as_str()))
-        .unwrap_or(("unknown", ""));
+        .map(|e| (e.code, e.message.as_str()))
+        .unwrap_or((Code::Unknown, ""));
     emit(
         bus,
         ERRORS,
@@ -90,7 +91,7 @@ pub async fn page_error(bus: &dyn EventBus, job: &JobRecord, page: &PageRecord) 
 
 /// Something went wrong with the job as a whole (an attempt failed, it gave up, it waits too
 /// long for a worker).
-pub async fn job_error(bus: &dyn EventBus, job_id: &str, code: &str, message: &str, fatal: bool) {
+pub async fn job_error(bus: &dyn EventBus, job_id: &str, code: Code, message: &str, fatal: bool) {
     emit(
         bus,
         ERRORS,

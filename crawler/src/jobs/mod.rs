@@ -137,7 +137,7 @@ impl Jobs {
             .await?;
         for job in open.into_iter().rev() {
             let was_running = job.status == JobStatus::Running;
-            store
+            self.platform
                 .update_job(
                     &job.job_id,
                     None,
@@ -247,7 +247,6 @@ impl Jobs {
     pub(crate) async fn queue(&self, job_id: &str) -> Result<JobRecord> {
         let job = match self
             .platform
-            .store
             .update_job(
                 job_id,
                 None,
@@ -263,7 +262,6 @@ impl Jobs {
         };
         if let Err(e) = self.platform.queue.enqueue(job_id).await {
             self.platform
-                .store
                 .update_job(
                     job_id,
                     None,
@@ -302,7 +300,6 @@ impl Jobs {
         let r = refused.clone();
         let update = self
             .platform
-            .store
             .update_job(
                 job_id,
                 None,

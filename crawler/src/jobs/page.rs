@@ -3,11 +3,12 @@
 //! timeout, a 404 or a PDF is a record with an error, not a failed job.
 
 use crate::extract::{self, Extracted, Link};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::Fetcher;
 use crate::urlnorm::{normalize, same_site};
 use platform::jobs::{JobError, RenderMode};
 use platform::store::{PageCodeBlock, PageHeading, PageRecord};
-use platform::{EngineError, Renderer, TenantId};
+use platform::Code;
+use platform::{Renderer, TenantId};
 use url::Url;
 
 /// Pages with fewer words than this whose HTML carries scripts are rendered in Chromium.
@@ -39,9 +40,9 @@ pub struct Crawled {
     pub off_site: Option<Url>,
 }
 
-fn error(code: impl Into<String>, message: impl Into<String>) -> Option<JobError> {
+fn error(code: Code, message: impl Into<String>) -> Option<JobError> {
     Some(JobError {
-        code: code.into(),
+        code,
         message: message.into(),
     })
 }
@@ -120,7 +121,7 @@ impl PageJob<'_> {
             let mut rec = self.empty(url, depth, "http");
             rec.status_code = Some(fetched.status);
             rec.error = error(
-                "redirected_off_site",
+                Code::RedirectedOffSite,
                 format!("redirected to another site: {}", fetched.final_url),
             );
             return Crawled {
@@ -131,7 +132,7 @@ impl PageJob<'_> {
         }
         if fetched.status >= 400 {
             rec.error = error(
-                format!("http_{}", fetched.status),
+                Code::Http(fetched.status),
                 format!("the server answered {}", fetched.status),
             );
             return Crawled {
@@ -154,7 +155,7 @@ impl PageJob<'_> {
                 rec.word_count = rec.markdown.split_whitespace().count() as u64;
             } else {
                 rec.error = error(
-                    "unsupported_content_type",
+                    Code::UnsupportedContentType,
                     format!("{mime} is not a page the crawler reads"),
                 );
             }
@@ -202,7 +203,7 @@ impl PageJob<'_> {
                 if !same_site(self.start, &final_url) {
                     let mut rec = self.empty(url, depth, "browser");
                     rec.error = error(
-                        "redirected_off_site",
+                        Code::RedirectedOffSite,
                         format!("redirected to another site: {final_url}"),
                     );
                     return Crawled {
@@ -212,7 +213,7 @@ impl PageJob<'_> {
                     };
                 }
                 if let Some(s) = rec.status_code.filter(|s| *s >= 400) {
-                    rec.error = error(format!("http_{s}"), format!("the server answered {s}"));
+                    rec.error = error(Code::Http(s), format!("the server answered {s}"));
                     return Crawled {
                         record: rec,
                         links: Vec::new(),
@@ -244,8 +245,8 @@ impl PageJob<'_> {
 /// Whether a page failure means the whole site is unreachable (worth retrying the job later)
 /// rather than one bad page.
 pub fn is_site_down(record: &PageRecord) -> bool {
-    record.error.as_ref().is_some_and(|e| {
-        e.code == FetchError::Network(String::new()).code()
-            || e.code == EngineError::BrowserUnavailable(String::new()).code()
-    })
+    record
+        .error
+        .as_ref()
+        .is_some_and(|e| matches!(e.code, Code::NetworkError | Code::BrowserUnavailable))
 }

@@ -12,6 +12,8 @@ use crate::sitemap;
 use crate::urlnorm::normalize;
 use platform::jobs::{JobRecord, JobStatus};
 use platform::store::{JobUpdate, LinkQuery, LinkRecord};
+use platform::telemetry::PageCrawled;
+use platform::Code;
 use platform::{EngineError, Platform, Renderer};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -71,7 +73,7 @@ pub struct RunError {
     /// fails now.
     pub permanent: bool,
     /// A stable code.
-    pub code: String,
+    pub code: Code,
     /// What went wrong.
     pub message: String,
 }
@@ -80,7 +82,7 @@ impl From<EngineError> for RunError {
     fn from(e: EngineError) -> Self {
         Self {
             permanent: false,
-            code: e.code().into(),
+            code: e.code(),
             message: e.to_string(),
         }
     }
@@ -114,7 +116,7 @@ pub async fn run(
     }
     let start = Url::parse(&job.options.start_url).map_err(|e| RunError {
         permanent: false,
-        code: "invalid_url".into(),
+        code: Code::InvalidUrl,
         message: format!("{}: {e}", job.options.start_url),
     })?;
     let store = &deps.platform.store;
@@ -183,10 +185,10 @@ impl Run<'_> {
                     self.frontier.set_robots(robots);
                 }
                 Ok(_) => {}
-                Err(e) if e.code() == "network_error" || e.code() == "timeout" => {
+                Err(e) if matches!(e.code(), Code::NetworkError | Code::Timeout) => {
                     return Err(RunError {
                         permanent: false,
-                        code: "site_unreachable".into(),
+                        code: Code::SiteUnreachable,
                         message: format!("{} cannot be reached: {e}", self.start),
                     });
                 }
@@ -257,7 +259,7 @@ impl Run<'_> {
                 tasks.abort_all();
                 return Err(RunError {
                     permanent: false,
-                    code: "stalled".into(),
+                    code: Code::Stalled,
                     message: format!(
                         "no page finished in {}s; the run was stopped",
                         stall_limit.as_secs()
@@ -312,7 +314,7 @@ impl Run<'_> {
                     }
                     Some(Err(e)) if e.is_cancelled() => {}
                     Some(Err(e)) => {
-                        return Err(RunError { permanent: false, code: "internal".into(), message: format!("page task failed: {e}") });
+                        return Err(RunError { permanent: false, code: Code::Internal, message: format!("page task failed: {e}") });
                     }
                     None => self.in_flight.clear(),
                 },
@@ -356,6 +358,7 @@ impl Run<'_> {
         let job_id = self.job.job_id.clone();
         let render = self.job.options.render;
         let delay = self.crawl_delay;
+        let platform = self.deps.platform.clone();
         tasks.spawn(async move {
             let url = Url::parse(&entry.url).expect("frontier URLs parse");
             let host = url.host_str().unwrap_or_default().to_string();
@@ -369,7 +372,14 @@ impl Run<'_> {
                 job_id: &job_id,
                 render,
             };
+            let started = std::time::Instant::now();
             let crawled = job.crawl(&url, entry.depth).await;
+            platform.telemetry.record(PageCrawled {
+                job_id: &job_id,
+                url: &crawled.record.url,
+                failed: crawled.record.error.as_ref().map(|e| e.code),
+                elapsed: started.elapsed(),
+            });
             (entry, crawled)
         });
     }
@@ -444,13 +454,13 @@ impl Run<'_> {
                 .error
                 .clone()
                 .unwrap_or_else(|| platform::jobs::JobError {
-                    code: "site_unreachable".into(),
+                    code: Code::SiteUnreachable,
                     message: "the start page did not load".into(),
                 });
             self.frontier.requeue(entry);
             return Err(RunError {
                 permanent: false,
-                code: "site_unreachable".into(),
+                code: Code::SiteUnreachable,
                 message: e.message,
             });
         }
@@ -546,7 +556,7 @@ impl Run<'_> {
         self.job.run_secs = self.base_secs + self.started.elapsed().as_secs_f64();
         let frontier = serde_json::to_string(&snap).map_err(|e| RunError {
             permanent: false,
-            code: "internal".into(),
+            code: Code::Internal,
             message: format!("frontier snapshot: {e}"),
         })?;
         let run_id = self.run_id.clone();
@@ -556,7 +566,6 @@ impl Run<'_> {
         let update = self
             .deps
             .platform
-            .store
             .update_job(
                 &self.job.job_id,
                 Some(frontier),

@@ -9,12 +9,22 @@ use super::{events, Jobs};
 use platform::jobs::{JobError, JobRecord, JobStatus};
 use platform::queue::Delivery;
 use platform::store::{now_secs, JobUpdate};
+use platform::telemetry::{QueueEvent, QueueOp};
+use platform::Code;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
 /// How long one wait for the queue lasts before the worker looks at shutdown again.
 const POLL: Duration = Duration::from_secs(1);
+
+/// Record what a worker did with the queue.
+fn queue_event(jobs: &Jobs, d: &Delivery, op: QueueOp) {
+    jobs.platform.telemetry.record(QueueEvent {
+        job_id: &d.job_id,
+        op,
+    });
+}
 
 /// One worker: runs jobs one at a time until shutdown.
 pub(super) async fn work(jobs: Arc<Jobs>, index: usize) {
@@ -33,6 +43,12 @@ pub(super) async fn work(jobs: Arc<Jobs>, index: usize) {
                 return;
             }
             Ok(Some(d)) => {
+                let op = if d.reclaimed {
+                    QueueOp::Reclaim
+                } else {
+                    QueueOp::Claim
+                };
+                queue_event(&jobs, &d, op);
                 let span = tracing::info_span!("job", job_id = %d.job_id, worker = %consumer);
                 handle(&jobs, &consumer, d).instrument(span).await;
             }
@@ -66,7 +82,6 @@ async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> platf
     let (consumer_c, run_c, reclaimed) = (consumer.to_string(), run_id.to_string(), d.reclaimed);
     let update = jobs
         .platform
-        .store
         .update_job(
             &d.job_id,
             None,
@@ -84,7 +99,7 @@ async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> platf
                         .map(|e| e.message.clone())
                         .unwrap_or_else(|| "its worker stopped answering".into());
                     j.error = Some(JobError {
-                        code: "attempts_exhausted".into(),
+                        code: Code::AttemptsExhausted,
                         message: format!("gave up after {} attempts: {why}", j.attempts),
                     });
                     j.run_id = None;
@@ -127,10 +142,11 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             let reason = j.error.map(|e| e.message).unwrap_or_default();
             tracing::warn!(%reason, "job failed for good");
             settle(queue.dead_letter(&d, &reason).await);
+            queue_event(jobs, &d, QueueOp::DeadLetter);
             events::job_error(
                 jobs.platform.events.as_ref(),
                 &d.job_id,
-                "attempts_exhausted",
+                Code::AttemptsExhausted,
                 &reason,
                 true,
             )
@@ -174,7 +190,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
         .unwrap_or_else(|e| {
             Err(RunError {
                 permanent: false,
-                code: "internal".into(),
+                code: Code::Internal,
                 message: format!("the run stopped unexpectedly: {e}"),
             })
         });
@@ -215,7 +231,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             let delay = jobs.platform.config.jobs.retry_delay
                 * 2u32.saturating_pow(attempts.saturating_sub(1));
             let err = JobError {
-                code: e.code.clone(),
+                code: e.code,
                 message: e.message.clone(),
             };
             let permanent = e.permanent;
@@ -243,14 +259,16 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             })
             .await;
             tracing::warn!(code = %e.code, error = %e.message, attempt = attempts, "job attempt failed");
-            events::job_error(bus, &d.job_id, &e.code, &e.message, last).await;
+            events::job_error(bus, &d.job_id, e.code, &e.message, last).await;
             if settled.is_none() {
                 settle(queue.ack(&d).await);
             } else if last {
                 let reason = format!("{}: {}", e.code, e.message);
                 settle(queue.dead_letter(&d, &reason).await);
+                queue_event(jobs, &d, QueueOp::DeadLetter);
             } else {
                 settle(queue.retry_later(&d, delay).await);
+                queue_event(jobs, &d, QueueOp::Retry);
             }
         }
     }
@@ -266,7 +284,6 @@ async fn finish(
     let run_id = run_id.to_string();
     let r = jobs
         .platform
-        .store
         .update_job(
             job_id,
             None,
@@ -308,7 +325,6 @@ async fn keep_alive(jobs: Arc<Jobs>, consumer: String, d: Delivery, run_id: Stri
         let rid = run_id.clone();
         let _ = jobs
             .platform
-            .store
             .update_job(
                 &d.job_id,
                 None,
@@ -351,7 +367,8 @@ pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
             if job.stale_reported || waited < stale_after.as_secs_f64() {
                 continue;
             }
-            let marked = store
+            let marked = jobs
+                .platform
                 .update_job(
                     &job.job_id,
                     None,
@@ -370,7 +387,7 @@ pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
                 events::job_error(
                     jobs.platform.events.as_ref(),
                     &job.job_id,
-                    "job_unclaimed",
+                    Code::JobUnclaimed,
                     &msg,
                     false,
                 )
