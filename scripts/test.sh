@@ -3,7 +3,7 @@
 # reference MCP client (the Python `mcp` package). Installs what the tests need when missing:
 #   - chromium and redis-server from Debian's packages,
 #   - ffmpeg from Debian's packages (video thumbnails),
-#   - a Python virtual environment with `mcp` and the MongoDB-compatible server SecantusDB
+#   - a Python virtual environment with `mcp`, schemathesis and the MongoDB-compatible server SecantusDB
 #     (BAS_VENV, default ~/.cache/browser-automation-service/venv),
 #   - the S3-compatible server s3s-fs, built from crates.io into BAS_TOOLS
 #     (default ~/.cache/browser-automation-service/tools),
@@ -13,11 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
-ensure_packages /usr/lib/chromium/chromium:chromium redis-server:redis-server ffmpeg:ffmpeg nasm:nasm
+ensure_packages /usr/lib/chromium/chromium:chromium redis-server:redis-server ffmpeg:ffmpeg nasm:nasm \
+  ip:iproute2 unshare:util-linux
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || ensure_packages /nonexistent-venv-marker:python3-venv
 
 VENV="${BAS_VENV:-$HOME/.cache/browser-automation-service/venv}"
-if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1 || [ ! -x "$VENV/bin/secantusd-py" ]; then
+if ! "$VENV/bin/python" -c "import mcp" >/dev/null 2>&1 || [ ! -x "$VENV/bin/secantusd-py" ] \
+  || [ ! -x "$VENV/bin/schemathesis" ]; then
   echo "creating the test client environment in $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip

@@ -42,6 +42,9 @@ pub enum ApiError {
     /// A request body of a type the route does not take.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A WebSocket route asked without an upgrade.
+    #[error("{0}")]
+    UpgradeRequired(String),
     /// Live video failed.
     #[error(transparent)]
     Video(#[from] streaming::StreamError),
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::BadRequest(_) => Code::BadRequest,
             ApiError::PayloadTooLarge(_) => Code::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
+            ApiError::UpgradeRequired(_) => Code::UpgradeRequired,
             ApiError::Video(e) => e.code(),
         }
     }

@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::rooms::ConnectionKind;
 use crate::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -15,13 +16,15 @@ use platform::TenantId;
 #[utoipa::path(get, path = "/mcp/events/{room_name}", tag = "events",
     params(("room_name" = String, Path, description = "The session's room")),
     responses((status = 101, description = "WebSocket of `{type, data, timestamp}` events"),
+              (status = 426, description = "Not a WebSocket upgrade request", body = crate::error::ErrorBody),
               (status = 404, description = "With API keys: the room is not the caller's", body = crate::error::ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
     // With several tenants, a room's events are only for its owner.
     if !state.engine.platform.config.api_keys.is_empty()
         && !state.engine.sessions.owns(&tenant, &room)

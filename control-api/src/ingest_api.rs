@@ -5,6 +5,7 @@
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
 use crate::AppState;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -78,8 +79,12 @@ fn flag(name: &str, v: &str) -> Result<bool, ApiError> {
 pub async fn upload(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let mut form = form.map_err(|e| match e.status() {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(e.body_text()),
+        _ => ApiError::BadRequest(e.body_text()),
+    })?;
     let dir = state.engine.platform.config.data_dir.join("tmp");
     tokio::fs::create_dir_all(&dir)
         .await

@@ -25,6 +25,54 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
+/// The error answers every operation can give besides its own, documented on each (their body is
+/// `ErrorBody`): 401 without a valid key when `API_KEYS` is set (every route but `/health`);
+/// 400, 413 and 415 for a body that cannot be read, is too large or is of another type; 400 for
+/// parameters that cannot be read.
+pub fn with_common_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            let mut add = |status: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(description).into());
+            };
+            if path != "/health" {
+                add("401", "A missing or unknown API key (when API_KEYS is set)");
+            }
+            if op.request_body.is_some() {
+                add("400", "A body that cannot be read as documented");
+                add("413", "A body over the route's size limit");
+                add("415", "A body of another media type");
+            }
+            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                add("400", "Parameters that cannot be read as documented");
+            }
+        }
+    }
+    doc
+}
+
 /// The document with the tool names of `POST /mcp/tools/call` taken from the tool catalogue
 /// (each tool is declared once, in `mcp_server::tools`).
 pub fn with_tool_names(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
@@ -48,7 +96,7 @@ pub fn with_tool_names(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
 /// The whole document, as `GET /openapi.json` serves it.
 #[cfg(test)]
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    with_tool_names(crate::api_routes().split_for_parts().1)
+    with_common_errors(with_tool_names(crate::api_routes().split_for_parts().1))
 }
 
 #[cfg(test)]

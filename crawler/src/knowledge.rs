@@ -27,9 +27,11 @@ const RRF_K: f64 = 60.0;
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The question or keywords, in the asker's own words.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub query: String,
     /// Passages to return (default 5, at most 50).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 50)]
     pub top_k: Option<usize>,
     /// Only passages of this job.
     #[serde(default)]

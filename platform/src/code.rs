@@ -164,6 +164,8 @@ codes! {
     PayloadTooLarge = "payload_too_large", 413;
     /// A request body of a type the route does not take.
     UnsupportedMediaType = "unsupported_media_type", 415;
+    /// A WebSocket route asked without a WebSocket upgrade.
+    UpgradeRequired = "upgrade_required", 426;
     /// A WHEP offer that is not a usable SDP offer.
     InvalidOffer = "invalid_offer", 400;
     /// No live viewer with that id in the room.
@@ -195,6 +197,7 @@ impl Code {
             413 => "payload too large",
             415 => "unsupported media type",
             422 => "unprocessable content",
+            426 => "upgrade required",
             429 => "limit reached",
             502 => "upstream failure",
             503 => "service unavailable",

@@ -23,29 +23,55 @@ pub const MAX_CONCURRENCY: usize = 32;
 #[derive(Debug, Clone, Deserialize, JsonSchema, utoipa::ToSchema)]
 pub struct StartRequest {
     /// Where the crawl starts (http or https); its scheme and host bound the crawl.
+    #[schema(pattern = r"^https?://[A-Za-z0-9][A-Za-z0-9.-]{0,62}(:[1-9][0-9]{0,3})?(/[!-~]*)?$")]
     pub start_url: String,
     /// Most pages to crawl (default 100, at most 100000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000)]
     pub max_pages: Option<usize>,
     /// Most link hops from the start page (default 3, at most 50).
     #[serde(default)]
+    #[schema(maximum = 50)]
     pub max_depth: Option<u32>,
     /// The job's id; generated when absent. 1-128 of letters, digits, `-_.:`.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
     pub job_id: Option<String>,
     /// Path patterns a page must match (`*` is a wildcard), e.g. `/docs/*`.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<PathPattern>)]
     pub include_patterns: Vec<String>,
     /// Path patterns that keep a page out.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<PathPattern>)]
     pub exclude_patterns: Vec<String>,
     /// `auto` (default: render pages that need scripts), `always` or `never`.
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = RenderModeName)]
     pub render: RenderMode,
     /// Pages of this job fetched at once (default 4, at most 32).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 32)]
     pub concurrency: Option<usize>,
+}
+
+/// A path pattern: starts with `/` or `*`; `*` is a wildcard.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = r"^[/*].*$")]
+#[allow(dead_code)]
+pub struct PathPattern(String);
+
+/// When a job renders pages in Chromium.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RenderModeName {
+    /// Render only pages that need scripts.
+    Auto,
+    /// Render every page.
+    Always,
+    /// Never render.
+    Never,
 }
 
 /// A job id in a request body (pause, resume, cancel).
@@ -157,31 +183,37 @@ pub struct JobList {
 /// Which jobs to list.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListRequest {
-    /// Only jobs with this status.
+    /// Only jobs with this status (`all`, the default, for any).
     #[serde(default)]
+    #[param(pattern = r"^(pending|queued|running|paused|completed|failed|cancelled|all)?$")]
     pub status: Option<String>,
     /// Most jobs (default 50, at most 500).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
 /// Which results to return.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ResultsRequest {
     /// Pages to skip (crawl order).
     #[serde(default)]
     pub offset: Option<u64>,
     /// Most pages (default 20, at most 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// `all` (default), `ok` (pages with content) or `failed`.
     #[serde(default)]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^(all|ok|failed)$")]
     pub outcome: Option<PageOutcome>,
     /// Most Markdown characters per page (default 20000); longer content is cut and marked.
     #[serde(default)]
+    #[param(maximum = 1000000)]
     pub max_chars: Option<usize>,
 }
 
