@@ -6,10 +6,8 @@
 //! found by semantic search like crawled pages.
 
 mod common;
-#[path = "../crawler/tests/fixtures/mod.rs"]
-mod fixtures;
-#[path = "../platform/tests/servers/mod.rs"]
-mod servers;
+use testkit::documents as fixtures;
+use testkit::servers;
 
 use common::Service;
 use platform::files::{FileStore, S3Config, S3Files};

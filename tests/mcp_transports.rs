@@ -295,7 +295,7 @@ async fn stdio_serves_the_same_tools() {
         ),
         ("RUST_LOG".to_string(), "warn".to_string()),
     ];
-    let mut mcp = McpClient::stdio(env);
+    let mut mcp = McpClient::stdio(common::BIN, env);
     assert_eq!(mcp.server_name, "browser-automation-service");
     assert!(mcp.list_tools().len() >= TOOLS.len());
     let room = "desktop";

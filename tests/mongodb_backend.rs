@@ -3,8 +3,7 @@
 //! service restarts, with its passages searchable again from what MongoDB holds.
 
 mod common;
-#[path = "../platform/tests/servers/mod.rs"]
-mod servers;
+use testkit::servers;
 
 use common::trap_site::{TrapOptions, TrapSite};
 use common::Service;

@@ -71,3 +71,112 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::extract::DefaultBodyLimit;
+    use axum::http::Request;
+    use axum::routing::{get, post};
+    use axum::Router;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[derive(serde::Deserialize)]
+    struct Body1 {
+        count: u32,
+        #[serde(default)]
+        name: Option<String>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Params {
+        limit: Option<u32>,
+    }
+
+    fn router() -> Router {
+        Router::new()
+            .route(
+                "/body",
+                post(|JsonBody(b): JsonBody<Body1>| async move {
+                    format!("{} {}", b.count, b.name.unwrap_or_default())
+                }),
+            )
+            .route(
+                "/query",
+                get(|QueryParams(p): QueryParams<Params>| async move { format!("{:?}", p.limit) }),
+            )
+            .layer(DefaultBodyLimit::max(64))
+    }
+
+    async fn send(req: Request<Body>) -> (StatusCode, String) {
+        let resp = router().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn post_json(body: &str, content_type: &str) -> Request<Body> {
+        Request::post("/body")
+            .header("content-type", content_type)
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    }
+
+    fn code(body: &str) -> String {
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        assert!(v["error"].is_string() && v["detail"].is_string(), "{v}");
+        v["code"].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_or_refused_in_the_error_shape() {
+        let (s, b) = send(post_json(
+            r#"{"count": 3, "name": "x"}"#,
+            "application/json",
+        ))
+        .await;
+        assert_eq!((s, b.as_str()), (StatusCode::OK, "3 x"));
+        // 13.0 is an integer to JSON Schema, so it is one here too.
+        let (s, b) = send(post_json(r#"{"count": 13.0}"#, "application/json")).await;
+        assert_eq!((s, b.as_str()), (StatusCode::OK, "13 "));
+        for (body, content_type, status, expected) in [
+            ("[3, null]", "application/json", 400, "bad_request"),
+            ("{\"count\": -1}", "application/json", 400, "bad_request"),
+            ("{\"count\": 1.5}", "application/json", 400, "bad_request"),
+            ("{not json", "application/json", 400, "bad_request"),
+            (
+                "{\"count\": 1}",
+                "text/plain",
+                415,
+                "unsupported_media_type",
+            ),
+        ] {
+            let (s, b) = send(post_json(body, content_type)).await;
+            assert_eq!(s.as_u16(), status, "{body}: {b}");
+            assert_eq!(code(&b), expected, "{body}");
+        }
+        let big = format!("{{\"count\": 1, \"name\": \"{}\"}}", "x".repeat(100));
+        let (s, b) = send(post_json(&big, "application/json")).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+        assert_eq!(code(&b), "payload_too_large");
+    }
+
+    #[tokio::test]
+    async fn query_parameters_are_read_or_refused_in_the_error_shape() {
+        let get = |q: &str| {
+            Request::get(format!("/query{q}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        assert_eq!(
+            send(get("?limit=7")).await,
+            (StatusCode::OK, "Some(7)".into())
+        );
+        assert_eq!(send(get("")).await, (StatusCode::OK, "None".into()));
+        let (s, b) = send(get("?limit=x")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(code(&b), "bad_request");
+    }
+}

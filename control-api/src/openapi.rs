@@ -102,6 +102,32 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn every_operation_documents_its_error_answers() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(paths.len() >= 18, "{}", paths.len());
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                let has = |s: &str| responses.contains_key(s);
+                assert_eq!(has("401"), path != "/health", "{method} {path}");
+                if op.get("requestBody").is_some() {
+                    for s in ["400", "413", "415"] {
+                        assert!(has(s), "{method} {path} lacks {s}");
+                    }
+                }
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let loc = p["in"].as_str().unwrap();
+                    let name = p["name"].as_str().unwrap();
+                    if loc == "path" {
+                        assert!(path.contains(&format!("{{{name}}}")), "{path}: {name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn tool_call_names_come_from_the_catalogue() {
         let doc = serde_json::to_value(super::openapi()).unwrap();
         let names = &doc["components"]["schemas"]["ToolCall"]["properties"]["name"]["enum"];

@@ -3,7 +3,7 @@
 //! in-CI cousin of the cargo-fuzz targets in `fuzz/`): each returns a document or an error, and
 //! never takes the caller down.
 
-mod fixtures;
+use testkit::documents as fixtures;
 
 use crawler::ingest::extract::{extract, extract_guarded};
 use crawler::ingest::kinds::{verify, FileKind};

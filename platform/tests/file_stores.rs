@@ -2,7 +2,7 @@
 //! (s3s-fs, started here) that verifies SigV4 signatures and presigned URLs. One suite runs on
 //! both; presigned URLs are checked on S3 (the local directory has none).
 
-mod servers;
+use testkit::servers;
 
 use platform::files::{knowledge_key, FileStore, LocalFiles, S3Config, S3Files};
 use servers::{S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};

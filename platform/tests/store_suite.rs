@@ -2,7 +2,7 @@
 //! store and against a real MongoDB-compatible server (SecantusDB, started here on a free port),
 //! so the two backends cannot drift apart.
 
-mod servers;
+use testkit::servers;
 
 use platform::jobs::{JobOptions, JobRecord, JobStatus, RenderMode};
 use platform::store::{

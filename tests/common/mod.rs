@@ -1,16 +1,18 @@
-//! Helpers shared by the end-to-end tests: the fixture site, the service binary, a real MCP
-//! client (the Python `mcp` package), and a Redis server of the tests' own.
-#![allow(dead_code)]
+//! What the end-to-end tests of the binary share: the service binary started as a child process
+//! ([`Service`], [`Worker`]), plus the test support of the `testkit` crate re-exported under the
+//! names the tests use. Each test binary uses part of it.
+#![allow(dead_code, unused_imports)]
 
-pub mod site;
-pub mod topics_site;
-pub mod trap_site;
+pub use testkit::dirs::{free_port, temp_dir};
+pub use testkit::mcp::{python, McpClient};
+pub use testkit::procs::processes_mentioning;
+pub use testkit::redis::RedisServer;
+pub use testkit::sites::{forms as site, topics as topics_site, trap as trap_site};
+pub use testkit::wait::{eventually, find_element, metric_value};
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The service binary cargo built for these tests.
@@ -20,28 +22,6 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_browser-automation-service");
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(timeout).build().unwrap()
-}
-
-/// A fresh directory under the system temp dir.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bas-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The service, started as a child process on a free port with its own data directory.
@@ -326,248 +306,6 @@ impl Drop for Service {
     }
 }
 
-/// Processes whose command line mentions `needle` (for leak checks).
-pub fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if !entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
-        {
-            continue;
-        }
-        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains(needle) {
-                found.push(format!("{}: {}", entry.file_name().to_string_lossy(), cmd));
-            }
-        }
-    }
-    found
-}
-
-/// The Python interpreter with the `mcp` package (`BAS_TEST_PYTHON`, else `python3`).
-pub fn python() -> String {
-    std::env::var("BAS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// A real MCP client (the Python `mcp` package) driven line by line.
-pub struct McpClient {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    /// The server name the client saw at initialization.
-    pub server_name: String,
-}
-
-impl McpClient {
-    fn spawn(args: &[&str], env: &[(String, String)]) -> McpClient {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_driver.py");
-        let mut cmd = Command::new(python());
-        cmd.arg(script)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} (set BAS_TEST_PYTHON to a Python with the `mcp` package): {e}",
-                python()
-            )
-        });
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let hello: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!(
-                "the MCP client did not start (is the `mcp` package installed for {}?): {line:?}",
-                python()
-            )
-        });
-        assert_eq!(hello["ready"], true, "{hello}");
-        McpClient {
-            child,
-            stdin,
-            stdout,
-            server_name: hello["server_name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        }
-    }
-
-    /// Connect over streamable HTTP to `{base}/mcp`.
-    pub fn http(base: &str, key: Option<&str>) -> McpClient {
-        let url = format!("{base}/mcp");
-        let mut args = vec!["http", url.as_str()];
-        if let Some(k) = key {
-            args.push(k);
-        }
-        Self::spawn(&args, &[])
-    }
-
-    /// Start the binary's `mcp` command over stdio with this environment.
-    pub fn stdio(env: Vec<(String, String)>) -> McpClient {
-        Self::spawn(&["stdio", BIN, "mcp"], &env)
-    }
-
-    fn send(&mut self, req: Value) -> Value {
-        writeln!(self.stdin, "{req}").unwrap();
-        self.stdin.flush().unwrap();
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        let v: Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad driver answer {line:?}"));
-        assert_eq!(v["ok"], true, "MCP client failed: {v}");
-        v
-    }
-
-    /// `tools/list`.
-    pub fn list_tools(&mut self) -> Vec<Value> {
-        self.send(json!({"op": "list_tools"}))["tools"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    /// `tools/call`: `{is_error, structured, texts, images}`.
-    pub fn call(&mut self, name: &str, args: Value) -> Value {
-        self.send(json!({"op": "call", "name": name, "args": args}))
-    }
-
-    /// A call that must succeed; returns its structured content.
-    pub fn ok(&mut self, name: &str, args: Value) -> Value {
-        let r = self.call(name, args.clone());
-        assert_eq!(r["is_error"], false, "{name}({args}) failed: {r}");
-        r["structured"].clone()
-    }
-
-    /// A call that must fail; returns its `code`.
-    pub fn err_code(&mut self, name: &str, args: Value) -> String {
-        let r = self.call(name, args.clone());
-        assert_eq!(r["is_error"], true, "{name}({args}) should fail: {r}");
-        r["structured"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-impl Drop for McpClient {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "{}", json!({"op": "quit"}));
-        let _ = self.stdin.flush();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A Redis server of the tests' own, on a free port, stopped when dropped.
-pub struct RedisServer {
-    child: Option<Child>,
-    /// The port.
-    pub port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    /// Start `redis-server` (from PATH, or `BAS_TEST_REDIS_SERVER`) on a free port.
-    pub fn start() -> RedisServer {
-        Self::start_on(free_port())
-    }
-
-    /// Start on a given port (used to restart on the same address).
-    pub fn start_on(port: u16) -> RedisServer {
-        let bin = std::env::var("BAS_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let dir = temp_dir("redis");
-        let child = Command::new(&bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin} (install Debian's redis-server): {e}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        RedisServer {
-            child: Some(child),
-            port,
-            dir,
-        }
-    }
-
-    /// `redis://127.0.0.1:PORT`
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Stop it.
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Find an element in screen content by a predicate on it.
-pub fn find_element(screen: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
-    screen["elements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| pred(e))
-        .unwrap_or_else(|| panic!("no such element in {}", screen["elements"]))
-}
-
-/// Poll until `f` returns Some, or panic after `secs`.
-pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// A `worker` process (jobs from Redis, no HTTP), killed when dropped.
 pub struct Worker {
     child: Option<Child>,
@@ -617,12 +355,4 @@ impl Drop for Worker {
     fn drop(&mut self) {
         self.crash();
     }
-}
-
-/// The value of one series (`name{labels}`) in a metrics text, 0 when absent.
-pub fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map(|v| v.trim().parse().expect("a number"))
-        .unwrap_or(0.0)
 }

@@ -7,9 +7,6 @@
 //! Pages are embedded for search behind the crawl, as in the service: the HTTP figure is the
 //! crawl's, with the embedding thread competing for the CPU.
 
-#[path = "../../../tests/common/trap_site.rs"]
-#[allow(dead_code)]
-mod trap_site;
 
 use browser::Engine;
 use crawler::jobs::StartRequest;
@@ -17,7 +14,7 @@ use platform::jobs::{JobStatus, RenderMode};
 use platform::{Config, TenantId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use trap_site::{TrapOptions, TrapSite};
+use testkit::sites::trap::{TrapOptions, TrapSite};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());

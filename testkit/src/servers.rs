@@ -3,7 +3,6 @@
 //! server that verifies SigV4 signatures and presigned URLs (s3s-fs, from crates.io). `.ci/run`
 //! and `scripts/test.sh` install both; `BAS_TEST_SECANTUSD` and `BAS_TEST_S3S_FS` name other
 //! executables.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,134 @@
+//! The MCP test driver: the reference Python client (`mcp` package) driven line by line through
+//! `mcp_driver.py`, over streamable HTTP or stdio.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Python interpreter with the `mcp` package (`BAS_TEST_PYTHON`, else `python3`).
+pub fn python() -> String {
+    std::env::var("BAS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// A real MCP client (the Python `mcp` package) driven line by line.
+pub struct McpClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// The server name the client saw at initialization.
+    pub server_name: String,
+}
+
+impl McpClient {
+    fn spawn(args: &[&str], env: &[(String, String)]) -> McpClient {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/mcp_driver.py");
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} (set BAS_TEST_PYTHON to a Python with the `mcp` package): {e}",
+                python()
+            )
+        });
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let hello: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!(
+                "the MCP client did not start (is the `mcp` package installed for {}?): {line:?}",
+                python()
+            )
+        });
+        assert_eq!(hello["ready"], true, "{hello}");
+        McpClient {
+            child,
+            stdin,
+            stdout,
+            server_name: hello["server_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    /// Connect over streamable HTTP to `{base}/mcp`.
+    pub fn http(base: &str, key: Option<&str>) -> McpClient {
+        let url = format!("{base}/mcp");
+        let mut args = vec!["http", url.as_str()];
+        if let Some(k) = key {
+            args.push(k);
+        }
+        Self::spawn(&args, &[])
+    }
+
+    /// Start the service binary `bin`'s `mcp` command over stdio with this environment.
+    pub fn stdio(bin: &str, env: Vec<(String, String)>) -> McpClient {
+        Self::spawn(&["stdio", bin, "mcp"], &env)
+    }
+
+    fn send(&mut self, req: Value) -> Value {
+        writeln!(self.stdin, "{req}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad driver answer {line:?}"));
+        assert_eq!(v["ok"], true, "MCP client failed: {v}");
+        v
+    }
+
+    /// `tools/list`.
+    pub fn list_tools(&mut self) -> Vec<Value> {
+        self.send(json!({"op": "list_tools"}))["tools"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// `tools/call`: `{is_error, structured, texts, images}`.
+    pub fn call(&mut self, name: &str, args: Value) -> Value {
+        self.send(json!({"op": "call", "name": name, "args": args}))
+    }
+
+    /// A call that must succeed; returns its structured content.
+    pub fn ok(&mut self, name: &str, args: Value) -> Value {
+        let r = self.call(name, args.clone());
+        assert_eq!(r["is_error"], false, "{name}({args}) failed: {r}");
+        r["structured"].clone()
+    }
+
+    /// A call that must fail; returns its `code`.
+    pub fn err_code(&mut self, name: &str, args: Value) -> String {
+        let r = self.call(name, args.clone());
+        assert_eq!(r["is_error"], true, "{name}({args}) should fail: {r}");
+        r["structured"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for McpClient {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "{}", json!({"op": "quit"}));
+        let _ = self.stdin.flush();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
