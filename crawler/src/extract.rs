@@ -3,27 +3,11 @@
 //! the page (title, description, headings, code blocks with their language, links).
 
 use crate::markdown;
+use crate::page_parts::squash;
+pub use crate::page_parts::{resolve_link, CodeBlock, Heading};
 use scraper::{ElementRef, Html, Selector};
 use serde::Serialize;
 use url::Url;
-
-/// A heading of the main content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Heading {
-    /// 1 to 6.
-    pub level: u8,
-    /// Its text.
-    pub text: String,
-}
-
-/// A code block of the main content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CodeBlock {
-    /// The language, from `language-*`, `lang-*`, `highlight-*` classes or `data-lang`.
-    pub language: Option<String>,
-    /// The code, whitespace kept.
-    pub code: String,
-}
 
 /// A link on the page (anywhere on it, navigation included: a crawler follows those too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,11 +41,6 @@ fn sel(s: &str) -> Selector {
     Selector::parse(s).expect("static selector")
 }
 
-/// Collapse runs of whitespace to one space and trim.
-pub(crate) fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// The element holding the page's main content: `<main>`, `[role=main]`, the longest `<article>`,
 /// or the body.
 fn main_root(doc: &Html) -> Option<ElementRef<'_>> {
@@ -74,23 +53,6 @@ fn main_root(doc: &Html) -> Option<ElementRef<'_>> {
         .select(&sel("article"))
         .max_by_key(|a| a.text().map(str::len).sum::<usize>());
     longest_article.or_else(|| doc.select(&sel("body")).next())
-}
-
-/// Resolve a link against the page URL; `None` for links that lead nowhere to crawl.
-pub fn resolve_link(base: Option<&Url>, href: &str) -> Option<Url> {
-    let href = href.trim();
-    if href.is_empty() || href.starts_with('#') {
-        return None;
-    }
-    let mut url = match base {
-        Some(b) => b.join(href).ok()?,
-        None => Url::parse(href).ok()?,
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    url.set_fragment(None);
-    Some(url)
 }
 
 /// Extract a page. `base` is the page's URL (after redirects), used to make links absolute.

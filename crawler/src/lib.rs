@@ -1,9 +1,11 @@
-//! Knowledge retrieval. So far: [`fetch`], which fetches pages over HTTP(S) with the
-//! private-network check on every redirect and the right charset; [`extract`], which turns one HTML
-//! page into its main content as clean Markdown, with its title, description, headings, code
-//! blocks and links; and the crawl frontier ([`frontier`]) with its rules: URL normalisation
-//! ([`urlnorm`]), robots.txt ([`robots`]) and sitemaps ([`sitemap`]); and knowledge-exploration
-//! jobs ([`jobs`]) built on them: their API, workers and runs. Chunking and embeddings come next.
+//! Knowledge retrieval: [`fetch`], which fetches pages over HTTP(S) with the private-network check
+//! on every redirect and the right charset; [`extract`], which turns one HTML page into its main
+//! content as clean Markdown, with its title, description, headings, code blocks and links; the
+//! crawl frontier ([`frontier`]) with its rules: URL normalisation ([`urlnorm`]), robots.txt
+//! ([`robots`]) and sitemaps ([`sitemap`]); knowledge-exploration jobs ([`jobs`]) built on them
+//! (their API, workers and runs); file ingestion ([`ingest`]); passages ([`chunk`]), embeddings
+//! ([`embed`]) and search ([`knowledge`]). Pages that need scripts are rendered through
+//! `platform::Renderer`; this crate never depends on the browser crate.
 
 pub mod chunk;
 pub mod embed;
@@ -14,6 +16,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod knowledge;
 mod markdown;
+mod page_parts;
 pub mod robots;
 pub mod sitemap;
 pub mod urlnorm;

@@ -1,7 +1,7 @@
 //! Rendering an element tree to Markdown: blocks separated by blank lines, inline text with its
 //! whitespace collapsed, code kept verbatim.
 
-use crate::extract::{resolve_link, squash, CodeBlock, Heading};
+use crate::page_parts::{resolve_link, squash, CodeBlock, Heading};
 use scraper::node::Node;
 use scraper::ElementRef;
 use url::Url;

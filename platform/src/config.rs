@@ -4,29 +4,10 @@
 use crate::error::{EngineError, Result};
 use crate::netguard::Allowlist;
 use crate::tenant::TenantId;
+pub use crate::viewport::Viewport;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// A browser viewport in CSS pixels.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-pub struct Viewport {
-    /// Width in CSS pixels.
-    pub width: u32,
-    /// Height in CSS pixels.
-    pub height: u32,
-}
-
-impl Default for Viewport {
-    fn default() -> Self {
-        Self {
-            width: 1920,
-            height: 1080,
-        }
-    }
-}
 
 /// How crawl jobs are run and queued.
 #[derive(Debug, Clone, PartialEq)]

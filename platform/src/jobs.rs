@@ -241,7 +241,7 @@ pub struct JobRecord {
 impl JobRecord {
     /// A new job in `pending`.
     pub fn new(job_id: String, tenant_id: TenantId, options: JobOptions) -> Self {
-        let now = crate::store::now_secs();
+        let now = crate::clock::now_secs();
         Self {
             job_id,
             tenant_id,
@@ -272,7 +272,7 @@ impl JobRecord {
     /// Move to `status`, appending to the history (a repeat of the current status with no new
     /// reason appends nothing).
     pub fn set_status(&mut self, status: JobStatus, reason: Option<String>) {
-        let now = crate::store::now_secs();
+        let now = crate::clock::now_secs();
         let last = self.status_history.last();
         let repeat =
             last.is_some_and(|l| l.status == status && (reason.is_none() || l.reason == reason));

@@ -4,6 +4,7 @@
 //! exact or in Qdrant), plus the network policy. [`Platform`] opens the configured backends once;
 //! the browser, crawler and streaming crates build on it.
 
+pub mod clock;
 pub mod code;
 pub mod config;
 pub mod error;
@@ -11,12 +12,14 @@ pub mod events;
 pub mod files;
 pub mod jobs;
 pub mod netguard;
+pub mod open;
 pub mod queue;
 pub mod render;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
 pub mod vectors;
+pub mod viewport;
 
 pub use code::Code;
 pub use config::{Config, LiveKitKeys, Viewport};
@@ -92,8 +95,8 @@ impl BackendsHealth {
 impl Platform {
     /// Open every backend the configuration names (embedded ones otherwise).
     pub async fn open(config: Config) -> Result<Arc<Self>> {
-        let store = store::open(&config).await?;
-        let files = files::open(&config).await?;
+        let store = open::documents(&config).await?;
+        let files = open::files(&config).await?;
         let (events, queue): (Arc<dyn EventBus>, Arc<dyn JobQueue>) = match &config.redis_url {
             Some(url) => {
                 let bus = RedisBus::connect(url).await?;

@@ -13,7 +13,7 @@ mod run;
 pub use request::*;
 pub use run::run;
 
-use crate::jobs::runner::RunError;
+use crate::jobs::run::RunError;
 use platform::Code;
 use thiserror::Error;
 

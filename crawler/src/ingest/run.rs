@@ -7,7 +7,7 @@
 use super::kinds::{self, FileKind};
 use super::{download, extract, media, IngestError};
 use crate::jobs::events;
-use crate::jobs::runner::{RunDeps, RunError, RunOutcome};
+use crate::jobs::run::{RunDeps, RunError, RunOutcome};
 use platform::files::{knowledge_key, PRESIGN_DEFAULT};
 use platform::jobs::{FileSource, JobRecord, JobStatus};
 use platform::store::{now_secs, JobUpdate, PageCodeBlock, PageHeading, PageRecord};

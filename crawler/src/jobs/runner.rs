@@ -4,8 +4,7 @@
 
 use super::events;
 use super::page::{is_site_down, Crawled, PageJob};
-use super::politeness::HostGate;
-use crate::fetch::Fetcher;
+use super::run::{RunDeps, RunError, RunOutcome};
 use crate::frontier::{Entry, Frontier, Offer, Scope};
 use crate::robots::Robots;
 use crate::sitemap;
@@ -14,11 +13,8 @@ use platform::jobs::{JobRecord, JobStatus};
 use platform::store::{JobUpdate, LinkQuery, LinkRecord};
 use platform::telemetry::PageCrawled;
 use platform::Code;
-use platform::{EngineError, Platform, Renderer};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -35,59 +31,6 @@ const DRAIN: Duration = Duration::from_secs(10);
 const SITEMAP_DOCS: usize = 10;
 const SITEMAP_URLS: usize = 50_000;
 
-/// What every run of the process shares.
-pub struct RunDeps {
-    /// The backends.
-    pub platform: Arc<Platform>,
-    /// Renders pages that need scripts.
-    pub renderer: Arc<dyn Renderer>,
-    /// The HTTP fetcher.
-    pub fetcher: Fetcher,
-    /// Per-host limits.
-    pub gate: Arc<HostGate>,
-    /// Pages fetched at once over all jobs.
-    pub global: Arc<Semaphore>,
-    /// Passages and embeddings of stored pages.
-    pub knowledge: Arc<crate::knowledge::Knowledge>,
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RunOutcome {
-    /// Every page in scope was crawled.
-    Completed,
-    /// Its owner paused it.
-    Paused,
-    /// Its owner cancelled it.
-    Cancelled,
-    /// The process is shutting down; the job goes back to the queue.
-    Interrupted,
-    /// Another run took the job over; this one stopped writing.
-    Superseded,
-}
-
-/// Why a run failed (the job may get another attempt, unless the failure is permanent).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunError {
-    /// Another attempt would fail the same way (a malformed file, an expired URL): the job
-    /// fails now.
-    pub permanent: bool,
-    /// A stable code.
-    pub code: Code,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl From<EngineError> for RunError {
-    fn from(e: EngineError) -> Self {
-        Self {
-            permanent: false,
-            code: e.code(),
-            message: e.to_string(),
-        }
-    }
-}
-
 struct Run<'a> {
     deps: &'a RunDeps,
     job: JobRecord,
@@ -103,7 +46,7 @@ struct Run<'a> {
     last_checkpoint: Instant,
 }
 
-/// Run a job that was moved to `running` with `run_id`, until it completes, is paused or
+/// Crawl a job that was moved to `running` with `run_id`, until it completes, is paused or
 /// cancelled, the process shuts down, or it fails.
 pub async fn run(
     deps: &RunDeps,
@@ -111,9 +54,6 @@ pub async fn run(
     run_id: String,
     shutdown: CancellationToken,
 ) -> Result<RunOutcome, RunError> {
-    if job.kind == crate::ingest::KIND {
-        return crate::ingest::run(deps, job, run_id, shutdown).await;
-    }
     let start = Url::parse(&job.options.start_url).map_err(|e| RunError {
         permanent: false,
         code: Code::InvalidUrl,

@@ -4,7 +4,8 @@
 //! in the dead letters) after the last attempt. A job delivered twice runs once: the claim in
 //! the store decides.
 
-use super::runner::{self, RunError, RunOutcome};
+use super::run::{RunError, RunOutcome};
+use super::runner;
 use super::{events, Jobs};
 use platform::jobs::{JobError, JobRecord, JobStatus};
 use platform::queue::Delivery;
@@ -185,15 +186,21 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
     let rid = run_id.clone();
     let attempts = job.attempts;
     // A panic in a run fails the attempt, not the worker.
-    let result = tokio::spawn(async move { runner::run(&deps, job, rid, shutdown).await })
-        .await
-        .unwrap_or_else(|e| {
-            Err(RunError {
-                permanent: false,
-                code: Code::Internal,
-                message: format!("the run stopped unexpectedly: {e}"),
-            })
-        });
+    let result = tokio::spawn(async move {
+        if job.kind == crate::ingest::KIND {
+            crate::ingest::run(&deps, job, rid, shutdown).await
+        } else {
+            runner::run(&deps, job, rid, shutdown).await
+        }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(RunError {
+            permanent: false,
+            code: Code::Internal,
+            message: format!("the run stopped unexpectedly: {e}"),
+        })
+    });
     keep_alive.abort();
     let bus = jobs.platform.events.as_ref();
     match result {

@@ -10,7 +10,6 @@ pub use s3::{S3Config, S3Files};
 
 use crate::error::{EngineError, Result};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a presigned URL is valid by default.
@@ -115,17 +114,6 @@ pub(crate) fn check_key(key: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Open the file store the configuration names: S3 when `S3_BUCKET` is set, otherwise the
-/// `files` directory under `DATA_DIR`.
-pub async fn open(config: &crate::Config) -> Result<Arc<dyn FileStore>> {
-    if let Some(s3) = &config.s3 {
-        let files = S3Files::connect(s3.clone()).await?;
-        tracing::info!(bucket = %s3.bucket, endpoint = ?s3.endpoint, "files in S3");
-        return Ok(Arc::new(files));
-    }
-    Ok(Arc::new(LocalFiles::open(&config.data_dir.join("files"))?))
 }
 
 #[cfg(test)]

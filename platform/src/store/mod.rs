@@ -9,6 +9,7 @@ mod sqlite_chunks;
 mod sqlite_jobs;
 mod sqlite_pages;
 
+pub use crate::clock::now_secs;
 pub use mongo::{MongoStore, DEFAULT_DATABASE};
 pub use records::{
     ChunkRecord, LinkQuery, LinkRecord, PageCodeBlock, PageHeading, PageOutcome, PageQuery,
@@ -18,9 +19,9 @@ pub use sqlite::SqliteStore;
 
 use crate::jobs::{JobRecord, JobStatus};
 
-use crate::config::Viewport;
 use crate::error::Result;
 use crate::tenant::TenantId;
+use crate::viewport::Viewport;
 use serde::{Deserialize, Serialize};
 
 /// Collection names, shared by every backend.
@@ -214,32 +215,4 @@ pub trait DocumentStore:
     fn backend(&self) -> &'static str;
     /// Check that the store works.
     async fn health(&self) -> Result<()>;
-}
-
-/// Seconds since the Unix epoch, with millisecond precision.
-pub fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as f64
-        / 1000.0
-}
-
-/// Open the store the configuration names: MongoDB when `MONGODB_URI` is set, otherwise the
-/// embedded SQLite store in `DATA_DIR`.
-pub async fn open(config: &crate::Config) -> Result<std::sync::Arc<dyn DocumentStore>> {
-    if let Some(uri) = &config.mongodb_uri {
-        let store = MongoStore::connect(uri, &config.mongodb_database).await?;
-        tracing::info!(database = %config.mongodb_database, "documents in MongoDB");
-        return Ok(std::sync::Arc::new(store));
-    }
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        crate::EngineError::Config(format!(
-            "DATA_DIR {} cannot be created: {e}",
-            config.data_dir.display()
-        ))
-    })?;
-    Ok(std::sync::Arc::new(SqliteStore::open(
-        &config.data_dir.join("store.sqlite3"),
-    )?))
 }
