@@ -85,8 +85,6 @@ impl Engine {
             max_sessions: config.max_sessions,
             idle_timeout: config.session_idle_timeout,
             owns_sessions,
-            livekit_url: config.livekit_url.clone(),
-            livekit_signs: config.livekit_keys.is_some(),
         })
         .await?;
         Ok(Arc::new(Self {

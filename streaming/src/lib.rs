@@ -11,6 +11,7 @@ pub mod livekit;
 pub mod pacer;
 pub mod peer;
 pub mod pipeline;
+pub mod publishing;
 pub mod screencast;
 pub mod whep;
 

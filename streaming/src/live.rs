@@ -91,6 +91,9 @@ impl LiveVideo {
             me: me.clone(),
         });
         engine.sessions.observe(Arc::new(Observer(tx)));
+        engine.sessions.set_publish_policy(Arc::new(
+            crate::publishing::LiveKitPolicy::from_config(&engine.platform.config),
+        ));
         let weak = Arc::downgrade(&live);
         // Changes are applied one at a time, in order.
         tokio::spawn(async move {

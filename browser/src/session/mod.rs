@@ -28,7 +28,7 @@ use chromiumoxide::cdp::browser_protocol::page::{
 };
 use driver::PageState;
 use futures::StreamExt;
-use observer::{LiveKitTarget, SessionChange, SessionObserver};
+use observer::{LiveKitTarget, PublishPolicy, SessionChange, SessionObserver};
 use platform::config::Viewport;
 use platform::error::{EngineError, Result};
 use platform::events::{emit, room_channel, EventBus, EventKind};
@@ -145,10 +145,6 @@ pub struct SessionDeps {
     /// Whether this process owns the stored sessions: at start it marks those left open by a
     /// previous run failed (recoverable). A job worker sharing the store leaves them alone.
     pub owns_sessions: bool,
-    /// The configured LiveKit server (`LIVEKIT_URL`).
-    pub livekit_url: Option<String>,
-    /// Whether the service can sign LiveKit tokens itself (API key and secret configured).
-    pub livekit_signs: bool,
 }
 
 /// All sessions of this process.
@@ -156,6 +152,7 @@ pub struct SessionManager {
     deps: SessionDeps,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     observers: Mutex<Vec<Arc<dyn SessionObserver>>>,
+    publishing: Mutex<Option<Arc<dyn PublishPolicy>>>,
 }
 
 fn valid_room_name(room: &str) -> Result<()> {
@@ -194,6 +191,7 @@ impl SessionManager {
             deps,
             sessions: Mutex::new(HashMap::new()),
             observers: Mutex::new(Vec::new()),
+            publishing: Mutex::new(None),
         });
         tokio::spawn(watch_deaths(Arc::downgrade(&mgr), mgr.deps.pool.deaths()));
         if let Some(idle) = mgr.deps.idle_timeout {
@@ -273,6 +271,26 @@ impl SessionManager {
             .lock()
             .expect("observers lock")
             .push(observer);
+    }
+
+    /// Let `policy` decide, at each start, where a session's video is published (live video
+    /// installs one; without it no session is published).
+    pub fn set_publish_policy(&self, policy: Arc<dyn PublishPolicy>) {
+        *self.publishing.lock().expect("publishing lock") = Some(policy);
+    }
+
+    /// Where a session started with `opts` is published, if anywhere; an error refuses the start.
+    fn publish_target(&self, opts: &StartOptions) -> Result<Option<LiveKitTarget>> {
+        let policy = self.publishing.lock().expect("publishing lock").clone();
+        match policy {
+            Some(p) => p.livekit_target(opts),
+            None if opts.livekit_url.is_some() || opts.livekit_token.is_some() => {
+                Err(EngineError::InvalidRequest(
+                    "this process publishes no live video (livekit_url, livekit_token)".into(),
+                ))
+            }
+            None => Ok(None),
+        }
     }
 
     fn notify(&self, s: &Session, change: SessionChange) {

@@ -23,6 +23,17 @@ impl std::fmt::Debug for LiveKitTarget {
     }
 }
 
+/// Decides at a session's start where its video is published, if anywhere; an error refuses the
+/// start (as `invalid_request`). The streaming crate installs one with
+/// `SessionManager::set_publish_policy`.
+pub trait PublishPolicy: Send + Sync {
+    /// The LiveKit room connection for a session started with `options`, or `None`.
+    fn livekit_target(
+        &self,
+        options: &super::StartOptions,
+    ) -> platform::Result<Option<LiveKitTarget>>;
+}
+
 /// What happened to a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionChange {
