@@ -205,95 +205,32 @@ impl Config {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let data_dir = get("DATA_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("data"));
-        let models_dir = get("MODELS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("models"));
-        let chromium_path = match get("CHROMIUM_PATH") {
-            Some(p) => PathBuf::from(p),
-            None => find_chromium().ok_or_else(|| {
-                EngineError::Config(
-                    "CHROMIUM_PATH is not set and no chromium executable was found on PATH \
-                     (install Debian's `chromium` package)"
-                        .into(),
-                )
-            })?,
-        };
-        let max_browsers: usize = parse(&get, "MAX_BROWSERS", 2)?;
-        let max_sessions: usize = parse(&get, "MAX_SESSIONS", 20)?;
-        if max_browsers == 0 {
-            return Err(EngineError::Config(
-                "MAX_BROWSERS must be at least 1".into(),
-            ));
-        }
-        if max_sessions == 0 {
-            return Err(EngineError::Config(
-                "MAX_SESSIONS must be at least 1".into(),
-            ));
-        }
-        let allowlist = Allowlist::parse(get("PRIVATE_NETWORK_ALLOWLIST").as_deref().unwrap_or(""))
-            .map_err(|e| EngineError::Config(format!("PRIVATE_NETWORK_ALLOWLIST: {e}")))?;
-        let api_keys = parse_api_keys(get("API_KEYS").as_deref().unwrap_or(""))?;
-        let redis_url = get("REDIS_URL");
-        if let Some(u) = &redis_url {
-            if !(u.starts_with("redis://")
-                || u.starts_with("rediss://")
-                || u.starts_with("unix://"))
-            {
-                return Err(EngineError::Config(
-                    "REDIS_URL must start with redis://, rediss:// or unix://".into(),
-                ));
-            }
-        }
-        let s3 = s3_config(&get)?;
-        if let Some(u) = get("LIVEKIT_URL") {
-            if !is_livekit_url(&u) {
-                return Err(EngineError::Config(format!(
-                    "LIVEKIT_URL must be a ws://, wss://, http:// or https:// URL, not {u:?}"
-                )));
-            }
-        }
+        let (max_browsers, max_sessions) = pool_limits(&get)?;
         let idle: u64 = parse(&get, "SESSION_IDLE_TIMEOUT_SECS", 1800)?;
-        let log_json = match get("LOG_FORMAT").as_deref() {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(other) => {
-                return Err(EngineError::Config(format!(
-                    "LOG_FORMAT must be `text` or `json`, not `{other}`"
-                )))
-            }
-        };
-        let d = JobsConfig::default();
-        let jobs = JobsConfig {
-            workers: parse(&get, "JOB_WORKERS", d.workers)?,
-            max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", d.max_attempts)?.max(1),
-            retry_delay: Duration::from_millis(parse(&get, "JOB_RETRY_DELAY_MS", 5_000)?),
-            claim_idle: Duration::from_millis(parse(&get, "JOB_CLAIM_IDLE_MS", 60_000)?.max(100)),
-            stale_after: Duration::from_secs(parse(&get, "JOB_STALE_SECS", 300)?),
-            crawl_concurrency: parse(&get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
-            per_host: parse(&get, "CRAWL_PER_HOST", d.per_host)?.max(1),
-        };
         Ok(Self {
-            jobs,
+            jobs: jobs_config(&get)?,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port: parse(&get, "PORT", 8000)?,
-            data_dir,
-            models_dir,
-            chromium_path,
+            data_dir: get("DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            models_dir: get("MODELS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("models")),
+            chromium_path: chromium_path(&get)?,
             max_browsers,
             max_sessions,
-            allowlist,
-            api_keys,
-            redis_url,
+            allowlist: Allowlist::parse(get("PRIVATE_NETWORK_ALLOWLIST").as_deref().unwrap_or(""))
+                .map_err(|e| EngineError::Config(format!("PRIVATE_NETWORK_ALLOWLIST: {e}")))?,
+            api_keys: parse_api_keys(get("API_KEYS").as_deref().unwrap_or(""))?,
+            redis_url: redis_url(&get)?,
             mongodb_uri: get("MONGODB_URI"),
             mongodb_database: get("MONGODB_DATABASE")
                 .unwrap_or_else(|| crate::store::DEFAULT_DATABASE.to_string()),
-            s3,
+            s3: s3_config(&get)?,
             qdrant_url: get("QDRANT_URL"),
             qdrant_api_key: get("QDRANT_API_KEY"),
-            livekit_url: get("LIVEKIT_URL"),
+            livekit_url: livekit_url(&get)?,
             livekit_keys: livekit_keys(&get)?,
             webrtc_udp_addrs: match list(get("WEBRTC_UDP_ADDRS")) {
                 v if v.is_empty() => vec!["0.0.0.0:0".into(), "127.0.0.1:0".into()],
@@ -306,16 +243,8 @@ impl Config {
                 30_000,
             )?),
             session_idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
-            log_json,
-            allowed_hosts: match get("ALLOWED_HOSTS").as_deref() {
-                None => vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-                Some("*") => Vec::new(),
-                Some(list) => list
-                    .split(',')
-                    .map(|h| h.trim().to_string())
-                    .filter(|h| !h.is_empty())
-                    .collect(),
-            },
+            log_json: log_json(&get)?,
+            allowed_hosts: allowed_hosts(&get),
         })
     }
 
@@ -373,6 +302,102 @@ fn find_chromium() -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// `CHROMIUM_PATH`, or a `chromium` found on `PATH`.
+fn chromium_path(get: &impl Fn(&str) -> Option<String>) -> Result<PathBuf> {
+    match get("CHROMIUM_PATH") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => find_chromium().ok_or_else(|| {
+            EngineError::Config(
+                "CHROMIUM_PATH is not set and no chromium executable was found on PATH \
+                 (install Debian's `chromium` package)"
+                    .into(),
+            )
+        }),
+    }
+}
+
+/// `MAX_BROWSERS` and `MAX_SESSIONS`, each at least 1.
+fn pool_limits(get: &impl Fn(&str) -> Option<String>) -> Result<(usize, usize)> {
+    let max_browsers: usize = parse(get, "MAX_BROWSERS", 2)?;
+    let max_sessions: usize = parse(get, "MAX_SESSIONS", 20)?;
+    for (name, v) in [
+        ("MAX_BROWSERS", max_browsers),
+        ("MAX_SESSIONS", max_sessions),
+    ] {
+        if v == 0 {
+            return Err(EngineError::Config(format!("{name} must be at least 1")));
+        }
+    }
+    Ok((max_browsers, max_sessions))
+}
+
+/// `REDIS_URL`, when set, with a Redis scheme.
+fn redis_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    let url = get("REDIS_URL");
+    if let Some(u) = &url {
+        if !["redis://", "rediss://", "unix://"]
+            .iter()
+            .any(|p| u.starts_with(p))
+        {
+            return Err(EngineError::Config(
+                "REDIS_URL must start with redis://, rediss:// or unix://".into(),
+            ));
+        }
+    }
+    Ok(url)
+}
+
+/// `LIVEKIT_URL`, when set, with a WebSocket or HTTP scheme.
+fn livekit_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    let url = get("LIVEKIT_URL");
+    if let Some(u) = &url {
+        if !is_livekit_url(u) {
+            return Err(EngineError::Config(format!(
+                "LIVEKIT_URL must be a ws://, wss://, http:// or https:// URL, not {u:?}"
+            )));
+        }
+    }
+    Ok(url)
+}
+
+/// `LOG_FORMAT`: `text` (the default) or `json`.
+fn log_json(get: &impl Fn(&str) -> Option<String>) -> Result<bool> {
+    match get("LOG_FORMAT").as_deref() {
+        None | Some("text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(other) => Err(EngineError::Config(format!(
+            "LOG_FORMAT must be `text` or `json`, not `{other}`"
+        ))),
+    }
+}
+
+/// `ALLOWED_HOSTS`: loopback names by default, `*` for any.
+fn allowed_hosts(get: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    match get("ALLOWED_HOSTS").as_deref() {
+        None => vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+        Some("*") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect(),
+    }
+}
+
+/// The job settings (`JOB_*`, `CRAWL_*`).
+fn jobs_config(get: &impl Fn(&str) -> Option<String>) -> Result<JobsConfig> {
+    let d = JobsConfig::default();
+    Ok(JobsConfig {
+        workers: parse(get, "JOB_WORKERS", d.workers)?,
+        max_attempts: parse(get, "JOB_MAX_ATTEMPTS", d.max_attempts)?.max(1),
+        retry_delay: Duration::from_millis(parse(get, "JOB_RETRY_DELAY_MS", 5_000)?),
+        claim_idle: Duration::from_millis(parse(get, "JOB_CLAIM_IDLE_MS", 60_000)?.max(100)),
+        stale_after: Duration::from_secs(parse(get, "JOB_STALE_SECS", 300)?),
+        crawl_concurrency: parse(get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
+        per_host: parse(get, "CRAWL_PER_HOST", d.per_host)?.max(1),
+    })
 }
 
 #[cfg(test)]

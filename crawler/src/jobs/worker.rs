@@ -135,90 +135,25 @@ async fn claim(jobs: &Jobs, consumer: &str, d: &Delivery, run_id: &str) -> platf
 }
 
 async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
-    let queue = jobs.platform.queue.clone();
     let run_id = uuid::Uuid::new_v4().to_string();
-    let job = match claim(jobs, consumer, &d, &run_id).await {
-        Ok(Claim::Run(j)) => j,
-        Ok(Claim::GaveUp(j)) => {
-            let reason = j.error.map(|e| e.message).unwrap_or_default();
-            tracing::warn!(%reason, "job failed for good");
-            settle(queue.dead_letter(&d, &reason).await);
-            queue_event(jobs, &d, QueueOp::DeadLetter);
-            events::job_error(
-                jobs.platform.events.as_ref(),
-                &d.job_id,
-                Code::AttemptsExhausted,
-                &reason,
-                true,
-            )
-            .await;
-            return;
-        }
-        Ok(Claim::Busy) | Ok(Claim::Done) => {
-            settle(queue.ack(&d).await);
-            return;
-        }
-        Ok(Claim::Later) => {
-            settle(
-                queue
-                    .retry_later(&d, jobs.platform.config.jobs.claim_idle / 2)
-                    .await,
-            );
-            return;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "job could not be claimed; back to the queue");
-            settle(queue.retry_later(&d, Duration::from_secs(1)).await);
-            return;
-        }
+    let Some(job) = take(jobs, consumer, &d, &run_id).await else {
+        return;
     };
     tracing::info!(attempt = job.attempts, "job running");
     events::progress(jobs.platform.events.as_ref(), &job).await;
-
+    let attempts = job.attempts;
     let keep_alive = tokio::spawn(keep_alive(
         jobs.clone(),
         consumer.to_string(),
         d.clone(),
         run_id.clone(),
     ));
-    let deps = jobs.deps.clone();
-    let shutdown = jobs.shutdown.clone();
-    let rid = run_id.clone();
-    let attempts = job.attempts;
-    // A panic in a run fails the attempt, not the worker.
-    let result = tokio::spawn(async move {
-        if job.kind == crate::ingest::KIND {
-            crate::ingest::run(&deps, job, rid, shutdown).await
-        } else {
-            runner::run(&deps, job, rid, shutdown).await
-        }
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(RunError {
-            permanent: false,
-            code: Code::Internal,
-            message: format!("the run stopped unexpectedly: {e}"),
-        })
-    });
+    let result = run(jobs, job, &run_id).await;
     keep_alive.abort();
-    let bus = jobs.platform.events.as_ref();
+    let queue = &jobs.platform.queue;
     match result {
         Ok(RunOutcome::Completed) => {
-            let done = finish(jobs, &d.job_id, &run_id, |j| {
-                j.set_status(JobStatus::Completed, None);
-                j.current_url = None;
-                j.error = None;
-            })
-            .await;
-            if let Some(j) = done {
-                tracing::info!(
-                    pages = j.counters.pages_completed,
-                    failed = j.counters.pages_failed,
-                    "job completed"
-                );
-                events::progress(bus, &j).await;
-            }
+            completed(jobs, &d, &run_id).await;
             settle(queue.ack(&d).await);
         }
         Ok(RunOutcome::Paused) | Ok(RunOutcome::Cancelled) | Ok(RunOutcome::Superseded) => {
@@ -232,52 +167,140 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             .await;
             settle(queue.retry_later(&d, Duration::ZERO).await);
         }
-        Err(e) => {
-            let max = jobs.platform.config.jobs.max_attempts;
-            let last = attempts >= max || e.permanent;
-            let delay = jobs.platform.config.jobs.retry_delay
-                * 2u32.saturating_pow(attempts.saturating_sub(1));
-            let err = JobError {
-                code: e.code,
-                message: e.message.clone(),
-            };
-            let permanent = e.permanent;
-            let settled = finish(jobs, &d.job_id, &run_id, move |j| {
-                j.error = Some(err);
-                if permanent {
-                    j.set_status(
-                        JobStatus::Failed,
-                        Some("failed; not retried: another attempt would fail the same way".into()),
-                    );
-                } else if last {
-                    j.set_status(
-                        JobStatus::Failed,
-                        Some(format!("attempt {attempts} of {max} failed")),
-                    );
-                } else {
-                    j.set_status(
-                        JobStatus::Queued,
-                        Some(format!(
-                            "attempt {attempts} of {max} failed; retrying in {}s",
-                            delay.as_secs_f64()
-                        )),
-                    );
-                }
-            })
+        Err(e) => attempt_failed(jobs, &d, &run_id, attempts, e).await,
+    }
+}
+
+/// Claim the delivered job for this run; `None` when there is nothing to run (the delivery is
+/// settled here: acknowledged, retried later, or dead-lettered).
+async fn take(jobs: &Arc<Jobs>, consumer: &str, d: &Delivery, run_id: &str) -> Option<JobRecord> {
+    let queue = &jobs.platform.queue;
+    match claim(jobs, consumer, d, run_id).await {
+        Ok(Claim::Run(j)) => Some(j),
+        Ok(Claim::GaveUp(j)) => {
+            let reason = j.error.map(|e| e.message).unwrap_or_default();
+            tracing::warn!(%reason, "job failed for good");
+            settle(queue.dead_letter(d, &reason).await);
+            queue_event(jobs, d, QueueOp::DeadLetter);
+            events::job_error(
+                jobs.platform.events.as_ref(),
+                &d.job_id,
+                Code::AttemptsExhausted,
+                &reason,
+                true,
+            )
             .await;
-            tracing::warn!(code = %e.code, error = %e.message, attempt = attempts, "job attempt failed");
-            events::job_error(bus, &d.job_id, e.code, &e.message, last).await;
-            if settled.is_none() {
-                settle(queue.ack(&d).await);
-            } else if last {
-                let reason = format!("{}: {}", e.code, e.message);
-                settle(queue.dead_letter(&d, &reason).await);
-                queue_event(jobs, &d, QueueOp::DeadLetter);
-            } else {
-                settle(queue.retry_later(&d, delay).await);
-                queue_event(jobs, &d, QueueOp::Retry);
-            }
+            None
         }
+        Ok(Claim::Busy) | Ok(Claim::Done) => {
+            settle(queue.ack(d).await);
+            None
+        }
+        Ok(Claim::Later) => {
+            let later = jobs.platform.config.jobs.claim_idle / 2;
+            settle(queue.retry_later(d, later).await);
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "job could not be claimed; back to the queue");
+            settle(queue.retry_later(d, Duration::from_secs(1)).await);
+            None
+        }
+    }
+}
+
+/// Run the job by its kind (a crawl, or a file ingestion); a panic fails the attempt, not the
+/// worker.
+async fn run(jobs: &Arc<Jobs>, job: JobRecord, run_id: &str) -> Result<RunOutcome, RunError> {
+    let deps = jobs.deps.clone();
+    let shutdown = jobs.shutdown.clone();
+    let rid = run_id.to_string();
+    tokio::spawn(async move {
+        if job.kind == crate::ingest::KIND {
+            crate::ingest::run(&deps, job, rid, shutdown).await
+        } else {
+            runner::run(&deps, job, rid, shutdown).await
+        }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(RunError {
+            permanent: false,
+            code: Code::Internal,
+            message: format!("the run stopped unexpectedly: {e}"),
+        })
+    })
+}
+
+/// Mark the job completed.
+async fn completed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str) {
+    let done = finish(jobs, &d.job_id, run_id, |j| {
+        j.set_status(JobStatus::Completed, None);
+        j.current_url = None;
+        j.error = None;
+    })
+    .await;
+    if let Some(j) = done {
+        tracing::info!(
+            pages = j.counters.pages_completed,
+            failed = j.counters.pages_failed,
+            "job completed"
+        );
+        events::progress(jobs.platform.events.as_ref(), &j).await;
+    }
+}
+
+/// An attempt failed: the job waits for its next attempt (after a doubling delay) or fails for
+/// good (its last attempt, or a failure another attempt would repeat).
+async fn attempt_failed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str, attempts: u32, e: RunError) {
+    let queue = &jobs.platform.queue;
+    let max = jobs.platform.config.jobs.max_attempts;
+    let last = attempts >= max || e.permanent;
+    let delay =
+        jobs.platform.config.jobs.retry_delay * 2u32.saturating_pow(attempts.saturating_sub(1));
+    let err = JobError {
+        code: e.code,
+        message: e.message.clone(),
+    };
+    let permanent = e.permanent;
+    let settled = finish(jobs, &d.job_id, run_id, move |j| {
+        j.error = Some(err);
+        let reason = if permanent {
+            "failed; not retried: another attempt would fail the same way".to_string()
+        } else if last {
+            format!("attempt {attempts} of {max} failed")
+        } else {
+            format!(
+                "attempt {attempts} of {max} failed; retrying in {}s",
+                delay.as_secs_f64()
+            )
+        };
+        let status = if last {
+            JobStatus::Failed
+        } else {
+            JobStatus::Queued
+        };
+        j.set_status(status, Some(reason));
+    })
+    .await;
+    tracing::warn!(code = %e.code, error = %e.message, attempt = attempts, "job attempt failed");
+    events::job_error(
+        jobs.platform.events.as_ref(),
+        &d.job_id,
+        e.code,
+        &e.message,
+        last,
+    )
+    .await;
+    if settled.is_none() {
+        settle(queue.ack(d).await);
+    } else if last {
+        let reason = format!("{}: {}", e.code, e.message);
+        settle(queue.dead_letter(d, &reason).await);
+        queue_event(jobs, d, QueueOp::DeadLetter);
+    } else {
+        settle(queue.retry_later(d, delay).await);
+        queue_event(jobs, d, QueueOp::Retry);
     }
 }
 
