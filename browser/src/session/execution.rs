@@ -60,6 +60,59 @@ impl SessionManager {
         result
     }
 
+    /// Wait for the session's previous actions to finish (saying `action_queued` when there are
+    /// any); the guard keeps the session's actions one at a time.
+    async fn wait_turn<'a>(
+        &self,
+        s: &'a Session,
+        action_id: &str,
+        kind: ActionKind,
+    ) -> tokio::sync::MutexGuard<'a, ()> {
+        match s.op.try_lock() {
+            Ok(g) => g,
+            Err(_) => {
+                let room = s.room_name.as_str();
+                self.publish(
+                    room,
+                    EventKind::ActionQueued,
+                    json!({"room_name": room, "action_id": action_id, "action": kind}),
+                )
+                .await;
+                s.op.lock().await
+            }
+        }
+    }
+
+    /// Run an action with a deadline (its own timeout plus a margin): a hung browser must not
+    /// hold the session forever. A browser that stopped answering is reported dead.
+    async fn run_bounded(
+        &self,
+        ctx: &ActionContext<'_>,
+        lease: &PageLease,
+        action: &Action,
+        timeout_ms: Option<u64>,
+    ) -> Result<actions::ActionEffect> {
+        let limit = timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(self.deps.nav_timeout)
+            + Duration::from_secs(15);
+        match tokio::time::timeout(limit, actions::run(ctx, action, timeout_ms)).await {
+            Ok(Ok(effect)) => Ok(effect),
+            Ok(Err(e)) => {
+                if matches!(e, EngineError::BrowserUnavailable(_)) || !lease.browser_alive() {
+                    self.deps
+                        .pool
+                        .report_dead(lease.browser_id(), "it stopped answering during an action");
+                }
+                Err(e)
+            }
+            Err(_) => Err(EngineError::Timeout(format!(
+                "the action did not finish within {} ms",
+                limit.as_millis()
+            ))),
+        }
+    }
+
     pub(super) async fn execute_inner(
         &self,
         s: &Arc<Session>,
@@ -69,18 +122,7 @@ impl SessionManager {
     ) -> Result<ActionResult> {
         let room = s.room_name.as_str();
         let action = Action::parse(kind, fields)?;
-        let _op = match s.op.try_lock() {
-            Ok(g) => g,
-            Err(_) => {
-                self.publish(
-                    room,
-                    EventKind::ActionQueued,
-                    json!({"room_name": room, "action_id": action_id, "action": kind}),
-                )
-                .await;
-                s.op.lock().await
-            }
-        };
+        let _op = self.wait_turn(s, action_id, kind).await;
         match s.lock().status {
             SessionStatus::Paused => return Err(EngineError::SessionPaused(room.to_string())),
             SessionStatus::Closed => return Err(EngineError::SessionNotFound(room.to_string())),
@@ -102,32 +144,9 @@ impl SessionManager {
             blocked: &s.blocked,
             cursor: &s.cursor,
         };
-        // A hung browser must not hold the session forever.
-        let limit = fields
-            .timeout_ms
-            .map(Duration::from_millis)
-            .unwrap_or(self.deps.nav_timeout)
-            + Duration::from_secs(15);
-        let effect =
-            match tokio::time::timeout(limit, actions::run(&ctx, &action, fields.timeout_ms)).await
-            {
-                Ok(Ok(effect)) => effect,
-                Ok(Err(e)) => {
-                    if matches!(e, EngineError::BrowserUnavailable(_)) || !lease.browser_alive() {
-                        self.deps.pool.report_dead(
-                            lease.browser_id(),
-                            "it stopped answering during an action",
-                        );
-                    }
-                    return Err(e);
-                }
-                Err(_) => {
-                    return Err(EngineError::Timeout(format!(
-                        "the action did not finish within {} ms",
-                        limit.as_millis()
-                    )))
-                }
-            };
+        let effect = self
+            .run_bounded(&ctx, &lease, &action, fields.timeout_ms)
+            .await?;
         let duration_ms = started.elapsed().as_millis() as u64;
         let dom_changed = {
             let mut i = s.lock();

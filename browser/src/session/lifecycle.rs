@@ -11,6 +11,28 @@ impl SessionManager {
         room: &str,
         opts: StartOptions,
     ) -> Result<SessionInfo> {
+        let start = self.check_start(room, &opts).await?;
+        let session = self.reserve(tenant, room, &start)?;
+        let started = async {
+            let _op = session.op.lock().await;
+            self.open_page(&session).await?;
+            if let Some(url) = &start.initial {
+                self.navigate_locked(&session, url).await?;
+            }
+            Ok::<_, EngineError>(())
+        }
+        .instrument(session.span.clone())
+        .await;
+        if let Err(e) = started {
+            self.discard(&session).await;
+            return Err(e);
+        }
+        Ok(self.announce_start(&session).await)
+    }
+
+    /// Check a start's room name, URL (against the network policy), viewport, frame rate and
+    /// LiveKit publishing.
+    async fn check_start(&self, room: &str, opts: &StartOptions) -> Result<Start> {
         valid_room_name(room)?;
         let initial = opts
             .initial_url
@@ -32,89 +54,81 @@ impl SessionManager {
                 "fps must be between 1 and 60".into(),
             ));
         }
-        let livekit = self.publish_target(&opts)?;
-        let session = {
-            let mut map = self.sessions.lock().expect("sessions lock");
-            if let Some(existing) = map.get(room) {
-                if existing.lock().status != SessionStatus::Failed || existing.tenant != *tenant {
-                    return Err(EngineError::SessionExists(room.to_string()));
-                }
+        Ok(Start {
+            initial,
+            viewport,
+            fps,
+            livekit: self.publish_target(opts)?,
+        })
+    }
+
+    /// Reserve the room for a new session before the slow part, so two starts cannot race: a
+    /// room already open (or another tenant's failed one) is `session_exists`, a full pool
+    /// `session_limit`.
+    fn reserve(&self, tenant: &TenantId, room: &str, start: &Start) -> Result<Arc<Session>> {
+        let mut map = self.sessions.lock().expect("sessions lock");
+        if let Some(existing) = map.get(room) {
+            if existing.lock().status != SessionStatus::Failed || existing.tenant != *tenant {
+                return Err(EngineError::SessionExists(room.to_string()));
             }
-            let open = map
-                .values()
-                .filter(|s| {
-                    matches!(
-                        s.lock().status,
-                        SessionStatus::Active | SessionStatus::Paused
-                    )
-                })
-                .count();
-            if open >= self.deps.max_sessions {
-                return Err(EngineError::SessionLimit(open));
-            }
-            let s = Arc::new(Session {
-                room_name: room.to_string(),
-                tenant: tenant.clone(),
-                created_at: now_secs(),
-                op: tokio::sync::Mutex::new(()),
-                inner: Mutex::new(Inner {
-                    status: SessionStatus::Active,
-                    lease: None,
-                    viewport,
-                    fps,
-                    url: Some("about:blank".into()),
-                    last_error: None,
-                    last_activity: Instant::now(),
-                    mutations_seen: 0,
-                    tasks: Vec::new(),
-                    livekit: livekit.clone(),
-                }),
-                blocked: Arc::new(Mutex::new(None)),
-                cursor: Mutex::new((0.0, 0.0)),
-                span: tracing::info_span!("session", room = %room, tenant = %tenant),
-            });
-            // Reserve the room name before the slow part, so two starts cannot race.
-            map.insert(room.to_string(), s.clone());
-            s
-        };
-        let span = session.span.clone();
-        let started = async {
-            let _op = session.op.lock().await;
-            self.open_page(&session).await?;
-            if let Some(url) = &initial {
-                self.navigate_locked(&session, url).await?;
-            }
-            Ok::<_, EngineError>(())
         }
-        .instrument(span)
-        .await;
-        if let Err(e) = started {
-            self.discard(&session).await;
-            return Err(e);
+        let open = map
+            .values()
+            .filter(|s| {
+                matches!(
+                    s.lock().status,
+                    SessionStatus::Active | SessionStatus::Paused
+                )
+            })
+            .count();
+        if open >= self.deps.max_sessions {
+            return Err(EngineError::SessionLimit(open));
         }
+        let s = Arc::new(Session {
+            room_name: room.to_string(),
+            tenant: tenant.clone(),
+            created_at: now_secs(),
+            op: tokio::sync::Mutex::new(()),
+            inner: Mutex::new(Inner {
+                status: SessionStatus::Active,
+                lease: None,
+                viewport: start.viewport,
+                fps: start.fps,
+                url: Some("about:blank".into()),
+                last_error: None,
+                last_activity: Instant::now(),
+                mutations_seen: 0,
+                tasks: Vec::new(),
+                livekit: start.livekit.clone(),
+            }),
+            blocked: Arc::new(Mutex::new(None)),
+            cursor: Mutex::new((0.0, 0.0)),
+            span: tracing::info_span!("session", room = %room, tenant = %tenant),
+        });
+        map.insert(room.to_string(), s.clone());
+        Ok(s)
+    }
+
+    /// A session has its page: record, store, tell observers (live video) and the room.
+    async fn announce_start(&self, session: &Arc<Session>) -> SessionInfo {
+        let room = session.room_name.as_str();
         self.deps.telemetry.record(telemetry::SessionStarted {
             room,
             recovered: false,
         });
-        self.persist(&session).await;
+        self.persist(session).await;
         let info = session.info();
         let livekit = session.lock().livekit.clone();
-        self.notify(
-            &session,
-            SessionChange::Started {
-                livekit: livekit.clone(),
-            },
-        );
-        let livekit = livekit.is_some();
+        let published = livekit.is_some();
+        self.notify(session, SessionChange::Started { livekit });
         self.publish(
             room,
             EventKind::PresentationStarted,
             json!({"room_name": room, "url": info.url, "viewport": info.viewport, "fps": info.fps,
-                   "livekit": livekit}),
+                   "livekit": published}),
         )
         .await;
-        tracing::info!(parent: &session.span, "session started");
-        Ok(info)
+        info
     }
 
     /// Give the session a fresh page in a healthy browser (its op lock must be held).
@@ -373,4 +387,12 @@ pub(super) async fn reap_idle(mgr: Weak<SessionManager>, idle: Duration) {
             }
         }
     }
+}
+
+/// A start request, checked.
+struct Start {
+    initial: Option<url::Url>,
+    viewport: Viewport,
+    fps: u32,
+    livekit: Option<LiveKitTarget>,
 }
