@@ -1,26 +1,14 @@
 //! The parts of a page that extraction and Markdown rendering share: headings, code blocks,
 //! whitespace squashing and link resolution.
 
-use serde::Serialize;
 use url::Url;
 
-/// A heading of the main content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Heading {
-    /// 1 to 6.
-    pub level: u8,
-    /// Its text.
-    pub text: String,
-}
+/// A heading of the main content: the stored record's type, so pages need no copying.
+pub use platform::store::PageHeading as Heading;
 
-/// A code block of the main content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CodeBlock {
-    /// The language, from `language-*`, `lang-*`, `highlight-*` classes or `data-lang`.
-    pub language: Option<String>,
-    /// The code, whitespace kept.
-    pub code: String,
-}
+/// A code block of the main content (its language from `language-*`, `lang-*`, `highlight-*`
+/// classes or `data-lang`; whitespace kept): the stored record's type.
+pub use platform::store::PageCodeBlock as CodeBlock;
 
 /// Collapse runs of whitespace to one space and trim.
 pub(crate) fn squash(s: &str) -> String {

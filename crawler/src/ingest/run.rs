@@ -10,7 +10,7 @@ use crate::jobs::events;
 use crate::jobs::run::{RunDeps, RunError, RunOutcome};
 use platform::files::{knowledge_key, PRESIGN_DEFAULT};
 use platform::jobs::{FileSource, JobRecord, JobStatus};
-use platform::store::{now_secs, JobUpdate, PageCodeBlock, PageHeading, PageRecord};
+use platform::store::{now_secs, JobUpdate, PageRecord};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -253,22 +253,8 @@ async fn build_page(
             .map_err(|_| IngestError::Malformed("the parser failed on this file".into()))??;
             page.title = doc.title;
             page.description = doc.description;
-            page.headings = doc
-                .headings
-                .into_iter()
-                .map(|h| PageHeading {
-                    level: h.level,
-                    text: h.text,
-                })
-                .collect();
-            page.code_blocks = doc
-                .code_blocks
-                .into_iter()
-                .map(|c| PageCodeBlock {
-                    language: c.language,
-                    code: c.code,
-                })
-                .collect();
+            page.headings = doc.headings;
+            page.code_blocks = doc.code_blocks;
             page.markdown = doc.markdown;
             if !matches!(kind, FileKind::Pdf | FileKind::Docx | FileKind::Pptx) {
                 page.encoding = Some("utf-8".into());

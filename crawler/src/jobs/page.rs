@@ -6,7 +6,7 @@ use crate::extract::{self, Extracted, Link};
 use crate::fetch::Fetcher;
 use crate::urlnorm::{normalize, same_site};
 use platform::jobs::{JobError, RenderMode};
-use platform::store::{PageCodeBlock, PageHeading, PageRecord};
+use platform::store::PageRecord;
 use platform::Code;
 use platform::{Renderer, TenantId};
 use url::Url;
@@ -62,23 +62,9 @@ impl PageJob<'_> {
     fn fill(&self, rec: &mut PageRecord, page: &Extracted) {
         rec.title = page.title.clone();
         rec.description = page.description.clone();
-        rec.headings = page
-            .headings
-            .iter()
-            .map(|h| PageHeading {
-                level: h.level,
-                text: h.text.clone(),
-            })
-            .collect();
+        rec.headings = page.headings.clone();
         rec.markdown = page.markdown.clone();
-        rec.code_blocks = page
-            .code_blocks
-            .iter()
-            .map(|c| PageCodeBlock {
-                language: c.language.clone(),
-                code: c.code.clone(),
-            })
-            .collect();
+        rec.code_blocks = page.code_blocks.clone();
         rec.word_count = page.markdown.split_whitespace().count() as u64;
         let external = page
             .links

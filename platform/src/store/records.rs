@@ -6,7 +6,7 @@ use crate::tenant::TenantId;
 use serde::{Deserialize, Serialize};
 
 /// A heading of a page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PageHeading {
     /// 1 for `h1` ... 6 for `h6`.
     pub level: u8,
@@ -15,7 +15,7 @@ pub struct PageHeading {
 }
 
 /// A code block of a page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PageCodeBlock {
     /// The language, when the page names it.
     pub language: Option<String>,
