@@ -98,83 +98,15 @@ pub async fn upload(
         options: IngestOptions::default(),
     };
     let mut have_file = false;
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::BadRequest(e.body_text());
-    while let Some(mut field) = form.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or("").to_string();
-        match name.as_str() {
-            "file" => {
-                if have_file {
-                    return Err(ApiError::BadRequest("one `file` part per upload".into()));
-                }
-                have_file = true;
-                upload.filename = field
-                    .file_name()
-                    .filter(|f| !f.trim().is_empty())
-                    .unwrap_or("upload")
-                    .to_string();
-                upload.content_type = field
-                    .content_type()
-                    .filter(|c| *c != "application/octet-stream")
-                    .map(str::to_string);
-                let claimed = FileKind::claimed(&upload.filename, upload.content_type.as_deref());
-                let limit = limit_for(claimed.as_ref());
-                let mut out = tokio::fs::File::create(&tmp.0)
-                    .await
-                    .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
-                let mut n = 0u64;
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    n += chunk.len() as u64;
-                    if n > limit {
-                        // Read (and drop) a little more so that a client still sending gets
-                        // the answer rather than a reset connection; past that, close.
-                        let mut extra = 0usize;
-                        while extra < DRAIN_AFTER_LIMIT {
-                            match field.chunk().await {
-                                Ok(Some(c)) => extra += c.len(),
-                                _ => break,
-                            }
-                        }
-                        return Err(EngineError::FileTooLarge(format!(
-                            "{:?} exceeds the limit for {} ({limit} bytes)",
-                            upload.filename,
-                            claimed.map(|k| k.name()).unwrap_or_else(|| "any file".into())
-                        ))
-                        .into());
-                    }
-                    out.write_all(&chunk)
-                        .await
-                        .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
-                }
-                out.flush()
-                    .await
-                    .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
+    while let Some(mut field) = form.next_field().await.map_err(bad_part)? {
+        if field.name() == Some("file") {
+            if have_file {
+                return Err(ApiError::BadRequest("one `file` part per upload".into()));
             }
-            "job_id" => upload.job_id = Some(field.text().await.map_err(bad)?),
-            "source_type" => {
-                let v = field.text().await.map_err(bad)?;
-                upload.source_type = Some(match v.trim() {
-                    "file" => SourceType::File,
-                    "video" => SourceType::Video,
-                    other => {
-                        return Err(ApiError::BadRequest(format!(
-                            "`source_type` of an upload is `file` or `video`, not {other:?}"
-                        )))
-                    }
-                });
-            }
-            "extract_code_blocks" => {
-                let v = field.text().await.map_err(bad)?;
-                upload.options.extract_code_blocks = Some(flag(&name, &v)?);
-            }
-            "extract_thumbnails" => {
-                let v = field.text().await.map_err(bad)?;
-                upload.options.extract_thumbnails = Some(flag(&name, &v)?);
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "unknown form field {other:?} (expected file, source_type, job_id, extract_code_blocks, extract_thumbnails)"
-                )))
-            }
+            have_file = true;
+            receive_file(&mut field, &mut upload, &tmp.0).await?;
+        } else {
+            form_field(field, &mut upload).await?;
         }
     }
     if !have_file {
@@ -186,6 +118,95 @@ pub async fn upload(
         .ingest_upload(&tenant, upload, &tmp.0)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+fn bad_part(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest(e.body_text())
+}
+
+/// The `file` part: its name and type, its bytes written to `path` up to the limit of the type
+/// it claims (413 past it, after reading a little more so the client sees the answer).
+async fn receive_file(
+    field: &mut axum::extract::multipart::Field<'_>,
+    upload: &mut Upload,
+    path: &std::path::Path,
+) -> Result<(), ApiError> {
+    upload.filename = field
+        .file_name()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or("upload")
+        .to_string();
+    upload.content_type = field
+        .content_type()
+        .filter(|c| *c != "application/octet-stream")
+        .map(str::to_string);
+    let claimed = FileKind::claimed(&upload.filename, upload.content_type.as_deref());
+    let limit = limit_for(claimed.as_ref());
+    let write_err = |e: std::io::Error| EngineError::Files(format!("the upload: {e}"));
+    let mut out = tokio::fs::File::create(path).await.map_err(write_err)?;
+    let mut n = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(bad_part)? {
+        n += chunk.len() as u64;
+        if n > limit {
+            // Read (and drop) a little more so that a client still sending gets the answer
+            // rather than a reset connection; past that, close.
+            let mut extra = 0usize;
+            while extra < DRAIN_AFTER_LIMIT {
+                match field.chunk().await {
+                    Ok(Some(c)) => extra += c.len(),
+                    _ => break,
+                }
+            }
+            return Err(EngineError::FileTooLarge(format!(
+                "{:?} exceeds the limit for {} ({limit} bytes)",
+                upload.filename,
+                claimed
+                    .map(|k| k.name())
+                    .unwrap_or_else(|| "any file".into())
+            ))
+            .into());
+        }
+        out.write_all(&chunk).await.map_err(write_err)?;
+    }
+    out.flush().await.map_err(write_err)?;
+    Ok(())
+}
+
+/// A form field other than the file: `job_id`, `source_type` or an option.
+async fn form_field(
+    field: axum::extract::multipart::Field<'_>,
+    upload: &mut Upload,
+) -> Result<(), ApiError> {
+    let name = field.name().unwrap_or("").to_string();
+    let known = [
+        "job_id",
+        "source_type",
+        "extract_code_blocks",
+        "extract_thumbnails",
+    ];
+    if !known.contains(&name.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "unknown form field {name:?} (expected file, source_type, job_id, extract_code_blocks, extract_thumbnails)"
+        )));
+    }
+    let value = field.text().await.map_err(bad_part)?;
+    match name.as_str() {
+        "job_id" => upload.job_id = Some(value),
+        "source_type" => {
+            upload.source_type = Some(match value.trim() {
+                "file" => SourceType::File,
+                "video" => SourceType::Video,
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "`source_type` of an upload is `file` or `video`, not {other:?}"
+                    )))
+                }
+            })
+        }
+        "extract_code_blocks" => upload.options.extract_code_blocks = Some(flag(&name, &value)?),
+        _ => upload.options.extract_thumbnails = Some(flag(&name, &value)?),
+    }
+    Ok(())
 }
 
 /// A temporary file removed when dropped (whatever way the request ends).
