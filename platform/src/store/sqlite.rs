@@ -28,8 +28,43 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)
             .map_err(|e| EngineError::Store(format!("cannot open {}: {e}", path.display())))?;
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL;
+        conn.execute_batch(&schema()).map_err(store_err)?;
+        add_indexed_column(&conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Run blocking SQLite work off the async runtime.
+    pub(super) async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn
+                .lock()
+                .map_err(|_| EngineError::Store("store lock poisoned".into()))?;
+            f(&guard).map_err(store_err)
+        })
+        .await
+        .map_err(store_err)?
+    }
+}
+
+fn status_str(s: SessionStatus) -> &'static str {
+    match s {
+        SessionStatus::Active => "active",
+        SessionStatus::Paused => "paused",
+        SessionStatus::Failed => "failed",
+        SessionStatus::Closed => "closed",
+    }
+}
+
+/// The tables and indexes of the store (created when missing), and the connection's settings.
+fn schema() -> String {
+    format!(
+        "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
              PRAGMA busy_timeout=5000;
              CREATE TABLE IF NOT EXISTS {s} (
@@ -95,58 +130,32 @@ impl SqliteStore {
                 chunk_id UNINDEXED, tenant_id UNINDEXED, job_id UNINDEXED, site UNINDEXED,
                 title, heading, text, tokenize = 'porter unicode61'
              );",
-            s = collections::SESSIONS,
-            e = collections::EMBEDDINGS,
-            j = collections::JOBS,
-            p = collections::PAGES,
-            l = collections::LINKS,
-        ))
-        .map_err(store_err)?;
-        // Pages stored before passages existed: add the column that says they are indexed.
-        let has_indexed: bool = conn
-            .prepare(&format!("PRAGMA table_info({})", collections::PAGES))
-            .and_then(|mut st| {
-                let names = st.query_map([], |r| r.get::<_, String>(1))?;
-                Ok(names.filter_map(|n| n.ok()).any(|n| n == "indexed"))
-            })
-            .map_err(store_err)?;
-        if !has_indexed {
-            conn.execute_batch(&format!(
-                "ALTER TABLE {p} ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
-                 CREATE INDEX IF NOT EXISTS {p}_unindexed ON {p}(ok, indexed);",
-                p = collections::PAGES
-            ))
-            .map_err(store_err)?;
-        }
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
-    }
-
-    /// Run blocking SQLite work off the async runtime.
-    pub(super) async fn with<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let guard = conn
-                .lock()
-                .map_err(|_| EngineError::Store("store lock poisoned".into()))?;
-            f(&guard).map_err(store_err)
-        })
-        .await
-        .map_err(store_err)?
-    }
+        s = collections::SESSIONS,
+        e = collections::EMBEDDINGS,
+        j = collections::JOBS,
+        p = collections::PAGES,
+        l = collections::LINKS,
+    )
 }
 
-fn status_str(s: SessionStatus) -> &'static str {
-    match s {
-        SessionStatus::Active => "active",
-        SessionStatus::Paused => "paused",
-        SessionStatus::Failed => "failed",
-        SessionStatus::Closed => "closed",
+/// Pages stored before passages existed: add the column that says they are indexed.
+fn add_indexed_column(conn: &Connection) -> Result<()> {
+    let has_indexed: bool = conn
+        .prepare(&format!("PRAGMA table_info({})", collections::PAGES))
+        .and_then(|mut st| {
+            let names = st.query_map([], |r| r.get::<_, String>(1))?;
+            Ok(names.filter_map(|n| n.ok()).any(|n| n == "indexed"))
+        })
+        .map_err(store_err)?;
+    if !has_indexed {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {p} ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+             CREATE INDEX IF NOT EXISTS {p}_unindexed ON {p}(ok, indexed);",
+            p = collections::PAGES
+        ))
+        .map_err(store_err)?;
     }
+    Ok(())
 }
 
 fn decode(doc: String) -> rusqlite::Result<SessionRecord> {
