@@ -255,14 +255,23 @@ impl SessionManager {
 
     /// Close a session and free its page and context.
     pub async fn close(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
+        self.close_for(tenant, room, "closed").await
+    }
+
+    /// Close a session, recording why (`closed` by its owner, `idle`).
+    async fn close_for(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        reason: &'static str,
+    ) -> Result<SessionInfo> {
         let s = self.get(tenant, room)?;
         let _op = s.op.lock().await;
         self.discard(&s).await;
         self.persist(&s).await;
-        self.deps.telemetry.record(telemetry::SessionEnded {
-            room,
-            reason: "closed",
-        });
+        self.deps
+            .telemetry
+            .record(telemetry::SessionEnded { room, reason });
         Ok(s.info())
     }
 
@@ -378,12 +387,7 @@ pub(super) async fn reap_idle(mgr: Weak<SessionManager>, idle: Duration) {
             let stale = s.lock().last_activity.elapsed() > idle;
             if stale {
                 tracing::info!(parent: &s.span, "closing idle session");
-                if mgr.close(&s.tenant, &s.room_name).await.is_ok() {
-                    mgr.deps.telemetry.record(telemetry::SessionEnded {
-                        room: &s.room_name,
-                        reason: "idle",
-                    });
-                }
+                let _ = mgr.close_for(&s.tenant, &s.room_name, "idle").await;
             }
         }
     }
