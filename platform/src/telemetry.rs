@@ -94,8 +94,7 @@ impl Default for Telemetry {
 impl Telemetry {
     /// Every series registered, at zero.
     pub fn new() -> Self {
-        let mut r = Registry::default();
-        let t = Self {
+        let mut t = Self {
             sessions_started: Counter::default(),
             sessions_ended: Family::default(),
             sessions_open: Gauge::default(),
@@ -114,87 +113,87 @@ impl Telemetry {
             queue: Family::default(),
             registry: Registry::default(),
         };
-        r.register(
+        t.registry.register(
             "bas_sessions_started",
             "Sessions started (and recovered).",
             t.sessions_started.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_sessions_ended",
             "Sessions whose page was released, by reason.",
             t.sessions_ended.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_sessions_open",
             "Sessions holding a browser page.",
             t.sessions_open.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_browsers_alive",
             "Whether a Chromium process is alive (1) or not (0).",
             t.browsers_alive.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_actions",
             "Session actions by kind and outcome.",
             t.actions.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_action_duration_seconds",
             "Session action latency, by kind.",
             t.action_seconds.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_pages_crawled",
             "Crawled pages by outcome (ok, or the error code).",
             t.pages.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_page_crawl_duration_seconds",
             "Time to fetch or render and extract one page.",
             t.page_seconds.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_job_transitions",
             "Job status changes, by the status moved to.",
             t.job_transitions.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_passages_embedded",
             "Passages embedded for search.",
             t.passages_embedded.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_embed_batch_duration_seconds",
             "Time to embed one batch of passages.",
             t.embed_seconds.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_video_viewers",
             "Live viewers joined or refused (by error code).",
             t.viewers.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_video_viewers_left",
             "Live viewers that left.",
             t.viewers_left.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_video_encoders_started",
             "Video encoders started.",
             t.encoders_started.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_video_encoders_stopped",
             "Video encoders stopped.",
             t.encoders_stopped.clone(),
         );
-        r.register(
+        t.registry.register(
             "bas_queue_operations",
             "Job queue claims, reclaims, retries and dead letters.",
             t.queue.clone(),
         );
-        Self { registry: r, ..t }
+        t
     }
 
     /// Record one event: its log line and its series.
