@@ -65,7 +65,7 @@ pub fn router(
         cancel,
     );
     let (api, doc) = api_routes().split_for_parts();
-    let doc = Arc::new(openapi::with_common_errors(openapi::with_tool_names(doc)));
+    let doc = Arc::new(openapi::complete(doc));
     api.route(
         "/openapi.json",
         get(move || {

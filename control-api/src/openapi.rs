@@ -29,7 +29,7 @@ pub struct ApiDoc;
 /// `ErrorBody`): 401 without a valid key when `API_KEYS` is set (every route but `/health`);
 /// 400, 413 and 415 for a body that cannot be read, is too large or is of another type; 400 for
 /// parameters that cannot be read.
-pub fn with_common_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+fn with_common_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {
         ResponseBuilder::new()
@@ -75,7 +75,7 @@ pub fn with_common_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi:
 
 /// The document with the tool names of `POST /mcp/tools/call` taken from the tool catalogue
 /// (each tool is declared once, in `mcp_server::tools`).
-pub fn with_tool_names(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+fn with_tool_names(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::schema::{Schema, SchemaType, Type};
     use utoipa::openapi::RefOr;
     let names: Vec<&str> = mcp_server::tools::TOOLS.iter().map(|t| t.name).collect();
@@ -96,7 +96,13 @@ pub fn with_tool_names(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
 /// The whole document, as `GET /openapi.json` serves it.
 #[cfg(test)]
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    with_common_errors(with_tool_names(crate::api_routes().split_for_parts().1))
+    complete(crate::api_routes().split_for_parts().1)
+}
+
+/// The document the router's routes describe, completed: the tool names from the catalogue and
+/// the error answers every operation can give.
+pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    with_common_errors(with_tool_names(doc))
 }
 
 #[cfg(test)]
