@@ -11,14 +11,7 @@ impl SessionManager {
         url: &url::Url,
     ) -> Result<PageState> {
         let lease = s.page_lease()?;
-        let ctx = ActionContext {
-            page: lease.page(),
-            lease: &lease,
-            allowlist: &self.deps.allowlist,
-            nav_timeout: self.deps.nav_timeout,
-            blocked: &s.blocked,
-            cursor: &s.cursor,
-        };
+        let ctx = self.action_context(s, &lease);
         let effect = actions::run(&ctx, &Action::Navigate(url.clone()), None).await?;
         s.lock().url = Some(effect.state.url.clone());
         Ok(effect.state)
@@ -58,6 +51,19 @@ impl SessionManager {
             .await;
         }
         result
+    }
+
+    /// What an action on the session's page needs: its page, the network policy, the load
+    /// deadline, the request guard's refusals and the cursor.
+    fn action_context<'a>(&'a self, s: &'a Session, lease: &'a PageLease) -> ActionContext<'a> {
+        ActionContext {
+            page: lease.page(),
+            lease,
+            allowlist: &self.deps.allowlist,
+            nav_timeout: self.deps.nav_timeout,
+            blocked: &s.blocked,
+            cursor: &s.cursor,
+        }
     }
 
     /// Wait for the session's previous actions to finish (saying `action_queued` when there are
@@ -136,14 +142,7 @@ impl SessionManager {
         )
         .await;
         let started = Instant::now();
-        let ctx = ActionContext {
-            page: lease.page(),
-            lease: &lease,
-            allowlist: &self.deps.allowlist,
-            nav_timeout: self.deps.nav_timeout,
-            blocked: &s.blocked,
-            cursor: &s.cursor,
-        };
+        let ctx = self.action_context(s, &lease);
         let effect = self
             .run_bounded(&ctx, &lease, &action, fields.timeout_ms)
             .await?;
