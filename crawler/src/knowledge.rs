@@ -297,14 +297,7 @@ impl Knowledge {
                 "`top_k` must be between 1 and 50, not {top_k}"
             )));
         }
-        for (model, dim) in self.store.chunk_models(tenant).await? {
-            if model != MODEL_NAME || dim as usize != DIMENSION {
-                return Err(EngineError::EmbeddingMismatch(format!(
-                    "the knowledge was indexed with {model} ({dim} dimensions) but this service \
-                     embeds with {MODEL_NAME} ({DIMENSION}); crawl it again to re-index it"
-                )));
-            }
-        }
+        self.check_models(tenant).await?;
         let hybrid = req.hybrid.unwrap_or(false);
         let vector = self
             .embedder
@@ -331,20 +324,33 @@ impl Knowledge {
                     wide,
                 )
                 .await?;
-            let mut fused: HashMap<String, f64> = HashMap::new();
-            for (rank, (id, _)) in semantic.iter().enumerate() {
-                *fused.entry(id.clone()).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
-            }
-            for (rank, (id, _)) in keyword.iter().enumerate() {
-                *fused.entry(id.clone()).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
-            }
-            let mut v: Vec<(String, f64)> = fused.into_iter().collect();
-            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            v.truncate(top_k);
-            v
+            fuse(&semantic, &keyword, top_k)
         } else {
             semantic.into_iter().map(|(id, s)| (id, s as f64)).collect()
         };
+        Ok(SearchAnswer {
+            query,
+            mode: if hybrid { "hybrid" } else { "semantic" }.into(),
+            model: MODEL_NAME.into(),
+            hits: self.hits(tenant, ranked).await?,
+        })
+    }
+
+    /// Refuse to search knowledge indexed with another model or dimension.
+    async fn check_models(&self, tenant: &TenantId) -> Result<()> {
+        for (model, dim) in self.store.chunk_models(tenant).await? {
+            if model != MODEL_NAME || dim as usize != DIMENSION {
+                return Err(EngineError::EmbeddingMismatch(format!(
+                    "the knowledge was indexed with {model} ({dim} dimensions) but this service \
+                     embeds with {MODEL_NAME} ({DIMENSION}); crawl it again to re-index it"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ranked passages with their texts, in rank order.
+    async fn hits(&self, tenant: &TenantId, ranked: Vec<(String, f64)>) -> Result<Vec<SearchHit>> {
         let ids: Vec<String> = ranked.iter().map(|(id, _)| id.clone()).collect();
         let records: HashMap<String, ChunkRecord> = self
             .store
@@ -353,7 +359,7 @@ impl Knowledge {
             .into_iter()
             .map(|c| (c.chunk_id.clone(), c))
             .collect();
-        let hits = ranked
+        Ok(ranked
             .into_iter()
             .filter_map(|(id, score)| {
                 let c = records.get(&id)?;
@@ -367,14 +373,27 @@ impl Knowledge {
                     chunk_id: id,
                 })
             })
-            .collect();
-        Ok(SearchAnswer {
-            query,
-            mode: if hybrid { "hybrid" } else { "semantic" }.into(),
-            model: MODEL_NAME.into(),
-            hits,
-        })
+            .collect())
     }
+}
+
+/// Reciprocal-rank fusion of a semantic and a keyword ranking: the `top_k` best, ties broken
+/// by id so the order is stable.
+fn fuse<A, B>(
+    semantic: &[(String, A)],
+    keyword: &[(String, B)],
+    top_k: usize,
+) -> Vec<(String, f64)> {
+    let mut fused: HashMap<String, f64> = HashMap::new();
+    let ids = semantic.iter().map(|(id, _)| id).enumerate();
+    let ids = ids.chain(keyword.iter().map(|(id, _)| id).enumerate());
+    for (rank, id) in ids {
+        *fused.entry(id.clone()).or_default() += 1.0 / (RRF_K + rank as f64 + 1.0);
+    }
+    let mut v: Vec<(String, f64)> = fused.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(top_k);
+    v
 }
 
 impl Knowledge {

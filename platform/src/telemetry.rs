@@ -85,6 +85,13 @@ pub struct Telemetry {
     queue: Family<QueueLabel, Counter>,
 }
 
+/// Register each named field's series in the registry, with its name and help text.
+macro_rules! register {
+    ($t:ident; $($field:ident => $name:literal, $help:literal;)*) => {
+        $( $t.registry.register($name, $help, $t.$field.clone()); )*
+    };
+}
+
 impl Default for Telemetry {
     fn default() -> Self {
         Self::new()
@@ -113,85 +120,23 @@ impl Telemetry {
             queue: Family::default(),
             registry: Registry::default(),
         };
-        t.registry.register(
-            "bas_sessions_started",
-            "Sessions started (and recovered).",
-            t.sessions_started.clone(),
-        );
-        t.registry.register(
-            "bas_sessions_ended",
-            "Sessions whose page was released, by reason.",
-            t.sessions_ended.clone(),
-        );
-        t.registry.register(
-            "bas_sessions_open",
-            "Sessions holding a browser page.",
-            t.sessions_open.clone(),
-        );
-        t.registry.register(
-            "bas_browsers_alive",
-            "Whether a Chromium process is alive (1) or not (0).",
-            t.browsers_alive.clone(),
-        );
-        t.registry.register(
-            "bas_actions",
-            "Session actions by kind and outcome.",
-            t.actions.clone(),
-        );
-        t.registry.register(
-            "bas_action_duration_seconds",
-            "Session action latency, by kind.",
-            t.action_seconds.clone(),
-        );
-        t.registry.register(
-            "bas_pages_crawled",
-            "Crawled pages by outcome (ok, or the error code).",
-            t.pages.clone(),
-        );
-        t.registry.register(
-            "bas_page_crawl_duration_seconds",
-            "Time to fetch or render and extract one page.",
-            t.page_seconds.clone(),
-        );
-        t.registry.register(
-            "bas_job_transitions",
-            "Job status changes, by the status moved to.",
-            t.job_transitions.clone(),
-        );
-        t.registry.register(
-            "bas_passages_embedded",
-            "Passages embedded for search.",
-            t.passages_embedded.clone(),
-        );
-        t.registry.register(
-            "bas_embed_batch_duration_seconds",
-            "Time to embed one batch of passages.",
-            t.embed_seconds.clone(),
-        );
-        t.registry.register(
-            "bas_video_viewers",
-            "Live viewers joined or refused (by error code).",
-            t.viewers.clone(),
-        );
-        t.registry.register(
-            "bas_video_viewers_left",
-            "Live viewers that left.",
-            t.viewers_left.clone(),
-        );
-        t.registry.register(
-            "bas_video_encoders_started",
-            "Video encoders started.",
-            t.encoders_started.clone(),
-        );
-        t.registry.register(
-            "bas_video_encoders_stopped",
-            "Video encoders stopped.",
-            t.encoders_stopped.clone(),
-        );
-        t.registry.register(
-            "bas_queue_operations",
-            "Job queue claims, reclaims, retries and dead letters.",
-            t.queue.clone(),
+        register!(t;
+            sessions_started => "bas_sessions_started", "Sessions started (and recovered).";
+            sessions_ended => "bas_sessions_ended", "Sessions whose page was released, by reason.";
+            sessions_open => "bas_sessions_open", "Sessions holding a browser page.";
+            browsers_alive => "bas_browsers_alive", "Whether a Chromium process is alive (1) or not (0).";
+            actions => "bas_actions", "Session actions by kind and outcome.";
+            action_seconds => "bas_action_duration_seconds", "Session action latency, by kind.";
+            pages => "bas_pages_crawled", "Crawled pages by outcome (ok, or the error code).";
+            page_seconds => "bas_page_crawl_duration_seconds", "Time to fetch or render and extract one page.";
+            job_transitions => "bas_job_transitions", "Job status changes, by the status moved to.";
+            passages_embedded => "bas_passages_embedded", "Passages embedded for search.";
+            embed_seconds => "bas_embed_batch_duration_seconds", "Time to embed one batch of passages.";
+            viewers => "bas_video_viewers", "Live viewers joined or refused (by error code).";
+            viewers_left => "bas_video_viewers_left", "Live viewers that left.";
+            encoders_started => "bas_video_encoders_started", "Video encoders started.";
+            encoders_stopped => "bas_video_encoders_stopped", "Video encoders stopped.";
+            queue => "bas_queue_operations", "Job queue claims, reclaims, retries and dead letters.";
         );
         t
     }

@@ -63,85 +63,39 @@ impl ChromiumProcess {
         std::fs::create_dir_all(&profile_dir).map_err(|e| {
             EngineError::BrowserUnavailable(format!("cannot create {}: {e}", profile_dir.display()))
         })?;
-        let mut cmd = Command::new(resolve_executable(executable));
-        // HOME and the XDG directories point into the profile, so nothing is written to the
-        // service user's home and everything is removed with the profile.
-        cmd.args(CHROMIUM_FLAGS)
-            .env("HOME", &profile_dir)
-            .env("XDG_CONFIG_HOME", profile_dir.join(".config"))
-            .env("XDG_CACHE_HOME", profile_dir.join(".cache"))
-            .arg(format!("--user-data-dir={}", profile_dir.display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        // If the service itself is killed (no chance to clean up), the kernel kills Chromium.
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(|e| {
+        let mut child = command(executable, &profile_dir).spawn().map_err(|e| {
             EngineError::BrowserUnavailable(format!("cannot start {}: {e}", executable.display()))
         })?;
         let pid = child.id().unwrap_or_default();
         let stderr = child.stderr.take().expect("stderr is piped");
         let mut lines = BufReader::new(stderr).lines();
-        let mut tail: Vec<String> = Vec::new();
-        let found = tokio::time::timeout(timeout, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(idx) = line.find("ws://") {
-                    if line.contains("DevTools listening on") {
-                        return Some(line[idx..].trim().to_string());
-                    }
-                }
-                tail.push(line);
-                if tail.len() > 20 {
-                    tail.remove(0);
-                }
-            }
-            None
-        })
-        .await;
-        let ws_url = match found {
-            Ok(Some(url)) => url,
+        let mut proc = Self {
+            child,
+            pid,
+            profile_dir,
+            ws_url: String::new(),
+        };
+        match tokio::time::timeout(timeout, devtools_url(&mut lines)).await {
+            Ok(Ok(url)) => proc.ws_url = url,
             other => {
-                let mut proc = Self {
-                    child,
-                    pid,
-                    profile_dir,
-                    ws_url: String::new(),
-                };
                 proc.stop().await;
-                let why = if other.is_err() {
-                    "timed out"
-                } else {
-                    "exited"
+                let (why, tail) = match other {
+                    Ok(Err(tail)) => ("exited", tail),
+                    _ => ("timed out", Vec::new()),
                 };
                 return Err(EngineError::BrowserUnavailable(format!(
                     "Chromium {why} before its DevTools endpoint was ready: {}",
                     tail.join(" | ")
                 )));
             }
-        };
+        }
         // Keep draining stderr so Chromium never blocks on a full pipe.
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 tracing::trace!(target: "chromium", pid, "{line}");
             }
         });
-        Ok(Self {
-            child,
-            pid,
-            profile_dir,
-            ws_url,
-        })
+        Ok(proc)
     }
 
     /// Whether the browser process has exited.
@@ -206,6 +160,56 @@ pub fn clean_stale_profiles(root: &Path) {
 
 /// Debian's `/usr/bin/chromium` is a shell script that adds flags of its own (extensions, GPU
 /// rasterization); start the real binary beside it instead, so the flags are exactly ours.
+/// The command that starts Chromium on `profile_dir`, in its own process group, killed with
+/// the service.
+fn command(executable: &Path, profile_dir: &Path) -> Command {
+    let mut cmd = Command::new(resolve_executable(executable));
+    // HOME and the XDG directories point into the profile, so nothing is written to the
+    // service user's home and everything is removed with the profile.
+    cmd.args(CHROMIUM_FLAGS)
+        .env("HOME", profile_dir)
+        .env("XDG_CONFIG_HOME", profile_dir.join(".config"))
+        .env("XDG_CACHE_HOME", profile_dir.join(".cache"))
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .arg("about:blank")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    // If the service itself is killed (no chance to clean up), the kernel kills Chromium.
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Read Chromium's stderr until it names its DevTools endpoint; when it exits first, the last
+/// lines it wrote.
+async fn devtools_url<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut tokio::io::Lines<R>,
+) -> std::result::Result<String, Vec<String>> {
+    let mut tail: Vec<String> = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(idx) = line.find("ws://") {
+            if line.contains("DevTools listening on") {
+                return Ok(line[idx..].trim().to_string());
+            }
+        }
+        tail.push(line);
+        if tail.len() > 20 {
+            tail.remove(0);
+        }
+    }
+    Err(tail)
+}
+
 fn resolve_executable(path: &Path) -> PathBuf {
     let is_script = std::fs::read(path)
         .map(|b| b.starts_with(b"#!"))

@@ -133,6 +133,7 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
     Some((days * 86_400 + h * 3600 + mi * 60 - offset) as f64 + sec)
 }
 
+/// One attempt at the download: a transient failure answers `Retry`, a final one an error.
 async fn once(
     client: &reqwest::Client,
     url: &str,
@@ -155,42 +156,50 @@ async fn once(
     if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
         return Ok(Attempt::Retry(format!("answered {status}")));
     }
-    if status.as_u16() == 403 || status.as_u16() == 401 || status.as_u16() == 400 {
-        let body = resp.text().await.unwrap_or_default();
-        let lower = body.to_ascii_lowercase();
-        if lower.contains("expired") || expired(expires_at) {
-            return Err(IngestError::Expired(format!(
-                "the presigned URL for {} has expired",
-                display(url)
-            )));
-        }
-        let code = s3_code(&body).unwrap_or_else(|| status.to_string());
-        return Err(IngestError::Rejected(format!(
-            "the storage server refused the presigned URL for {} ({code}); was it altered?",
-            display(url)
-        )));
-    }
-    if status.as_u16() == 404 {
-        return Err(IngestError::NotFound(format!(
-            "{} does not exist",
-            display(url)
-        )));
-    }
     if !status.is_success() {
-        return Err(IngestError::Download(format!(
-            "{} answered {status}",
-            display(url)
-        )));
+        return Err(refusal(resp, url, expires_at).await);
     }
     if let Some(len) = resp.content_length().filter(|&l| l > max_bytes) {
         return Err(IngestError::TooLarge(format!(
             "the file is {len} bytes; the limit for its type is {max_bytes}"
         )));
     }
-    let mut file = tokio::fs::File::create(dest)
-        .await
-        .map_err(|e| IngestError::Download(format!("writing the download: {e}")))?;
-    let mut resp = resp;
+    save(resp, dest, max_bytes).await
+}
+
+/// The error for a final (non-success, non-retried) answer: an expired or altered presigned
+/// URL, a missing object, or another status.
+async fn refusal(resp: reqwest::Response, url: &str, expires_at: Option<&str>) -> IngestError {
+    let status = resp.status();
+    match status.as_u16() {
+        400 | 401 | 403 => {
+            let body = resp.text().await.unwrap_or_default();
+            if body.to_ascii_lowercase().contains("expired") || expired(expires_at) {
+                return IngestError::Expired(format!(
+                    "the presigned URL for {} has expired",
+                    display(url)
+                ));
+            }
+            let code = s3_code(&body).unwrap_or_else(|| status.to_string());
+            IngestError::Rejected(format!(
+                "the storage server refused the presigned URL for {} ({code}); was it altered?",
+                display(url)
+            ))
+        }
+        404 => IngestError::NotFound(format!("{} does not exist", display(url))),
+        _ => IngestError::Download(format!("{} answered {status}", display(url))),
+    }
+}
+
+/// Write the body to `dest`, refusing more than `max_bytes`; a body that breaks off is retried.
+async fn save(
+    mut resp: reqwest::Response,
+    dest: &Path,
+    max_bytes: u64,
+) -> Result<Attempt, IngestError> {
+    let write_error =
+        |e: std::io::Error| IngestError::Download(format!("writing the download: {e}"));
+    let mut file = tokio::fs::File::create(dest).await.map_err(write_error)?;
     let mut n = 0u64;
     loop {
         let chunk = match resp.chunk().await {
@@ -209,13 +218,9 @@ async fn once(
                 "the file exceeds the limit for its type ({max_bytes} bytes)"
             )));
         }
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| IngestError::Download(format!("writing the download: {e}")))?;
+        file.write_all(&chunk).await.map_err(write_error)?;
     }
-    file.flush()
-        .await
-        .map_err(|e| IngestError::Download(format!("writing the download: {e}")))?;
+    file.flush().await.map_err(write_error)?;
     Ok(Attempt::Done(n))
 }
 

@@ -161,6 +161,73 @@ fn check_claim(
     Ok(())
 }
 
+/// The file a `file` or `video` source names, and how it is shown: an S3 reference, or a
+/// download URL taken as a presigned one.
+fn file_reference(
+    s3_reference: Option<S3ReferenceBody>,
+    source_url: Option<String>,
+) -> Result<(S3ReferenceBody, String)> {
+    match (s3_reference, source_url) {
+        (Some(r), _) => {
+            if r.bucket.trim().is_empty() || r.key.trim().is_empty() {
+                return Err(EngineError::InvalidRequest(
+                    "`s3_reference` needs `bucket` and `key`".into(),
+                ));
+            }
+            let display = format!("s3://{}/{}", r.bucket, r.key);
+            Ok((r, display))
+        }
+        (None, Some(url)) => {
+            let parsed = netguard::parse_target(&url)?;
+            let reference = S3ReferenceBody {
+                bucket: String::new(),
+                key: last_segment(parsed.path()),
+                region: None,
+                endpoint: None,
+                presigned_url: Some(url.clone()),
+                expires_at: None,
+            };
+            Ok((reference, download::display(&url)))
+        }
+        (None, None) => Err(EngineError::InvalidRequest(
+            "a `file` or `video` source needs `s3_reference` (or a download `source_url`)".into(),
+        )),
+    }
+}
+
+/// The stored form of a checked file source.
+fn file_source(
+    source_type: SourceType,
+    reference: S3ReferenceBody,
+    filename: String,
+    meta: FileMetadataBody,
+    options: &IngestOptions,
+) -> FileSource {
+    FileSource {
+        source_type: serde_json::to_value(source_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "file".into()),
+        s3_reference: Some(S3Reference {
+            bucket: reference.bucket,
+            key: reference.key,
+            region: reference.region,
+            endpoint: reference.endpoint,
+            presigned_url: reference.presigned_url,
+            expires_at: reference.expires_at,
+        }),
+        stored_key: None,
+        metadata: FileMetadata {
+            filename,
+            size: meta.size,
+            content_type: meta.content_type,
+            uploaded_at: meta.uploaded_at,
+        },
+        extract_code_blocks: options.extract_code_blocks.unwrap_or(true),
+        extract_thumbnails: options.extract_thumbnails.unwrap_or(false),
+    }
+}
+
 impl Jobs {
     /// Start an ingestion: a site source becomes a crawl job; a file source is checked (type,
     /// declared size, URL) and queued as an ingestion job.
@@ -169,64 +236,50 @@ impl Jobs {
         tenant: &TenantId,
         req: IngestStartRequest,
     ) -> Result<JobView> {
-        match req.source_type {
-            SourceType::Documentation | SourceType::Website => {
-                let url = req.source_url.ok_or_else(|| {
-                    EngineError::InvalidRequest(
-                        "`source_url` is required for `documentation` and `website` sources".into(),
-                    )
-                })?;
-                return self
-                    .start_job(
-                        tenant,
-                        StartRequest {
-                            start_url: url,
-                            max_pages: req.options.max_pages,
-                            max_depth: req.options.max_depth,
-                            job_id: req.job_id,
-                            include_patterns: Vec::new(),
-                            exclude_patterns: Vec::new(),
-                            render: RenderMode::Auto,
-                            concurrency: None,
-                        },
-                    )
-                    .await;
-            }
-            SourceType::Video | SourceType::File => {}
+        if matches!(
+            req.source_type,
+            SourceType::Documentation | SourceType::Website
+        ) {
+            return self.ingest_site(tenant, req).await;
         }
         let meta = req.file_metadata.unwrap_or_default();
-        let (reference, display) =
-            match (req.s3_reference, req.source_url) {
-                (Some(r), _) => {
-                    if r.bucket.trim().is_empty() || r.key.trim().is_empty() {
-                        return Err(EngineError::InvalidRequest(
-                            "`s3_reference` needs `bucket` and `key`".into(),
-                        ));
-                    }
-                    let display = format!("s3://{}/{}", r.bucket, r.key);
-                    (r, display)
-                }
-                (None, Some(url)) => {
-                    let parsed = netguard::parse_target(&url)?;
-                    let key = last_segment(parsed.path());
-                    let display = download::display(&url);
-                    (
-                        S3ReferenceBody {
-                            bucket: String::new(),
-                            key,
-                            region: None,
-                            endpoint: None,
-                            presigned_url: Some(url),
-                            expires_at: None,
-                        },
-                        display,
-                    )
-                }
-                (None, None) => return Err(EngineError::InvalidRequest(
-                    "a `file` or `video` source needs `s3_reference` (or a download `source_url`)"
-                        .into(),
-                )),
-            };
+        let (reference, display) = file_reference(req.s3_reference, req.source_url)?;
+        self.check_reachable(&reference).await?;
+        let filename = meta
+            .filename
+            .clone()
+            .filter(|f| !f.trim().is_empty())
+            .unwrap_or_else(|| last_segment(&reference.key));
+        let claimed = FileKind::claimed(&filename, meta.content_type.as_deref());
+        check_claim(req.source_type, &filename, claimed.as_ref(), meta.size)?;
+        let source = file_source(req.source_type, reference, filename, meta, &req.options);
+        self.create_ingestion(tenant, req.job_id, display, source)
+            .await
+    }
+
+    /// A site source: a crawl job.
+    async fn ingest_site(&self, tenant: &TenantId, req: IngestStartRequest) -> Result<JobView> {
+        let url = req.source_url.ok_or_else(|| {
+            EngineError::InvalidRequest(
+                "`source_url` is required for `documentation` and `website` sources".into(),
+            )
+        })?;
+        let start = StartRequest {
+            start_url: url,
+            max_pages: req.options.max_pages,
+            max_depth: req.options.max_depth,
+            job_id: req.job_id,
+            include_patterns: Vec::new(),
+            exclude_patterns: Vec::new(),
+            render: RenderMode::Auto,
+            concurrency: None,
+        };
+        self.start_job(tenant, start).await
+    }
+
+    /// Whether the service may fetch the file: a presigned URL must be http(s) and pass the
+    /// network policy; without one, the service must hold S3 credentials.
+    async fn check_reachable(&self, reference: &S3ReferenceBody) -> Result<()> {
         match &reference.presigned_url {
             Some(u) => {
                 let url = netguard::parse_target(u)?;
@@ -235,48 +288,14 @@ impl Jobs {
                         "`presigned_url` must be an http or https URL".into(),
                     ));
                 }
-                netguard::check_url(&url, &self.platform().config.allowlist).await?;
+                netguard::check_url(&url, &self.platform().config.allowlist).await
             }
-            None if self.platform().files.backend() != "s3" => {
-                return Err(EngineError::InvalidRequest(
-                    "`s3_reference.presigned_url` is required: this service holds no S3 credentials"
-                        .into(),
-                ))
-            }
-            None => {}
+            None if self.platform().files.backend() != "s3" => Err(EngineError::InvalidRequest(
+                "`s3_reference.presigned_url` is required: this service holds no S3 credentials"
+                    .into(),
+            )),
+            None => Ok(()),
         }
-        let filename = meta
-            .filename
-            .clone()
-            .filter(|f| !f.trim().is_empty())
-            .unwrap_or_else(|| last_segment(&reference.key));
-        let claimed = FileKind::claimed(&filename, meta.content_type.as_deref());
-        check_claim(req.source_type, &filename, claimed.as_ref(), meta.size)?;
-        let source = FileSource {
-            source_type: serde_json::to_value(req.source_type)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| "file".into()),
-            s3_reference: Some(S3Reference {
-                bucket: reference.bucket,
-                key: reference.key,
-                region: reference.region,
-                endpoint: reference.endpoint,
-                presigned_url: reference.presigned_url,
-                expires_at: reference.expires_at,
-            }),
-            stored_key: None,
-            metadata: FileMetadata {
-                filename,
-                size: meta.size,
-                content_type: meta.content_type,
-                uploaded_at: meta.uploaded_at,
-            },
-            extract_code_blocks: req.options.extract_code_blocks.unwrap_or(true),
-            extract_thumbnails: req.options.extract_thumbnails.unwrap_or(false),
-        };
-        self.create_ingestion(tenant, req.job_id, display, source)
-            .await
     }
 
     /// Ingest a file uploaded to the service (the embedded default's path, no S3 needed): the

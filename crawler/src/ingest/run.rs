@@ -29,6 +29,22 @@ impl Drop for Scratch {
     }
 }
 
+impl Scratch {
+    /// A new scratch directory under the data directory's `tmp`.
+    async fn new(deps: &RunDeps) -> Result<Self, IngestError> {
+        let dir = deps
+            .platform
+            .config
+            .data_dir
+            .join("tmp")
+            .join(format!("ingest-{}", uuid::Uuid::new_v4()));
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| IngestError::Download(format!("scratch directory: {e}")))?;
+        Ok(Self(dir))
+    }
+}
+
 /// Run an ingestion job that was moved to `running` with `run_id`.
 pub async fn run(
     deps: &RunDeps,
@@ -40,36 +56,12 @@ pub async fn run(
         return Err(IngestError::Malformed("an ingestion job without a file".into()).into());
     };
     let store = &deps.platform.store;
-    let url = job.options.start_url.clone();
-    if store.has_page(&job.job_id, &url).await? {
+    if store.has_page(&job.job_id, &job.options.start_url).await? {
         return Ok(RunOutcome::Completed);
     }
-    let dir = deps
-        .platform
-        .config
-        .data_dir
-        .join("tmp")
-        .join(format!("ingest-{}", uuid::Uuid::new_v4()));
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| IngestError::Download(format!("scratch directory: {e}")))?;
-    let scratch = Scratch(dir);
-    let file = scratch.0.join("file");
-    let claimed = FileKind::claimed(
-        &source.metadata.filename,
-        source.metadata.content_type.as_deref(),
-    );
-    let limit = super::limit_for(claimed.as_ref());
-    let work = async {
-        let size = acquire(deps, &job, &source, &file, limit).await?;
-        let head = kinds::read_head(&file, 8192)
-            .await
-            .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
-        let kind = kinds::check_file(&source.metadata.filename, claimed, &head, size)?;
-        build_page(deps, &job, &source, &kind, &file, size, &scratch.0).await
-    };
+    let scratch = Scratch::new(deps).await?;
     let page = tokio::select! {
-        r = work => r?,
+        r = fetch_and_extract(deps, &job, &source, &scratch.0) => r?,
         _ = shutdown.cancelled() => return Ok(RunOutcome::Interrupted),
     };
     // The owner may have paused or cancelled the job meanwhile.
@@ -80,19 +72,50 @@ pub async fn run(
         None => return Ok(RunOutcome::Cancelled),
         _ => {}
     }
-    let stored = store.put_page(page.clone()).await?;
+    record_page(deps, &job, run_id, page).await?;
+    Ok(RunOutcome::Completed)
+}
+
+/// Get the file into `dir`, check its type from its content, and extract it into a page.
+async fn fetch_and_extract(
+    deps: &RunDeps,
+    job: &JobRecord,
+    source: &FileSource,
+    dir: &Path,
+) -> Result<PageRecord, IngestError> {
+    let file = dir.join("file");
+    let claimed = FileKind::claimed(
+        &source.metadata.filename,
+        source.metadata.content_type.as_deref(),
+    );
+    let limit = super::limit_for(claimed.as_ref());
+    let size = acquire(deps, job, source, &file, limit).await?;
+    let head = kinds::read_head(&file, 8192)
+        .await
+        .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
+    let kind = kinds::check_file(&source.metadata.filename, claimed, &head, size)?;
+    build_page(deps, job, source, &kind, &file, size, dir).await
+}
+
+/// Store the job's one page (once), index it, and count it on the job with its events.
+async fn record_page(
+    deps: &RunDeps,
+    job: &JobRecord,
+    run_id: String,
+    page: PageRecord,
+) -> Result<(), RunError> {
+    let stored = deps.platform.store.put_page(page.clone()).await?;
     if stored {
         deps.knowledge.index_page(page.clone());
     }
-    let rid = run_id.clone();
-    let current = url.clone();
+    let current = job.options.start_url.clone();
     let updated = deps
         .platform
         .update_job(
             &job.job_id,
             None,
             Box::new(move |j| {
-                if j.run_id.as_deref() != Some(&rid) {
+                if j.run_id.as_deref() != Some(&run_id) {
                     return false;
                 }
                 j.counters.pages_completed = 1;
@@ -110,7 +133,7 @@ pub async fn run(
         events::progress(deps.platform.events.as_ref(), j).await;
     }
     tracing::info!(kind = %page.content_type.as_deref().unwrap_or(""), words = page.word_count, "file ingested");
-    Ok(RunOutcome::Completed)
+    Ok(())
 }
 
 /// Get the file to `dest`; returns its size.
@@ -167,6 +190,8 @@ fn human(bytes: u64) -> String {
     }
 }
 
+/// The job's one page, made from the file: a media file is described (format, length,
+/// thumbnails when asked), anything else is extracted.
 async fn build_page(
     deps: &RunDeps,
     job: &JobRecord,
@@ -176,7 +201,6 @@ async fn build_page(
     size: u64,
     scratch: &Path,
 ) -> Result<PageRecord, IngestError> {
-    let name = &source.metadata.filename;
     let mut page = PageRecord::empty(
         job.tenant_id.clone(),
         &job.job_id,
@@ -188,79 +212,133 @@ async fn build_page(
     page.content_type = Some(kind.media_type().to_string());
     match kind {
         FileKind::Audio(format) | FileKind::Video(format) => {
-            let is_video = matches!(kind, FileKind::Video(_));
-            let info = media::probe(file, if is_video { "video" } else { "audio" }, format).await;
-            let title = extract::stem(name);
-            let mut md = format!(
-                "# {title}\n\n{} file `{name}`: {}, {}",
-                if is_video { "Video" } else { "Audio" },
-                info.format,
-                human(size)
-            );
-            if let Some(d) = info.duration_secs {
-                md.push_str(&format!(", {} long", media::clock(d)));
-            }
-            md.push('.');
-            if let Some(at) = &source.metadata.uploaded_at {
-                md.push_str(&format!(" Uploaded {at}."));
-            }
-            md.push_str(
-                "\n\nNo transcript: transcripts need a speech model, which this service does not run.",
-            );
-            if is_video && source.extract_thumbnails {
-                let dir = scratch.join("thumbs");
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| IngestError::Media(format!("thumbnails: {e}")))?;
-                match media::thumbnails(file, &dir, info.duration_secs, THUMBNAILS).await {
-                    Ok(made) => {
-                        let ms = (now_secs() * 1000.0) as u64;
-                        for (i, p) in made.iter().enumerate() {
-                            let key = knowledge_key(
-                                job.tenant_id.as_str(),
-                                &job.job_id,
-                                ms,
-                                &format!("thumbnail-{:02}.jpg", i + 1),
-                            );
-                            deps.platform.files.put_file(&key, p, "image/jpeg").await?;
-                            page.files.push(key);
-                        }
-                        md.push_str(&format!("\n\n{} thumbnails stored.", made.len()));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no thumbnails");
-                        md.push_str(&format!("\n\nThumbnails were not made: {e}"));
-                    }
-                }
-            }
-            page.title = title;
-            page.description = Some(format!("{} {}", info.kind, info.format));
-            page.content_type = source
-                .metadata
-                .content_type
-                .clone()
-                .or(Some(format!("{}/{}", info.kind, info.format)));
-            page.markdown = md;
+            let media = MediaFile {
+                is_video: matches!(kind, FileKind::Video(_)),
+                format,
+                file,
+                size,
+            };
+            describe_media(deps, job, source, &media, scratch, &mut page).await?;
         }
-        _ => {
-            let bytes = tokio::fs::read(file)
-                .await
-                .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
-            let (k, n, keep) = (kind.clone(), name.clone(), source.extract_code_blocks);
-            let doc = tokio::task::spawn_blocking(move || {
-                extract::extract_guarded(&k, &n, bytes, keep, PARSE_LIMIT)
-            })
-            .await
-            .map_err(|_| IngestError::Malformed("the parser failed on this file".into()))??;
-            page.title = doc.title;
-            page.description = doc.description;
-            page.headings = doc.headings;
-            page.code_blocks = doc.code_blocks;
-            page.markdown = doc.markdown;
-            if !matches!(kind, FileKind::Pdf | FileKind::Docx | FileKind::Pptx) {
-                page.encoding = Some("utf-8".into());
-            }
-        }
+        _ => extract_document(source, kind, file, &mut page).await?,
     }
     page.word_count = page.markdown.split_whitespace().count() as u64;
     Ok(page)
+}
+
+/// An audio or video file being ingested.
+struct MediaFile<'a> {
+    is_video: bool,
+    format: &'a str,
+    file: &'a Path,
+    size: u64,
+}
+
+/// Describe an audio or video file on its page (there is no transcript), with thumbnails of a
+/// video when asked.
+async fn describe_media(
+    deps: &RunDeps,
+    job: &JobRecord,
+    source: &FileSource,
+    m: &MediaFile<'_>,
+    scratch: &Path,
+    page: &mut PageRecord,
+) -> Result<(), IngestError> {
+    let name = &source.metadata.filename;
+    let kind = if m.is_video { "video" } else { "audio" };
+    let info = media::probe(m.file, kind, m.format).await;
+    let title = extract::stem(name);
+    let mut md = format!(
+        "# {title}\n\n{} file `{name}`: {}, {}",
+        if m.is_video { "Video" } else { "Audio" },
+        info.format,
+        human(m.size)
+    );
+    if let Some(d) = info.duration_secs {
+        md.push_str(&format!(", {} long", media::clock(d)));
+    }
+    md.push('.');
+    if let Some(at) = &source.metadata.uploaded_at {
+        md.push_str(&format!(" Uploaded {at}."));
+    }
+    md.push_str(
+        "\n\nNo transcript: transcripts need a speech model, which this service does not run.",
+    );
+    if m.is_video && source.extract_thumbnails {
+        let dir = scratch.join("thumbs");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| IngestError::Media(format!("thumbnails: {e}")))?;
+        match media::thumbnails(m.file, &dir, info.duration_secs, THUMBNAILS).await {
+            Ok(made) => {
+                store_thumbnails(deps, job, &made, page).await?;
+                md.push_str(&format!("\n\n{} thumbnails stored.", made.len()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no thumbnails");
+                md.push_str(&format!("\n\nThumbnails were not made: {e}"));
+            }
+        }
+    }
+    page.title = title;
+    page.description = Some(format!("{} {}", info.kind, info.format));
+    page.content_type = source
+        .metadata
+        .content_type
+        .clone()
+        .or(Some(format!("{}/{}", info.kind, info.format)));
+    page.markdown = md;
+    Ok(())
+}
+
+/// Keep a video's thumbnails in the file store, listed on its page.
+async fn store_thumbnails(
+    deps: &RunDeps,
+    job: &JobRecord,
+    made: &[PathBuf],
+    page: &mut PageRecord,
+) -> Result<(), IngestError> {
+    let ms = (now_secs() * 1000.0) as u64;
+    for (i, p) in made.iter().enumerate() {
+        let key = knowledge_key(
+            job.tenant_id.as_str(),
+            &job.job_id,
+            ms,
+            &format!("thumbnail-{:02}.jpg", i + 1),
+        );
+        deps.platform.files.put_file(&key, p, "image/jpeg").await?;
+        page.files.push(key);
+    }
+    Ok(())
+}
+
+/// Extract a document, data or code file into its page, off the async runtime with a time
+/// limit.
+async fn extract_document(
+    source: &FileSource,
+    kind: &FileKind,
+    file: &Path,
+    page: &mut PageRecord,
+) -> Result<(), IngestError> {
+    let bytes = tokio::fs::read(file)
+        .await
+        .map_err(|e| IngestError::Download(format!("reading the download: {e}")))?;
+    let (k, n, keep) = (
+        kind.clone(),
+        source.metadata.filename.clone(),
+        source.extract_code_blocks,
+    );
+    let doc = tokio::task::spawn_blocking(move || {
+        extract::extract_guarded(&k, &n, bytes, keep, PARSE_LIMIT)
+    })
+    .await
+    .map_err(|_| IngestError::Malformed("the parser failed on this file".into()))??;
+    page.title = doc.title;
+    page.description = doc.description;
+    page.headings = doc.headings;
+    page.code_blocks = doc.code_blocks;
+    page.markdown = doc.markdown;
+    if !matches!(kind, FileKind::Pdf | FileKind::Docx | FileKind::Pptx) {
+        page.encoding = Some("utf-8".into());
+    }
+    Ok(())
 }

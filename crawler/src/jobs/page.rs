@@ -3,7 +3,7 @@
 //! timeout, a 404 or a PDF is a record with an error, not a failed job.
 
 use crate::extract::{self, Extracted, Link};
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetched, Fetcher};
 use crate::urlnorm::{normalize, same_site};
 use platform::jobs::{JobError, RenderMode};
 use platform::store::PageRecord;
@@ -38,6 +38,39 @@ pub struct Crawled {
     pub links: Vec<Link>,
     /// A redirect to another site, reported as an external link.
     pub off_site: Option<Url>,
+}
+
+impl Crawled {
+    /// A page with no links to follow.
+    fn alone(record: PageRecord) -> Self {
+        Self {
+            record,
+            links: Vec::new(),
+            off_site: None,
+        }
+    }
+}
+
+/// A page that is not HTML: plain text and Markdown are kept as they are; anything else fails
+/// as a type the crawler does not read.
+fn read_text(rec: &mut PageRecord, fetched: &Fetched) {
+    let mime = fetched.mime.as_deref().unwrap_or("text/html");
+    if matches!(mime, "text/plain" | "text/markdown" | "text/x-markdown") {
+        rec.ok = true;
+        rec.title = fetched
+            .final_url
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .unwrap_or_default()
+            .to_string();
+        rec.markdown = fetched.text.trim().to_string();
+        rec.word_count = rec.markdown.split_whitespace().count() as u64;
+    } else {
+        rec.error = error(
+            Code::UnsupportedContentType,
+            format!("{mime} is not a page the crawler reads"),
+        );
+    }
 }
 
 fn error(code: Code, message: impl Into<String>) -> Option<JobError> {
@@ -89,20 +122,9 @@ impl PageJob<'_> {
             Err(e) => {
                 let mut rec = self.empty(url, depth, "http");
                 rec.error = error(e.code(), e.to_string());
-                return Crawled {
-                    record: rec,
-                    links: Vec::new(),
-                    off_site: None,
-                };
+                return Crawled::alone(rec);
             }
         };
-        let mut rec = self.empty(&fetched.final_url, depth, "http");
-        if normalize(&fetched.final_url) != normalize(url) {
-            rec.requested_url = Some(normalize(url).to_string());
-        }
-        rec.status_code = Some(fetched.status);
-        rec.content_type = fetched.mime.clone();
-        rec.encoding = Some(fetched.encoding.to_string());
         if !same_site(self.start, &fetched.final_url) {
             let mut rec = self.empty(url, depth, "http");
             rec.status_code = Some(fetched.status);
@@ -116,41 +138,30 @@ impl PageJob<'_> {
                 off_site: Some(fetched.final_url),
             };
         }
+        let mut rec = self.empty(&fetched.final_url, depth, "http");
+        if normalize(&fetched.final_url) != normalize(url) {
+            rec.requested_url = Some(normalize(url).to_string());
+        }
+        rec.status_code = Some(fetched.status);
+        rec.content_type = fetched.mime.clone();
+        rec.encoding = Some(fetched.encoding.to_string());
         if fetched.status >= 400 {
             rec.error = error(
                 Code::Http(fetched.status),
                 format!("the server answered {}", fetched.status),
             );
-            return Crawled {
-                record: rec,
-                links: Vec::new(),
-                off_site: None,
-            };
+            return Crawled::alone(rec);
         }
-        let mime = fetched.mime.as_deref().unwrap_or("text/html");
         if !fetched.is_html() {
-            if matches!(mime, "text/plain" | "text/markdown" | "text/x-markdown") {
-                rec.ok = true;
-                rec.title = fetched
-                    .final_url
-                    .path_segments()
-                    .and_then(|mut s| s.next_back())
-                    .unwrap_or_default()
-                    .to_string();
-                rec.markdown = fetched.text.trim().to_string();
-                rec.word_count = rec.markdown.split_whitespace().count() as u64;
-            } else {
-                rec.error = error(
-                    Code::UnsupportedContentType,
-                    format!("{mime} is not a page the crawler reads"),
-                );
-            }
-            return Crawled {
-                record: rec,
-                links: Vec::new(),
-                off_site: None,
-            };
+            read_text(&mut rec, &fetched);
+            return Crawled::alone(rec);
         }
+        self.read_html(rec, &fetched, depth).await
+    }
+
+    /// An HTML page: extracted, or rendered when it looks like a script-built page with little
+    /// text (and the job allows it).
+    async fn read_html(&self, mut rec: PageRecord, fetched: &Fetched, depth: u32) -> Crawled {
         let page = extract::extract(&fetched.text, Some(&fetched.final_url));
         let words = page.markdown.split_whitespace().count();
         if self.render == RenderMode::Auto

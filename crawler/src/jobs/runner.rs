@@ -5,12 +5,13 @@
 use super::events;
 use super::page::{is_site_down, Crawled, PageJob};
 use super::run::{RunDeps, RunError, RunOutcome};
+use crate::extract::Link;
 use crate::frontier::{Entry, Frontier, Offer, Scope};
 use crate::robots::Robots;
 use crate::sitemap;
 use crate::urlnorm::normalize;
 use platform::jobs::{JobRecord, JobStatus};
-use platform::store::{JobUpdate, LinkQuery, LinkRecord};
+use platform::store::{JobUpdate, LinkQuery, LinkRecord, PageRecord};
 use platform::telemetry::PageCrawled;
 use platform::Code;
 use std::collections::{HashMap, HashSet};
@@ -182,98 +183,135 @@ impl Run<'_> {
         offer
     }
 
+    /// Crawl until the frontier is empty, the owner pauses or cancels, the service shuts down
+    /// (pages in flight get a moment to finish), or the run stalls.
     async fn crawl(&mut self, shutdown: CancellationToken) -> Result<RunOutcome, RunError> {
         let mut tasks: JoinSet<(Entry, Crawled)> = JoinSet::new();
-        let concurrency = self.job.options.concurrency.max(1);
-        let mut stop: Option<RunOutcome> = None;
-        let mut last_control = Instant::now();
-        let mut drain_deadline: Option<tokio::time::Instant> = None;
-        // Every page has its own deadline; a run where none finishes for much longer than those
-        // deadlines (and the politeness waits) allow is stuck, and fails its attempt.
-        let stall_limit = self.deps.platform.config.navigation_timeout * 3
-            + super::politeness::MAX_CRAWL_DELAY * concurrency as u32
-            + Duration::from_secs(60);
-        let mut last_progress = Instant::now();
+        let mut pace = Pace::new(self.stall_limit());
         loop {
-            if !self.in_flight.is_empty() && last_progress.elapsed() > stall_limit {
+            if !self.in_flight.is_empty() && pace.last_progress.elapsed() > pace.stall_limit {
                 tasks.abort_all();
                 return Err(RunError {
                     permanent: false,
                     code: Code::Stalled,
                     message: format!(
                         "no page finished in {}s; the run was stopped",
-                        stall_limit.as_secs()
+                        pace.stall_limit.as_secs()
                     ),
                 });
             }
-            if stop.is_none() {
-                if shutdown.is_cancelled() {
-                    stop = Some(RunOutcome::Interrupted);
-                    drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
-                } else if last_control.elapsed() >= CONTROL_EVERY {
-                    last_control = Instant::now();
-                    stop = self.control().await?;
-                    if stop == Some(RunOutcome::Cancelled) || stop == Some(RunOutcome::Superseded) {
-                        tasks.abort_all();
-                    }
+            if pace.stop.is_none() {
+                pace.stop = self.check_stop(&shutdown, &mut pace).await?;
+                if pace.must_abort() {
+                    tasks.abort_all();
                 }
             }
-            if stop.is_none() {
-                while self.in_flight.len() < concurrency {
-                    let Some(entry) = self.frontier.pop() else {
-                        break;
-                    };
-                    if self
-                        .deps
-                        .platform
-                        .store
-                        .has_page(&self.job.job_id, &entry.url)
-                        .await?
-                    {
-                        // Stored by an earlier run after its last checkpoint: take its links
-                        // from the store instead of fetching it again.
-                        self.reoffer_stored_links(&entry).await?;
-                        continue;
-                    }
-                    self.spawn(&mut tasks, entry);
-                }
+            if pace.stop.is_none() {
+                self.fill(&mut tasks).await?;
             }
             if self.in_flight.is_empty() {
                 break;
             }
-            let deadline = drain_deadline;
+            let deadline = pace.drain_deadline;
             tokio::select! {
-                joined = tasks.join_next() => match joined {
-                    Some(Ok((entry, crawled))) => {
-                        last_progress = Instant::now();
-                        if let Some(outcome) = self.finish_page(entry, crawled).await? {
-                            tasks.abort_all();
-                            self.in_flight.clear();
-                            stop = Some(outcome);
-                        }
-                    }
-                    Some(Err(e)) if e.is_cancelled() => {}
-                    Some(Err(e)) => {
-                        return Err(RunError { permanent: false, code: Code::Internal, message: format!("page task failed: {e}") });
-                    }
-                    None => self.in_flight.clear(),
-                },
+                joined = tasks.join_next() => self.joined(joined, &mut tasks, &mut pace).await?,
                 _ = tokio::time::sleep(CONTROL_EVERY) => {},
-                _ = shutdown.cancelled(), if stop.is_none() => {},
+                _ = shutdown.cancelled(), if pace.stop.is_none() => {},
                 _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if deadline.is_some() => {
                     tasks.abort_all();
                     break;
                 }
             }
-            if stop == Some(RunOutcome::Cancelled) || stop == Some(RunOutcome::Superseded) {
+            if pace.must_abort() {
                 break;
             }
         }
         tasks.abort_all();
+        self.conclude(pace.stop).await
+    }
+
+    /// How long a run may go without any page finishing: every page has its own deadline, so
+    /// a run where none finishes for much longer than those deadlines (and the politeness
+    /// waits) allow is stuck, and fails its attempt.
+    fn stall_limit(&self) -> Duration {
+        let concurrency = self.job.options.concurrency.max(1);
+        self.deps.platform.config.navigation_timeout * 3
+            + super::politeness::MAX_CRAWL_DELAY * concurrency as u32
+            + Duration::from_secs(60)
+    }
+
+    /// Whether the run must stop: the service shuts down (pages in flight may drain), or, looked
+    /// up every [`CONTROL_EVERY`], the owner paused or cancelled or another run took over.
+    async fn check_stop(
+        &self,
+        shutdown: &CancellationToken,
+        pace: &mut Pace,
+    ) -> Result<Option<RunOutcome>, RunError> {
+        if shutdown.is_cancelled() {
+            pace.drain_deadline = Some(tokio::time::Instant::now() + DRAIN);
+            return Ok(Some(RunOutcome::Interrupted));
+        }
+        if pace.last_control.elapsed() >= CONTROL_EVERY {
+            pace.last_control = Instant::now();
+            return self.control().await;
+        }
+        Ok(None)
+    }
+
+    /// Start pages from the frontier until `concurrency` are in flight.
+    async fn fill(&mut self, tasks: &mut JoinSet<(Entry, Crawled)>) -> Result<(), RunError> {
+        let concurrency = self.job.options.concurrency.max(1);
+        while self.in_flight.len() < concurrency {
+            let Some(entry) = self.frontier.pop() else {
+                break;
+            };
+            let store = &self.deps.platform.store;
+            if store.has_page(&self.job.job_id, &entry.url).await? {
+                // Stored by an earlier run after its last checkpoint: take its links from the
+                // store instead of fetching it again.
+                self.reoffer_stored_links(&entry).await?;
+                continue;
+            }
+            self.spawn(tasks, entry);
+        }
+        Ok(())
+    }
+
+    /// A page task ended: finish its page.
+    async fn joined(
+        &mut self,
+        joined: Option<Result<(Entry, Crawled), tokio::task::JoinError>>,
+        tasks: &mut JoinSet<(Entry, Crawled)>,
+        pace: &mut Pace,
+    ) -> Result<(), RunError> {
+        match joined {
+            Some(Ok((entry, crawled))) => {
+                pace.last_progress = Instant::now();
+                if let Some(outcome) = self.finish_page(entry, crawled).await? {
+                    tasks.abort_all();
+                    self.in_flight.clear();
+                    pace.stop = Some(outcome);
+                }
+            }
+            Some(Err(e)) if e.is_cancelled() => {}
+            Some(Err(e)) => {
+                return Err(RunError {
+                    permanent: false,
+                    code: Code::Internal,
+                    message: format!("page task failed: {e}"),
+                })
+            }
+            None => self.in_flight.clear(),
+        }
+        Ok(())
+    }
+
+    /// Save where the run ended: pages still in flight (interrupted) go back to the head of the
+    /// queue; a run that emptied its frontier completes.
+    async fn conclude(&mut self, stop: Option<RunOutcome>) -> Result<RunOutcome, RunError> {
         match stop {
             Some(RunOutcome::Superseded) => Ok(RunOutcome::Superseded),
             Some(outcome) => {
-                // Pages still in flight (interrupted) go back to the head of the queue.
                 self.checkpoint(true).await?;
                 Ok(outcome)
             }
@@ -382,81 +420,19 @@ impl Run<'_> {
             links,
             off_site,
         } = crawled;
-        let store = &self.deps.platform.store;
-        // The start page failing to load at all, on the first run: the site is down, which is
-        // worth another attempt later rather than a job of one failed page.
-        if entry.depth == 0
-            && is_site_down(&record)
-            && self.job.counters.pages_completed == 0
-            && self.job.counters.pages_failed == 0
-        {
-            let e = record
-                .error
-                .clone()
-                .unwrap_or_else(|| platform::jobs::JobError {
-                    code: Code::SiteUnreachable,
-                    message: "the start page did not load".into(),
-                });
-            self.frontier.requeue(entry);
-            return Err(RunError {
-                permanent: false,
-                code: Code::SiteUnreachable,
-                message: e.message,
-            });
-        }
-        let redirected = record.url != entry.url;
-        if redirected {
-            let final_url = Url::parse(&record.url).ok();
-            if record.ok
-                && final_url
-                    .as_ref()
-                    .is_some_and(|u| self.frontier.contains(u))
-            {
-                // A redirect to a page the crawl already has: nothing new.
-                self.job.counters.pages_skipped += 1;
-                return self.after_page().await;
-            }
-            if let Some(u) = final_url {
-                self.frontier.mark_seen(&u);
-            }
-        }
-        let inserted = store.put_page(record.clone()).await?;
-        if !inserted {
+        self.check_site_up(&entry, &record)?;
+        if record.url != entry.url && self.known_redirect(&record) {
+            // A redirect to a page the crawl already has: nothing new.
             self.job.counters.pages_skipped += 1;
             return self.after_page().await;
         }
-        let mut link_docs = Vec::new();
-        let mut external = Vec::new();
-        if let Some(u) = off_site {
-            external.push((u.to_string(), String::new()));
+        if !self.deps.platform.store.put_page(record.clone()).await? {
+            self.job.counters.pages_skipped += 1;
+            return self.after_page().await;
         }
-        for link in &links {
-            let Ok(u) = Url::parse(&link.url) else {
-                continue;
-            };
-            match self.offer(&u, entry.depth + 1) {
-                Offer::External => external.push((u.to_string(), link.text.clone())),
-                _ => link_docs.push(LinkRecord {
-                    tenant_id: self.job.tenant_id.clone(),
-                    job_id: self.job.job_id.clone(),
-                    from_url: record.url.clone(),
-                    to_url: normalize(&u).to_string(),
-                    text: link.text.clone(),
-                    external: false,
-                }),
-            }
-        }
-        for (to, text) in &external {
-            link_docs.push(LinkRecord {
-                tenant_id: self.job.tenant_id.clone(),
-                job_id: self.job.job_id.clone(),
-                from_url: record.url.clone(),
-                to_url: to.clone(),
-                text: text.clone(),
-                external: true,
-            });
-        }
-        store.put_links(link_docs).await?;
+        let external = self
+            .store_links(&record, &links, off_site, entry.depth)
+            .await?;
         let bus = self.deps.platform.events.as_ref();
         for (to, text) in external {
             if self.reported_external.insert(to.clone()) {
@@ -473,6 +449,90 @@ impl Run<'_> {
         }
         events::page_completed(bus, &self.job, &record).await;
         self.after_page().await
+    }
+
+    /// The start page failing to load at all, on the first run: the site is down, which is
+    /// worth another attempt later rather than a job of one failed page.
+    fn check_site_up(&mut self, entry: &Entry, record: &PageRecord) -> Result<(), RunError> {
+        if entry.depth != 0
+            || !is_site_down(record)
+            || self.job.counters.pages_completed != 0
+            || self.job.counters.pages_failed != 0
+        {
+            return Ok(());
+        }
+        let message = record
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "the start page did not load".into());
+        self.frontier.requeue(entry.clone());
+        Err(RunError {
+            permanent: false,
+            code: Code::SiteUnreachable,
+            message,
+        })
+    }
+
+    /// Whether a redirected page landed on a page the crawl already has; otherwise its final
+    /// URL is marked seen.
+    fn known_redirect(&mut self, record: &PageRecord) -> bool {
+        let final_url = Url::parse(&record.url).ok();
+        if record.ok
+            && final_url
+                .as_ref()
+                .is_some_and(|u| self.frontier.contains(u))
+        {
+            return true;
+        }
+        if let Some(u) = final_url {
+            self.frontier.mark_seen(&u);
+        }
+        false
+    }
+
+    /// Offer a page's links to the frontier and store them (links that leave the crawl's
+    /// scope as external). Returns the external ones with their texts.
+    async fn store_links(
+        &mut self,
+        record: &PageRecord,
+        links: &[Link],
+        off_site: Option<Url>,
+        depth: u32,
+    ) -> Result<Vec<(String, String)>, RunError> {
+        let mut link_docs = Vec::new();
+        let mut external = Vec::new();
+        if let Some(u) = off_site {
+            external.push((u.to_string(), String::new()));
+        }
+        for link in links {
+            let Ok(u) = Url::parse(&link.url) else {
+                continue;
+            };
+            match self.offer(&u, depth + 1) {
+                Offer::External => external.push((u.to_string(), link.text.clone())),
+                _ => {
+                    link_docs.push(self.link(record, normalize(&u).to_string(), &link.text, false))
+                }
+            }
+        }
+        for (to, text) in &external {
+            link_docs.push(self.link(record, to.clone(), text, true));
+        }
+        self.deps.platform.store.put_links(link_docs).await?;
+        Ok(external)
+    }
+
+    /// The stored form of one link from `record`.
+    fn link(&self, record: &PageRecord, to_url: String, text: &str, external: bool) -> LinkRecord {
+        LinkRecord {
+            tenant_id: self.job.tenant_id.clone(),
+            job_id: self.job.job_id.clone(),
+            from_url: record.url.clone(),
+            to_url,
+            text: text.to_string(),
+            external,
+        }
     }
 
     async fn after_page(&mut self) -> Result<Option<RunOutcome>, RunError> {
@@ -530,5 +590,34 @@ impl Run<'_> {
             }
             _ => Ok(false),
         }
+    }
+}
+/// Where the crawl loop is: why it stops (once decided), when it last looked at the stored
+/// job, how long pages in flight may still drain, and when a page last finished.
+struct Pace {
+    stop: Option<RunOutcome>,
+    last_control: Instant,
+    drain_deadline: Option<tokio::time::Instant>,
+    last_progress: Instant,
+    stall_limit: Duration,
+}
+
+impl Pace {
+    fn new(stall_limit: Duration) -> Self {
+        Self {
+            stop: None,
+            last_control: Instant::now(),
+            drain_deadline: None,
+            last_progress: Instant::now(),
+            stall_limit,
+        }
+    }
+
+    /// Whether pages in flight are abandoned at once (cancelled, or another run took over).
+    fn must_abort(&self) -> bool {
+        matches!(
+            self.stop,
+            Some(RunOutcome::Cancelled) | Some(RunOutcome::Superseded)
+        )
     }
 }

@@ -6,7 +6,7 @@ use super::{collections, ChunkRecord, PageRecord};
 use crate::error::Result;
 use crate::store::PassageStore;
 use crate::tenant::TenantId;
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 fn decode<T: serde::de::DeserializeOwned>(doc: String) -> rusqlite::Result<T> {
     serde_json::from_str(&doc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
@@ -35,6 +35,82 @@ fn fts_query(text: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" OR "))
 }
 
+/// Inside a transaction: drop a page's passages, insert the new ones (row and keyword index),
+/// log the change for the vector index, and mark the page indexed.
+fn replace_page_chunks(
+    c: &Connection,
+    tenant: &str,
+    job: &str,
+    url: &str,
+    chunks: &[ChunkRecord],
+) -> rusqlite::Result<()> {
+    let e = collections::EMBEDDINGS;
+    c.execute(
+        &format!(
+            "DELETE FROM {e}_fts WHERE chunk_id IN
+             (SELECT chunk_id FROM {e} WHERE tenant_id = ?1 AND url = ?2)"
+        ),
+        params![tenant, url],
+    )?;
+    c.execute(
+        &format!("DELETE FROM {e} WHERE tenant_id = ?1 AND url = ?2"),
+        params![tenant, url],
+    )?;
+    for ch in chunks {
+        insert_chunk(c, tenant, url, ch)?;
+    }
+    c.execute(
+        &format!("INSERT INTO {e}_changes (tenant_id, url) VALUES (?1, ?2)"),
+        params![tenant, url],
+    )?;
+    c.execute(
+        &format!(
+            "UPDATE {} SET indexed = 1 WHERE job_id = ?1 AND url = ?2",
+            collections::PAGES
+        ),
+        params![job, url],
+    )?;
+    Ok(())
+}
+
+/// One passage: its row (the record as JSON, the vector as bytes) and its keyword-index entry.
+fn insert_chunk(c: &Connection, tenant: &str, url: &str, ch: &ChunkRecord) -> rusqlite::Result<()> {
+    let e = collections::EMBEDDINGS;
+    let mut doc = ch.clone();
+    let vector = std::mem::take(&mut doc.vector);
+    let json = serde_json::to_string(&doc)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    c.prepare_cached(&format!(
+        "INSERT INTO {e} (chunk_id, tenant_id, job_id, url, site, model, dimension, doc, vector)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(params![
+        ch.chunk_id,
+        tenant,
+        ch.job_id,
+        url,
+        ch.site,
+        ch.model,
+        ch.dimension,
+        json,
+        vector_bytes(&vector)
+    ])?;
+    c.prepare_cached(&format!(
+        "INSERT INTO {e}_fts (chunk_id, tenant_id, job_id, site, title, heading, text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?
+    .execute(params![
+        ch.chunk_id,
+        tenant,
+        ch.job_id,
+        ch.site,
+        ch.title,
+        ch.heading_path.join(" > "),
+        ch.text
+    ])?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl PassageStore for SqliteStore {
     async fn replace_chunks(
@@ -51,78 +127,7 @@ impl PassageStore for SqliteStore {
         );
         self.with(move |c| {
             c.execute_batch("BEGIN IMMEDIATE")?;
-            let r = (|| {
-                c.execute(
-                    &format!(
-                        "DELETE FROM {e}_fts WHERE chunk_id IN
-                         (SELECT chunk_id FROM {e} WHERE tenant_id = ?1 AND url = ?2)",
-                        e = collections::EMBEDDINGS
-                    ),
-                    params![tenant, url],
-                )?;
-                c.execute(
-                    &format!(
-                        "DELETE FROM {} WHERE tenant_id = ?1 AND url = ?2",
-                        collections::EMBEDDINGS
-                    ),
-                    params![tenant, url],
-                )?;
-                for ch in &chunks {
-                    let mut doc = ch.clone();
-                    let vector = std::mem::take(&mut doc.vector);
-                    let json = serde_json::to_string(&doc)
-                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-                    c.execute(
-                        &format!(
-                            "INSERT INTO {} (chunk_id, tenant_id, job_id, url, site, model, dimension, doc, vector)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                            collections::EMBEDDINGS
-                        ),
-                        params![
-                            ch.chunk_id,
-                            tenant,
-                            ch.job_id,
-                            url,
-                            ch.site,
-                            ch.model,
-                            ch.dimension,
-                            json,
-                            vector_bytes(&vector)
-                        ],
-                    )?;
-                    c.execute(
-                        &format!(
-                            "INSERT INTO {}_fts (chunk_id, tenant_id, job_id, site, title, heading, text)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                            collections::EMBEDDINGS
-                        ),
-                        params![
-                            ch.chunk_id,
-                            tenant,
-                            ch.job_id,
-                            ch.site,
-                            ch.title,
-                            ch.heading_path.join(" > "),
-                            ch.text
-                        ],
-                    )?;
-                }
-                c.execute(
-                    &format!(
-                        "INSERT INTO {}_changes (tenant_id, url) VALUES (?1, ?2)",
-                        collections::EMBEDDINGS
-                    ),
-                    params![tenant, url],
-                )?;
-                c.execute(
-                    &format!(
-                        "UPDATE {} SET indexed = 1 WHERE job_id = ?1 AND url = ?2",
-                        collections::PAGES
-                    ),
-                    params![job, url],
-                )?;
-                Ok(())
-            })();
+            let r = replace_page_chunks(c, &tenant, &job, &url, &chunks);
             match &r {
                 Ok(_) => c.execute_batch("COMMIT")?,
                 Err(_) => {

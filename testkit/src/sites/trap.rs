@@ -134,58 +134,22 @@ fn redirect(to: &str) -> Response {
 }
 
 async fn serve(State(cfg): State<Cfg>, uri: Uri, headers: HeaderMap) -> Response {
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| uri.path().to_string());
-    cfg.hits.lock().unwrap().push(Hit {
-        path: path.clone(),
-        agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string(),
-        at: Instant::now(),
-    });
+    record_hit(&cfg, &uri, &headers);
     let p = uri.path();
-    if let Some(n) = p
-        .strip_prefix("/slow-chain/")
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        if n == 0 || n > cfg.slow_chain {
-            return StatusCode::NOT_FOUND.into_response();
-        }
-        tokio::time::sleep(cfg.slow_chain_delay).await;
-        let next = if n < cfg.slow_chain {
-            format!("<a href=\"/slow-chain/{}\">next</a>", n + 1)
-        } else {
-            String::new()
-        };
-        return plain(
-            &format!("Slow chain {n}"),
-            &format!("<h1>Slow chain page {n}</h1><p>Step number {n} of a long and patient chain of pages.</p>{next}"),
-        );
+    let number = |prefix: &str| p.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
+    if let Some(n) = number("/slow-chain/") {
+        return slow_chain_page(&cfg, n).await;
     }
-    if let Some(n) = p
-        .strip_prefix("/gen/")
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        if n >= cfg.generated {
-            return StatusCode::NOT_FOUND.into_response();
-        }
-        // Each page links to a few others, so breadth-first reaches all of them.
-        let links: String = [2 * n + 1, 2 * n + 2, n / 2, (n * 7 + 3) % cfg.generated]
-            .iter()
-            .filter(|&&k| k < cfg.generated)
-            .map(|k| format!("<li><a href=\"/gen/{k}\">Page {k}</a></li>"))
-            .collect();
-        return plain(
-            &format!("Generated page {n}"),
+    if let Some(n) = number("/gen/") {
+        return generated_page(&cfg, n);
+    }
+    if let Some(n) = number("/chain/") {
+        return html(
+            &format!("Chain {n}"),
             &format!(
-                "<h1>Generated page {n}</h1><p>This is page number {n} of a generated site. \
-                 It has a paragraph of ordinary text so that extraction has some work to do, \
-                 and a short code sample.</p><pre><code class=\"language-rust\">fn page() -> u32 {{ {n} }}</code></pre>\
-                 <ul>{links}</ul>"
+                "<h1>Chain link {n}</h1><p>An endless chain of pages, link number {n}.</p>\
+                 <a href=\"/chain/{}\">next</a>",
+                n + 1
             ),
         );
     }
@@ -220,9 +184,69 @@ async fn serve(State(cfg): State<Cfg>, uri: Uri, headers: HeaderMap) -> Response
             ),
         )
             .into_response(),
-        "/" => html(
-            "Trap Site",
-            "<h1>Welcome to the trap site</h1>\
+        "/" => html("Trap Site", HOME),
+        _ => trap_page(p).await,
+    }
+}
+
+/// Count a request (path with query, user agent, time).
+fn record_hit(cfg: &Cfg, uri: &Uri, headers: &HeaderMap) {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| uri.path().to_string());
+    cfg.hits.lock().unwrap().push(Hit {
+        path,
+        agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        at: Instant::now(),
+    });
+}
+
+/// Page `n` of the slow chain: answers after the chain's delay and links to the next.
+async fn slow_chain_page(cfg: &Cfg, n: usize) -> Response {
+    if n == 0 || n > cfg.slow_chain {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    tokio::time::sleep(cfg.slow_chain_delay).await;
+    let next = if n < cfg.slow_chain {
+        format!("<a href=\"/slow-chain/{}\">next</a>", n + 1)
+    } else {
+        String::new()
+    };
+    plain(
+        &format!("Slow chain {n}"),
+        &format!("<h1>Slow chain page {n}</h1><p>Step number {n} of a long and patient chain of pages.</p>{next}"),
+    )
+}
+
+/// Page `n` of the generated site.
+fn generated_page(cfg: &Cfg, n: usize) -> Response {
+    if n >= cfg.generated {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    // Each page links to a few others, so breadth-first reaches all of them.
+    let links: String = [2 * n + 1, 2 * n + 2, n / 2, (n * 7 + 3) % cfg.generated]
+        .iter()
+        .filter(|&&k| k < cfg.generated)
+        .map(|k| format!("<li><a href=\"/gen/{k}\">Page {k}</a></li>"))
+        .collect();
+    plain(
+        &format!("Generated page {n}"),
+        &format!(
+            "<h1>Generated page {n}</h1><p>This is page number {n} of a generated site. \
+             It has a paragraph of ordinary text so that extraction has some work to do, \
+             and a short code sample.</p><pre><code class=\"language-rust\">fn page() -> u32 {{ {n} }}</code></pre>\
+             <ul>{links}</ul>"
+        ),
+    )
+}
+
+/// The trap site's home page: a link to every trap.
+const HOME: &str = "<h1>Welcome to the trap site</h1>\
              <p>This home page links to every trap a crawler meets in the wild.</p>\
              <ul>\
              <li><a href=\"/docs/intro\">Introduction</a></li>\
@@ -244,8 +268,11 @@ async fn serve(State(cfg): State<Cfg>, uri: Uri, headers: HeaderMap) -> Response
              <li><a href=\"https://external.example/page\">An external site</a></li>\
              <li><a href=\"http://other.test/x\">Another external site</a></li>\
              <li><a href=\"mailto:someone@example.com\">Mail us</a></li>\
-             </ul>",
-        ),
+             </ul>";
+
+/// The trap site's pages other than its home, its robots file and its sitemap.
+async fn trap_page(p: &str) -> Response {
+    match p {
         "/docs/intro" => html(
             "Introduction",
             "<h1>Introduction</h1><p>The introduction explains how the widget frobnicates its inputs.</p>\
@@ -311,18 +338,6 @@ async fn serve(State(cfg): State<Cfg>, uri: Uri, headers: HeaderMap) -> Response
             b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec(),
         )
             .into_response(),
-        _ => {
-            if let Some(n) = p.strip_prefix("/chain/").and_then(|n| n.parse::<u64>().ok()) {
-                return html(
-                    &format!("Chain {n}"),
-                    &format!(
-                        "<h1>Chain link {n}</h1><p>An endless chain of pages, link number {n}.</p>\
-                         <a href=\"/chain/{}\">next</a>",
-                        n + 1
-                    ),
-                );
-            }
-            (StatusCode::NOT_FOUND, "not found").into_response()
-        }
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }

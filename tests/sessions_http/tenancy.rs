@@ -1,0 +1,67 @@
+//! One tenant's sessions are invisible to another.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_tenant_never_sees_another_tenants_session() {
+    let site = site::start().await;
+    let svc = Service::start(&[("API_KEYS", "key-a:org-a,key-b:org-b")]).await;
+    let (status, body) = svc.call("list_browser_sessions", json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (status, _) = svc.get("/health").await;
+    assert_eq!(status, 200, "health needs no key");
+
+    let (status, body) = svc
+        .call_as(
+            Some("key-a"),
+            "start_browser_session",
+            json!({"room_name": "secret-room", "initial_url": site.url("/form")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for tool in [
+        "get_browser_context",
+        "get_screen_content",
+        "close_browser_session",
+        "pause_browser_session",
+    ] {
+        let (status, body) = svc
+            .call_as(Some("key-b"), tool, json!({"room_name": "secret-room"}))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("session_not_found")),
+            "{tool}: {body}"
+        );
+    }
+    let (_, list) = svc
+        .call_as(Some("key-b"), "list_browser_sessions", json!({}))
+        .await;
+    assert_eq!(list["sessions"], json!([]));
+    let (_, list) = svc
+        .call_as(Some("key-a"), "list_browser_sessions", json!({}))
+        .await;
+    assert_eq!(list["sessions"][0]["room_name"], "secret-room");
+    // The other tenant cannot listen to the room's events either.
+    let url = format!("ws://{}/mcp/events/secret-room?token=key-b", &svc.base[7..]);
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    let (status, _) = svc
+        .call_as(Some("wrong"), "list_browser_sessions", json!({}))
+        .await;
+    assert_eq!(status, 401);
+
+    // MCP over HTTP takes the same keys.
+    let base = svc.base.clone();
+    let mut mcp =
+        tokio::task::spawn_blocking(move || common::McpClient::http(&base, Some("key-b")))
+            .await
+            .unwrap();
+    assert_eq!(
+        mcp.err_code("get_browser_context", json!({"room_name": "secret-room"})),
+        "session_not_found"
+    );
+}
