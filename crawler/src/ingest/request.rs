@@ -288,7 +288,9 @@ impl Jobs {
                         "`presigned_url` must be an http or https URL".into(),
                     ));
                 }
-                netguard::check_url(&url, &self.platform().config.allowlist).await
+                netguard::check_url(&url, &self.platform().config.allowlist)
+                    .await
+                    .map(|_| ())
             }
             None if self.platform().files.backend() != "s3" => Err(EngineError::InvalidRequest(
                 "`s3_reference.presigned_url` is required: this service holds no S3 credentials"
