@@ -7,6 +7,9 @@
 #     (BAS_VENV, default ~/.cache/browser-automation-service/venv),
 #   - the S3-compatible server s3s-fs, built from crates.io into BAS_TOOLS
 #     (default ~/.cache/browser-automation-service/tools),
+#   - the official TypeScript MCP client (npm @modelcontextprotocol/sdk, pinned in
+#     testkit/ts-client/package-lock.json) into testkit/ts-client/node_modules, with Debian's
+#     nodejs and npm when the machine has no Node.js,
 #   - the embedding model in ./models (scripts/install-model.sh).
 # Extra arguments go to the test runner (e.g. a test name filter).
 set -euo pipefail
@@ -35,6 +38,14 @@ if [ ! -x "$TOOLS/bin/s3s-fs" ]; then
 fi
 export BAS_TEST_S3S_FS="$TOOLS/bin/s3s-fs"
 bash scripts/install-model.sh
+
+command -v npm >/dev/null 2>&1 || ensure_packages node:nodejs npm:npm
+TS_CLIENT=testkit/ts-client
+if [ ! -d "$TS_CLIENT/node_modules/@modelcontextprotocol/sdk" ] \
+  || [ "$TS_CLIENT/package-lock.json" -nt "$TS_CLIENT/node_modules/.package-lock.json" ]; then
+  echo "installing the TypeScript MCP client into $TS_CLIENT"
+  (cd "$TS_CLIENT" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   exec cargo nextest run --workspace --locked "$@"

@@ -246,6 +246,11 @@ async fn streamable_http_drives_forms_buttons_links_scrolling_and_history() {
         ),
         "element_not_found"
     );
+    // An unknown tool is a protocol error (JSON-RPC invalid params), not a tool's error result.
+    let r = mcp.call_raw("no_such_tool", json!({}));
+    assert_eq!(r["ok"], false, "{r}");
+    let exception = r["exception"].as_str().unwrap_or_default();
+    assert!(exception.contains("unknown tool"), "{r}");
 
     // Pause refuses actions; resume accepts them again.
     assert_eq!(
@@ -336,4 +341,51 @@ async fn stdio_serves_the_same_tools() {
             .then_some(())
     })
     .await;
+}
+
+/// Both reference clients, the Python `mcp` package and the official TypeScript SDK (which
+/// validates every result against the tool's output schema, error results included), show the
+/// message and code of a tool error, and see an unknown tool as a protocol error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_and_typescript_clients_both_read_tool_errors() {
+    let site = site::start().await;
+    let svc = Service::start(&[]).await;
+    let clients = [
+        ("python", McpClient::http(&svc.base, None)),
+        ("typescript", McpClient::typescript(&svc.base, None)),
+    ];
+    for (lang, mut mcp) in clients {
+        let room = format!("errors-{lang}");
+        let started = mcp.ok(
+            "start_browser_session",
+            json!({"room_name": room, "initial_url": site.url("/")}),
+        );
+        assert_eq!(started["room_name"], room.as_str(), "{lang}: {started}");
+        mcp.ok("pause_browser_session", json!({"room_name": room}));
+        let paused = mcp.call(
+            "execute_action",
+            json!({"room_name": room, "action": "refresh"}),
+        );
+        assert_eq!(paused["is_error"], true, "{lang}: {paused}");
+        let text = paused["texts"][0].as_str().unwrap_or_default();
+        assert!(
+            text.contains("session_paused") && text.contains("paused"),
+            "{lang}: {paused}"
+        );
+        assert_eq!(
+            mcp.err_code("get_browser_context", json!({"room_name": "nobody"})),
+            "session_not_found",
+            "{lang}"
+        );
+        let unknown = mcp.call_raw("no_such_tool", json!({}));
+        assert_eq!(unknown["ok"], false, "{lang}: {unknown}");
+        assert!(
+            unknown["exception"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("unknown tool"),
+            "{lang}: {unknown}"
+        );
+        mcp.ok("close_browser_session", json!({"room_name": room}));
+    }
 }

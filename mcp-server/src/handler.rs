@@ -43,8 +43,10 @@ impl McpHandler {
     }
 }
 
-/// Turn a tool outcome into an MCP result: structured content on success, an error result
-/// carrying `{error, detail, code}` on failure.
+/// Turn a tool outcome into an MCP result: structured content on success; on failure an
+/// `isError` result whose one text block is `{error, detail, code}` as JSON, with no structured
+/// content (which would have to match the tool's output schema: clients such as the official
+/// TypeScript SDK validate it even on errors, and would hide the message behind a schema error).
 pub fn to_result(outcome: Result<tools::ToolOutput, crate::ToolError>) -> CallToolResult {
     match outcome {
         Ok(o) => {
@@ -59,8 +61,13 @@ pub fn to_result(outcome: Result<tools::ToolOutput, crate::ToolError>) -> CallTo
             }
             r
         }
-        Err(e) => CallToolResult::structured_error(e.body()),
+        Err(e) => error_result(e.body()),
     }
+}
+
+/// An error result: `{error, detail, code}` as the text of its one content block.
+pub fn error_result(body: Value) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(body.to_string())])
 }
 
 impl ServerHandler for McpHandler {
@@ -90,12 +97,19 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let Some(tenant) = self.tenant(&context) else {
-            return Ok(CallToolResult::structured_error(serde_json::json!({
+            return Ok(error_result(serde_json::json!({
                 "error": "unauthorized", "detail": "no API key", "code": "unauthorized"
             }))
             .into());
         };
         let name = request.name.to_string();
+        if tools::find(&name).is_none() {
+            // A protocol error, as the MCP specification lists it, not a tool's error result.
+            return Err(McpError::invalid_params(
+                format!("unknown tool `{name}`; tools/list names the tools"),
+                None,
+            ));
+        }
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let span = tracing::info_span!("mcp_tool", tool = %name, tenant = %tenant);
         let outcome = tools::call(&self.services, &tenant, &name, args)
