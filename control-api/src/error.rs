@@ -90,3 +90,100 @@ impl IntoResponse for ApiError {
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {}", uri.path()))
 }
+
+/// Every error answer in one shape: an error from a layer that answers with a status and plain
+/// text (the MCP transport at `/mcp`, WHEP's SDP routes, axum's own method and body rejections)
+/// becomes `{error, detail, code}` with the same status and headers.
+pub async fn uniform(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+    if status.as_u16() < 400 || json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = Code::for_status(status.as_u16());
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    let body = ErrorBody {
+        error: code.title().to_string(),
+        detail: Some(detail),
+        code: Some(code.to_string()),
+    };
+    let mut out = (status, Json(body)).into_response();
+    for (k, v) in parts.headers.iter() {
+        out.headers_mut().entry(k).or_insert(v.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn answer(
+        app: axum::Router,
+        req: Request<Body>,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let retry = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, retry, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn plain_text_errors_become_the_json_shape_with_their_status_and_headers() {
+        let app = axum::Router::new()
+            .route(
+                "/plain",
+                get(|| async {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [(header::RETRY_AFTER, "7")],
+                        "Service Unavailable: try later",
+                    )
+                }),
+            )
+            .route("/ok", get(|| async { "fine" }))
+            .layer(axum::middleware::map_response(uniform));
+        let get_ = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let (status, retry, body) = answer(app.clone(), get_("/plain")).await;
+        assert_eq!((status, retry.as_deref()), (503, Some("7")));
+        assert_eq!(body["code"], "unavailable");
+        assert_eq!(body["detail"], "Service Unavailable: try later");
+        assert!(body["error"].is_string());
+        // A method the route does not take: axum's empty 405 gets the shape too.
+        let post = Request::post("/ok").body(Body::empty()).unwrap();
+        let (status, _, body) = answer(app.clone(), post).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (405, Some("method_not_allowed"))
+        );
+        // Successes pass untouched.
+        let resp = app.oneshot(get_("/ok")).await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+}

@@ -81,6 +81,7 @@ pub fn router(
         state.clone(),
         auth::authenticate,
     ))
+    .layer(axum::middleware::map_response(error::uniform))
     .layer(tower_http::trace::TraceLayer::new_for_http())
     .with_state(state)
 }

@@ -166,6 +166,16 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type", 415;
     /// A WebSocket route asked without a WebSocket upgrade.
     UpgradeRequired = "upgrade_required", 426;
+    /// The request is not allowed (a foreign origin or host, a refused address).
+    Forbidden = "forbidden", 403;
+    /// The route does not take this method.
+    MethodNotAllowed = "method_not_allowed", 405;
+    /// The route cannot answer in a type the request accepts.
+    NotAcceptable = "not_acceptable", 406;
+    /// The request conflicts with the state of what it names.
+    Conflict = "conflict", 409;
+    /// The service cannot answer now.
+    Unavailable = "unavailable", 503;
     /// A WHEP offer that is not a usable SDP offer.
     InvalidOffer = "invalid_offer", 400;
     /// No live viewer with that id in the room.
@@ -185,6 +195,25 @@ codes! {
 }
 
 impl Code {
+    /// The generic code for an HTTP status, for error answers from layers that give only a
+    /// status (routing, transports).
+    pub fn for_status(status: u16) -> Code {
+        match status {
+            400 => Code::BadRequest,
+            401 => Code::Unauthorized,
+            403 => Code::Forbidden,
+            404 => Code::NotFound,
+            405 => Code::MethodNotAllowed,
+            406 => Code::NotAcceptable,
+            409 => Code::Conflict,
+            413 => Code::PayloadTooLarge,
+            415 => Code::UnsupportedMediaType,
+            426 => Code::UpgradeRequired,
+            503 => Code::Unavailable,
+            _ => Code::Internal,
+        }
+    }
+
     /// A short title of the status, the `error` field of API answers.
     pub fn title(&self) -> &'static str {
         match self.status() {
@@ -192,6 +221,8 @@ impl Code {
             401 => "unauthorized",
             403 => "forbidden",
             404 => "not found",
+            405 => "method not allowed",
+            406 => "not acceptable",
             409 => "conflict",
             410 => "gone",
             413 => "payload too large",
