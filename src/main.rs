@@ -149,8 +149,11 @@ async fn serve(app: &App) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    tracing::info!("listening on http://{bound}");
     let services = app.services().expect("serve runs an engine");
+    // Pages never reach the API, whatever the allowlist says.
+    services.engine.pool.egress().protect_port(bound.port());
     let live = app.live().expect("serve runs live video").clone();
     let result = control_api::serve(services, live, listener, shutdown_signal()).await;
     tracing::info!("shutting down: jobs back to the queue, sessions and browsers closed");

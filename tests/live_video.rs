@@ -47,6 +47,9 @@ impl Viewers {
             "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
             "MAX_BROWSERS" => Some("1".into()),
             "SESSION_IDLE_TIMEOUT_SECS" => Some("0".into()),
+            // The viewers' page is trusted: its WebRTC media is UDP, which the egress proxy
+            // cannot carry.
+            "PAGE_WEBRTC_UDP" => Some("true".into()),
             "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" | "API_KEYS" => None,
             _ => std::env::var(k).ok(),
         })

@@ -73,6 +73,8 @@ impl Engine {
             spare_pages: 2,
             health_interval: Duration::from_secs(5),
             health_timeout: Duration::from_secs(5),
+            network: config.network.clone(),
+            webrtc_udp: config.page_webrtc_udp,
         })
         .await?;
         let sessions = SessionManager::start(SessionDeps {
@@ -80,7 +82,7 @@ impl Engine {
             bus: platform.events.clone(),
             store: platform.store.clone(),
             telemetry: platform.telemetry.clone(),
-            allowlist: config.allowlist.clone(),
+            network: config.network.clone(),
             nav_timeout: config.navigation_timeout,
             max_sessions: config.max_sessions,
             idle_timeout: config.session_idle_timeout,
@@ -118,13 +120,7 @@ impl Engine {
     /// Render a URL in the pool (a fresh context, closed afterwards) and return the document.
     pub async fn render_page(&self, url: &url::Url) -> Result<Rendered> {
         let config = self.config();
-        render::render(
-            &self.pool,
-            url,
-            &config.allowlist,
-            config.navigation_timeout,
-        )
-        .await
+        render::render(&self.pool, url, &config.network, config.navigation_timeout).await
     }
 
     /// `/metrics` in the OpenMetrics text format (`platform::telemetry::CONTENT_TYPE`).

@@ -1,12 +1,12 @@
 //! Rendering one URL in the Chromium pool and reading the resulting document: what a crawl does
 //! for pages that need scripts to show their content. The page gets a fresh incognito context,
-//! the same request guard as a session, and is closed before the call returns.
+//! its traffic through the egress proxy like a session, and is closed before the call returns.
 
 use crate::pool::BrowserPool;
 use crate::session::actions::{self, Action, ActionContext};
-use crate::session::{driver, guard};
+use crate::session::driver;
 use platform::error::{EngineError, Result};
-use platform::netguard::Allowlist;
+use platform::netguard::NetPolicy;
 use platform::Rendered;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,21 +21,19 @@ const SETTLE_MAX: Duration = Duration::from_secs(3);
 pub async fn render(
     pool: &Arc<BrowserPool>,
     url: &url::Url,
-    allowlist: &Allowlist,
+    network: &NetPolicy,
     timeout: Duration,
 ) -> Result<Rendered> {
     let lease = pool.acquire().await?;
     let result = async {
         let page = lease.page();
-        let blocked = Arc::new(Mutex::new(None));
-        guard::install(page, allowlist.clone(), blocked.clone()).await?;
         let cursor = Mutex::new((0.0, 0.0));
         let ctx = ActionContext {
             page,
             lease: &lease,
-            allowlist,
+            network,
             nav_timeout: timeout,
-            blocked: &blocked,
+            blocked: lease.refusals(),
             cursor: &cursor,
         };
         let loaded = actions::run(&ctx, &Action::Navigate(url.clone()), None).await?;

@@ -3,7 +3,7 @@
 //! resolve to an internal address between the check and the connection), loops stopped, a size
 //! limit enforced while reading, and the body decoded from its declared or sniffed charset.
 
-use platform::netguard::{self, Allowlist};
+use platform::netguard::{self, NetPolicy};
 use platform::Code;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::collections::HashSet;
@@ -65,7 +65,7 @@ pub struct FetchConfig {
     /// The `User-Agent` header.
     pub user_agent: String,
     /// Private networks that may be reached.
-    pub allowlist: Allowlist,
+    pub network: NetPolicy,
 }
 
 impl Default for FetchConfig {
@@ -75,7 +75,7 @@ impl Default for FetchConfig {
             max_bytes: 10 * 1024 * 1024,
             max_redirects: 10,
             user_agent: concat!("browser-automation-service/", env!("CARGO_PKG_VERSION")).into(),
-            allowlist: Allowlist::default(),
+            network: NetPolicy::default(),
         }
     }
 }
@@ -109,9 +109,10 @@ impl Fetched {
     }
 }
 
-/// A DNS resolver that never returns a private address unless it is allowed.
+/// A DNS resolver that never returns a private address unless it is allowed, resolving with the
+/// network policy's resolver.
 struct GuardedResolver {
-    allow: Allowlist,
+    allow: NetPolicy,
 }
 
 impl Resolve for GuardedResolver {
@@ -119,19 +120,9 @@ impl Resolve for GuardedResolver {
         let allow = self.allow.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if allow.allows_host(&host) {
-                return Ok(Box::new(addrs.into_iter()) as Addrs);
-            }
-            let public: Vec<_> = addrs
-                .into_iter()
-                .filter(|a| !netguard::is_restricted(a.ip()) || allow.allows_ip(a.ip()))
-                .collect();
-            if public.is_empty() {
-                return Err(format!("{host} resolves only to private addresses").into());
-            }
-            Ok(Box::new(public.into_iter()) as Addrs)
+            // Resolved once by the service's resolver; reqwest connects to exactly these.
+            let addrs = allow.resolve_checked(&host, 0).await?;
+            Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
 }
@@ -154,7 +145,7 @@ impl Fetcher {
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .dns_resolver(Arc::new(GuardedResolver {
-                allow: cfg.allowlist.clone(),
+                allow: cfg.network.clone(),
             }))
             .build()
             .map_err(|e| FetchError::Network(e.to_string()))?;
@@ -173,7 +164,7 @@ impl Fetcher {
             if !matches!(current.scheme(), "http" | "https") {
                 return Err(FetchError::InvalidUrl(current.to_string()));
             }
-            netguard::check_url(&current, &self.cfg.allowlist)
+            netguard::check_url(&current, &self.cfg.network)
                 .await
                 .map_err(|e| match e {
                     platform::EngineError::BlockedUrl(m) => FetchError::Blocked(m),
@@ -395,7 +386,7 @@ mod tests {
         Fetcher::new(FetchConfig {
             timeout,
             max_bytes,
-            allowlist: Allowlist::parse("127.0.0.1").unwrap(),
+            network: NetPolicy::parse("127.0.0.1").unwrap(),
             ..FetchConfig::default()
         })
         .unwrap()

@@ -2,7 +2,7 @@
 //! that names the variable.
 
 use crate::error::{EngineError, Result};
-use crate::netguard::Allowlist;
+use crate::netguard::{NetPolicy, Resolver};
 use crate::tenant::TenantId;
 pub use crate::viewport::Viewport;
 use std::collections::HashMap;
@@ -60,8 +60,9 @@ pub struct Config {
     pub max_browsers: usize,
     /// Most open sessions at once, over all browsers (`MAX_SESSIONS`).
     pub max_sessions: usize,
-    /// Private-network hosts and ranges navigation may reach (`PRIVATE_NETWORK_ALLOWLIST`).
-    pub allowlist: Allowlist,
+    /// What outbound connections may reach (`PRIVATE_NETWORK_ALLOWLIST`) and how names are
+    /// resolved (`DNS_SERVERS`).
+    pub network: NetPolicy,
     /// API keys and the tenants they stand for (`API_KEYS`); empty means one local tenant.
     pub api_keys: HashMap<String, TenantId>,
     /// Redis for events and the job queue (`REDIS_URL`).
@@ -92,6 +93,9 @@ pub struct Config {
     pub session_idle_timeout: Option<Duration>,
     /// Log as JSON lines (`LOG_FORMAT=json`).
     pub log_json: bool,
+    /// Let pages use WebRTC over UDP outside the egress proxy (`PAGE_WEBRTC_UDP=true`; off by
+    /// default: UDP cannot be checked by the proxy).
+    pub page_webrtc_udp: bool,
     /// Host names the MCP endpoint answers to (`ALLOWED_HOSTS`, `*` for any); guards a local
     /// server against DNS rebinding. Default: the loopback names.
     pub allowed_hosts: Vec<String>,
@@ -220,8 +224,7 @@ impl Config {
             chromium_path: chromium_path(&get)?,
             max_browsers,
             max_sessions,
-            allowlist: Allowlist::parse(get("PRIVATE_NETWORK_ALLOWLIST").as_deref().unwrap_or(""))
-                .map_err(|e| EngineError::Config(format!("PRIVATE_NETWORK_ALLOWLIST: {e}")))?,
+            network: network_policy(&get)?,
             api_keys: parse_api_keys(get("API_KEYS").as_deref().unwrap_or(""))?,
             redis_url: redis_url(&get)?,
             mongodb_uri: get("MONGODB_URI"),
@@ -244,6 +247,15 @@ impl Config {
             )?),
             session_idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
             log_json: log_json(&get)?,
+            page_webrtc_udp: match get("PAGE_WEBRTC_UDP").as_deref() {
+                None | Some("") | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => {
+                    return Err(EngineError::Config(format!(
+                        "PAGE_WEBRTC_UDP must be `true` or `false`, not `{other}`"
+                    )))
+                }
+            },
             allowed_hosts: allowed_hosts(&get),
         })
     }
@@ -398,6 +410,15 @@ fn jobs_config(get: &impl Fn(&str) -> Option<String>) -> Result<JobsConfig> {
         crawl_concurrency: parse(get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
         per_host: parse(get, "CRAWL_PER_HOST", d.per_host)?.max(1),
     })
+}
+
+/// The network policy: `PRIVATE_NETWORK_ALLOWLIST` and `DNS_SERVERS`.
+fn network_policy(get: &impl Fn(&str) -> Option<String>) -> Result<NetPolicy> {
+    let allow = NetPolicy::parse(get("PRIVATE_NETWORK_ALLOWLIST").as_deref().unwrap_or(""))
+        .map_err(|e| EngineError::Config(format!("PRIVATE_NETWORK_ALLOWLIST: {e}")))?;
+    let resolver = Resolver::parse(get("DNS_SERVERS").as_deref().unwrap_or(""))
+        .map_err(|e| EngineError::Config(format!("DNS_SERVERS: {e}")))?;
+    Ok(allow.with_resolver(resolver))
 }
 
 #[cfg(test)]

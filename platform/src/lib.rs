@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod code;
 pub mod config;
+pub mod egress;
 pub mod error;
 pub mod events;
 pub mod files;

@@ -6,6 +6,7 @@
 //! every server is the real program, started on a free port and stopped when dropped.
 
 pub mod dirs;
+pub mod dns;
 pub mod documents;
 pub mod mcp;
 pub mod procs;

@@ -6,6 +6,7 @@
 mod common;
 
 mod docs;
+mod egress;
 mod errors;
 mod events;
 mod lifecycle;

@@ -4,6 +4,7 @@
 use super::BrowserSlot;
 use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
 use chromiumoxide::Page;
+use platform::egress::{EgressPort, Refusals};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,16 +14,19 @@ pub struct PageLease {
     slot: Arc<BrowserSlot>,
     context: BrowserContextId,
     page: Page,
+    /// The proxy listener the context's traffic goes through; closed with the lease.
+    proxy: EgressPort,
     raw: tokio::sync::OnceCell<super::raw::RawCdp>,
     released: AtomicBool,
 }
 
 impl PageLease {
-    pub(super) fn new(slot: Arc<BrowserSlot>, context: BrowserContextId, page: Page) -> Self {
+    pub(super) fn new(slot: Arc<BrowserSlot>, opened: super::OpenedPage) -> Self {
         Self {
             slot,
-            context,
-            page,
+            context: opened.context,
+            page: opened.page,
+            proxy: opened.proxy,
             raw: tokio::sync::OnceCell::new(),
             released: AtomicBool::new(false),
         }
@@ -31,6 +35,11 @@ impl PageLease {
     /// The page.
     pub fn page(&self) -> &Page {
         &self.page
+    }
+
+    /// Requests of this context the egress proxy refused (the last one's reason).
+    pub fn refusals(&self) -> &Refusals {
+        self.proxy.refusals()
     }
 
     /// A direct DevTools connection to the page (see [`super::raw`]), opened on first use.

@@ -9,14 +9,16 @@ pub mod raw;
 pub use lease::PageLease;
 
 use crate::cdp::CdpResult;
-use chromiumoxide::cdp::browser_protocol::browser::{BrowserContextId, CloseParams};
+use chromiumoxide::cdp::browser_protocol::browser::CloseParams;
 use chromiumoxide::cdp::browser_protocol::target::{
     CreateBrowserContextParams, CreateTargetParams, GetBrowserContextsParams, GetTargetsParams,
 };
 use chromiumoxide::handler::HandlerConfig;
 use chromiumoxide::Browser;
 use futures::StreamExt;
+use platform::egress::{self, Egress, EgressPort};
 use platform::error::{EngineError, Result};
+use platform::netguard::NetPolicy;
 use process::ChromiumProcess;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -44,6 +46,11 @@ pub struct PoolConfig {
     pub health_interval: Duration,
     /// How long a browser may take to answer before it counts as hung.
     pub health_timeout: Duration,
+    /// What pages may reach, enforced by the egress proxy every browser sends its traffic
+    /// through.
+    pub network: NetPolicy,
+    /// Whether pages may use WebRTC over UDP outside the proxy.
+    pub webrtc_udp: bool,
 }
 
 /// A browser that died, and why.
@@ -66,7 +73,11 @@ pub struct BrowserSlot {
     leased: AtomicUsize,
     /// Incognito contexts with a blank page, opened ahead of demand so a session starts without
     /// waiting for Chromium to create and initialise a target.
-    spares: Mutex<Vec<(BrowserContextId, chromiumoxide::Page)>>,
+    spares: Mutex<Vec<OpenedPage>>,
+    /// The egress proxy listener the browser as a whole was started with.
+    _proxy: EgressPort,
+    /// The DevTools port, protected from pages while the browser lives.
+    devtools_port: Option<u16>,
     replenishing: AtomicBool,
     handler: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -136,6 +147,7 @@ pub struct BrowserPool {
     closed: AtomicBool,
     deaths: broadcast::Sender<BrowserDeath>,
     dead_tx: mpsc::UnboundedSender<BrowserDeath>,
+    egress: Arc<Egress>,
 }
 
 impl BrowserPool {
@@ -149,8 +161,10 @@ impl BrowserPool {
         }
         process::clean_stale_profiles(&cfg.profile_root);
         let (dead_tx, dead_rx) = mpsc::unbounded_channel();
+        let egress = Egress::new(cfg.network.clone());
         let pool = Arc::new(Self {
             cfg,
+            egress,
             state: Mutex::new(PoolState { slots: Vec::new() }),
             launch_lock: tokio::sync::Mutex::new(()),
             next_id: AtomicU64::new(1),
@@ -164,6 +178,12 @@ impl BrowserPool {
         }
         tokio::spawn(supervise(Arc::downgrade(&pool), dead_rx));
         Ok(pool)
+    }
+
+    /// The egress proxy every page's traffic goes through (to protect more of the service's
+    /// own ports, such as the API's).
+    pub fn egress(&self) -> &Arc<Egress> {
+        &self.egress
     }
 
     /// Deaths of browsers, for the session manager.
@@ -187,8 +207,18 @@ impl BrowserPool {
             .cfg
             .profile_root
             .join(format!("browser-{}-{id}", std::process::id()));
-        let proc =
-            ChromiumProcess::launch(&self.cfg.executable, profile, Duration::from_secs(30)).await?;
+        let proxy = self.egress.listen().await?;
+        let proc = ChromiumProcess::launch(
+            &self.cfg.executable,
+            profile,
+            &egress::chromium_flags(&proxy, self.cfg.webrtc_udp),
+            Duration::from_secs(30),
+        )
+        .await?;
+        let devtools_port = url::Url::parse(&proc.ws_url).ok().and_then(|u| u.port());
+        if let Some(port) = devtools_port {
+            self.egress.protect_port(port);
+        }
         let handler_cfg = HandlerConfig {
             viewport: None,
             request_timeout: Duration::from_secs(60),
@@ -229,6 +259,8 @@ impl BrowserPool {
             alive: AtomicBool::new(true),
             leased: AtomicUsize::new(0),
             spares: Mutex::new(Vec::new()),
+            _proxy: proxy,
+            devtools_port,
             replenishing: AtomicBool::new(false),
             handler: Mutex::new(Some(handler_task)),
         });
@@ -285,11 +317,11 @@ impl BrowserPool {
             let slot = self.reserve().await?;
             let spare = slot.spares.lock().expect("spares lock").pop();
             self.replenish(&slot);
-            if let Some((ctx, page)) = spare {
-                return Ok(PageLease::new(slot, ctx, page));
+            if let Some(opened) = spare {
+                return Ok(PageLease::new(slot, opened));
             }
-            match open_page(&slot).await {
-                Ok((ctx, page)) => return Ok(PageLease::new(slot, ctx, page)),
+            match open_page(&slot, &self.egress).await {
+                Ok(opened) => return Ok(PageLease::new(slot, opened)),
                 Err(e) => {
                     slot.leased.fetch_sub(1, Ordering::SeqCst);
                     tracing::warn!(browser_id = slot.id, error = %e, "could not open a page");
@@ -325,8 +357,9 @@ impl BrowserPool {
                 if !want || !slot.is_alive() || p.closed.load(Ordering::SeqCst) {
                     break;
                 }
+                let egress = p.egress.clone();
                 drop(p);
-                match open_page(&slot).await {
+                match open_page(&slot, &egress).await {
                     Ok(spare) => slot.spares.lock().expect("spares lock").push(spare),
                     Err(e) => {
                         tracing::warn!(browser_id = slot.id, error = %e, "could not open a spare page");
@@ -415,33 +448,42 @@ impl BrowserPool {
         let slots = std::mem::take(&mut self.state.lock().expect("pool lock").slots);
         for slot in slots {
             slot.alive.store(false, Ordering::SeqCst);
-            stop_slot(&slot).await;
+            stop_slot(&slot, &self.egress).await;
         }
     }
 }
 
-async fn open_page(
-    slot: &BrowserSlot,
-) -> Result<(
-    chromiumoxide::cdp::browser_protocol::browser::BrowserContextId,
-    chromiumoxide::Page,
-)> {
+/// A fresh incognito context with one blank page, its traffic sent through a proxy listener of
+/// its own.
+pub(crate) struct OpenedPage {
+    pub(crate) context: chromiumoxide::cdp::browser_protocol::browser::BrowserContextId,
+    pub(crate) page: chromiumoxide::Page,
+    pub(crate) proxy: EgressPort,
+}
+
+async fn open_page(slot: &BrowserSlot, egress: &Arc<Egress>) -> Result<OpenedPage> {
     let timeout = Duration::from_secs(15);
-    let ctx = tokio::time::timeout(
-        timeout,
-        slot.browser
-            .create_browser_context(CreateBrowserContextParams::default()),
-    )
-    .await
-    .map_err(|_| EngineError::Timeout("creating a browser context".into()))?
-    .cdp()?;
+    let proxy = egress.listen().await?;
+    let params = CreateBrowserContextParams {
+        proxy_server: Some(proxy.proxy_server()),
+        proxy_bypass_list: Some(egress::BYPASS_NONE.into()),
+        ..Default::default()
+    };
+    let ctx = tokio::time::timeout(timeout, slot.browser.create_browser_context(params))
+        .await
+        .map_err(|_| EngineError::Timeout("creating a browser context".into()))?
+        .cdp()?;
     let params = CreateTargetParams::builder()
         .url("about:blank")
         .browser_context_id(ctx.clone())
         .build()
         .map_err(EngineError::Browser)?;
     match tokio::time::timeout(timeout, slot.browser.new_page(params)).await {
-        Ok(Ok(page)) => Ok((ctx, page)),
+        Ok(Ok(page)) => Ok(OpenedPage {
+            context: ctx,
+            page,
+            proxy,
+        }),
         Ok(Err(e)) => {
             let _ = slot.browser.dispose_browser_context(ctx).await;
             Err(crate::cdp::cdp_error(e))
@@ -453,7 +495,7 @@ async fn open_page(
     }
 }
 
-async fn stop_slot(slot: &BrowserSlot) {
+async fn stop_slot(slot: &BrowserSlot, egress: &Egress) {
     let _ = tokio::time::timeout(
         Duration::from_secs(3),
         slot.browser.execute(CloseParams::default()),
@@ -464,6 +506,9 @@ async fn stop_slot(slot: &BrowserSlot) {
     proc.stop().await;
     if let Some(task) = slot.handler.lock().expect("handler lock").take() {
         task.abort();
+    }
+    if let Some(port) = slot.devtools_port {
+        egress.release_port(port);
     }
     tracing::info!(browser_id = slot.id, pid = slot.pid, "Chromium stopped");
 }
@@ -524,7 +569,7 @@ async fn supervise(
             slot.alive.store(false, Ordering::SeqCst);
             tracing::error!(browser_id = d.browser_id, reason = %d.reason, "browser lost; replacing it");
             let _ = pool.deaths.send(d);
-            stop_slot(&slot).await;
+            stop_slot(&slot, &pool.egress).await;
             pool.replaced.fetch_add(1, Ordering::SeqCst);
         }
         let alive = pool.slots().len();

@@ -58,14 +58,21 @@ impl ChromiumProcess {
     pub async fn launch(
         executable: &Path,
         profile_dir: PathBuf,
+        extra_args: &[String],
         timeout: Duration,
     ) -> Result<Self> {
         std::fs::create_dir_all(&profile_dir).map_err(|e| {
             EngineError::BrowserUnavailable(format!("cannot create {}: {e}", profile_dir.display()))
         })?;
-        let mut child = command(executable, &profile_dir).spawn().map_err(|e| {
-            EngineError::BrowserUnavailable(format!("cannot start {}: {e}", executable.display()))
-        })?;
+        let mut child = command(executable, &profile_dir)
+            .args(extra_args)
+            .spawn()
+            .map_err(|e| {
+                EngineError::BrowserUnavailable(format!(
+                    "cannot start {}: {e}",
+                    executable.display()
+                ))
+            })?;
         let pid = child.id().unwrap_or_default();
         let stderr = child.stderr.take().expect("stderr is piped");
         let mut lines = BufReader::new(stderr).lines();

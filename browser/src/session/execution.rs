@@ -54,14 +54,14 @@ impl SessionManager {
     }
 
     /// What an action on the session's page needs: its page, the network policy, the load
-    /// deadline, the request guard's refusals and the cursor.
+    /// deadline, the egress proxy's refusals and the cursor.
     fn action_context<'a>(&'a self, s: &'a Session, lease: &'a PageLease) -> ActionContext<'a> {
         ActionContext {
             page: lease.page(),
             lease,
-            allowlist: &self.deps.allowlist,
+            network: &self.deps.network,
             nav_timeout: self.deps.nav_timeout,
-            blocked: &s.blocked,
+            blocked: lease.refusals(),
             cursor: &s.cursor,
         }
     }

@@ -40,7 +40,7 @@ impl SessionManager {
             .map(netguard::parse_target)
             .transpose()?;
         if let Some(url) = &initial {
-            netguard::check_url(url, &self.deps.allowlist).await?;
+            netguard::check_url(url, &self.deps.network).await?;
         }
         let viewport = opts.viewport.unwrap_or_default();
         if !(100..=7680).contains(&viewport.width) || !(100..=4320).contains(&viewport.height) {
@@ -101,7 +101,6 @@ impl SessionManager {
                 tasks: Vec::new(),
                 livekit: start.livekit.clone(),
             }),
-            blocked: Arc::new(Mutex::new(None)),
             cursor: Mutex::new((0.0, 0.0)),
             span: tracing::info_span!("session", room = %room, tenant = %tenant),
         });
@@ -146,8 +145,8 @@ impl SessionManager {
                 false,
             ))
             .await
-            .cdp()?;
-            guard::install(&page, self.deps.allowlist.clone(), s.blocked.clone()).await
+            .cdp()
+            .map(|_| ())
         };
         if let Err(e) = tokio::time::timeout(Duration::from_secs(15), setup)
             .await

@@ -4,7 +4,6 @@
 pub mod actions;
 pub mod driver;
 mod execution;
-pub(crate) mod guard;
 pub mod keys;
 mod lifecycle;
 pub mod observer;
@@ -32,7 +31,7 @@ use observer::{LiveKitTarget, PublishPolicy, SessionChange, SessionObserver};
 use platform::config::Viewport;
 use platform::error::{EngineError, Result};
 use platform::events::{emit, room_channel, EventBus, EventKind};
-use platform::netguard::{self, Allowlist};
+use platform::netguard::{self, NetPolicy};
 use platform::store::{now_secs, DocumentStore, SessionRecord, SessionStatus};
 use platform::telemetry::{self, Telemetry};
 use platform::tenant::TenantId;
@@ -65,7 +64,6 @@ pub struct Session {
     created_at: f64,
     op: tokio::sync::Mutex<()>,
     inner: Mutex<Inner>,
-    blocked: Arc<Mutex<Option<String>>>,
     cursor: Mutex<(f64, f64)>,
     span: tracing::Span,
 }
@@ -135,7 +133,7 @@ pub struct SessionDeps {
     /// Typed telemetry.
     pub telemetry: Arc<Telemetry>,
     /// Private networks navigation may reach.
-    pub allowlist: Allowlist,
+    pub network: NetPolicy,
     /// Load timeout.
     pub nav_timeout: Duration,
     /// Most open sessions.

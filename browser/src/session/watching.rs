@@ -56,6 +56,30 @@ impl SessionManager {
                 }
             }));
         }
+        {
+            // Requests the egress proxy refused: told to the room as they happen.
+            let (mut refused, bus, room) =
+                (lease.refusals().subscribe(), bus.clone(), room.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let reason = match refused.recv().await {
+                        Ok(r) => r,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => break,
+                    };
+                    emit(
+                        bus.as_ref(),
+                        &room_channel(&room),
+                        EventKind::BrowserError,
+                        json!({
+                            "room_name": room, "code": "blocked_url", "reason": reason,
+                            "recoverable": true,
+                        }),
+                    )
+                    .await;
+                }
+            }));
+        }
         if let Ok(mut crashes) = page.event_listener::<EventTargetCrashed>().await {
             let (weak, bus, store, room) = (weak.clone(), bus.clone(), store.clone(), room.clone());
             tasks.push(tokio::spawn(async move {

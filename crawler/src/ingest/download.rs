@@ -5,7 +5,7 @@
 //! signature did not match.
 
 use super::IngestError;
-use platform::netguard::{self, Allowlist};
+use platform::netguard::{self, NetPolicy};
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -54,7 +54,7 @@ pub async fn fetch(
     url: &str,
     dest: &Path,
     max_bytes: u64,
-    allowlist: &Allowlist,
+    network: &NetPolicy,
     expires_at: Option<&str>,
 ) -> Result<u64, IngestError> {
     let parsed = netguard::parse_target(url)
@@ -64,7 +64,7 @@ pub async fn fetch(
             "presigned_url must be an http or https URL".into(),
         ));
     }
-    netguard::check_url(&parsed, allowlist)
+    netguard::check_url(&parsed, network)
         .await
         .map_err(|e| IngestError::Rejected(e.to_string()))?;
     let mut wait = BACKOFF;

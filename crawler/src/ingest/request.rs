@@ -288,7 +288,7 @@ impl Jobs {
                         "`presigned_url` must be an http or https URL".into(),
                     ));
                 }
-                netguard::check_url(&url, &self.platform().config.allowlist)
+                netguard::check_url(&url, &self.platform().config.network)
                     .await
                     .map(|_| ())
             }

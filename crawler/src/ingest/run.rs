@@ -161,7 +161,7 @@ async fn acquire(
         ));
     };
     let client = download::client()?;
-    let allow = &deps.platform.config.allowlist;
+    let allow = &deps.platform.config.network;
     let expires_at = r.expires_at.as_deref();
     match download::fetch(&client, url, dest, limit, allow, expires_at).await {
         Err(IngestError::Expired(why)) if holds_s3 => {

@@ -91,7 +91,7 @@ impl Jobs {
         let cfg = &platform.config;
         let fetcher = Fetcher::new(FetchConfig {
             timeout: cfg.navigation_timeout,
-            allowlist: cfg.allowlist.clone(),
+            network: cfg.network.clone(),
             ..FetchConfig::default()
         })
         .map_err(|e| EngineError::Config(format!("HTTP client: {e}")))?;
@@ -178,7 +178,7 @@ impl Jobs {
                 "`start_url` must be an http or https URL".into(),
             ));
         }
-        netguard::check_url(&url, &self.platform.config.allowlist).await?;
+        netguard::check_url(&url, &self.platform.config.network).await?;
         let max_pages = bounded(
             "max_pages",
             req.max_pages,

@@ -9,12 +9,13 @@ mod wait;
 
 use super::keys::{parse_keys, Chord};
 use chromiumoxide::Page;
+use platform::egress::Refusals;
 use platform::error::{EngineError, Result};
-use platform::netguard::{self, Allowlist};
+use platform::netguard::{self, NetPolicy};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The action names.
@@ -250,11 +251,11 @@ pub struct ActionContext<'a> {
     /// The page's lease (for the direct DevTools connection navigation uses).
     pub lease: &'a crate::pool::PageLease,
     /// Private networks that may be reached.
-    pub allowlist: &'a Allowlist,
+    pub network: &'a NetPolicy,
     /// How long a load may take.
     pub nav_timeout: Duration,
-    /// The reason the request guard last refused a request, if any.
-    pub blocked: &'a Arc<Mutex<Option<String>>>,
+    /// The requests the egress proxy refused for this page.
+    pub blocked: &'a Refusals,
     /// The mouse position, updated by clicks.
     pub cursor: &'a Mutex<(f64, f64)>,
 }

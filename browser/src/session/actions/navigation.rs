@@ -15,7 +15,7 @@ use std::time::Duration;
 /// Turn a failed main-frame load into the most precise error: a refusal by the request guard is
 /// `blocked_url`, anything else `navigation_failed`.
 fn load_error(ctx: &ActionContext<'_>, url: &str, error_text: &str) -> EngineError {
-    if let Some(reason) = ctx.blocked.lock().expect("guard lock").take() {
+    if let Some(reason) = ctx.blocked.take() {
         return EngineError::BlockedUrl(reason);
     }
     EngineError::NavigationFailed(format!("{url}: {error_text}"))
@@ -26,8 +26,8 @@ pub(super) async fn navigate(
     url: &url::Url,
     timeout: Duration,
 ) -> Result<PageState> {
-    netguard::check_url(url, ctx.allowlist).await?;
-    ctx.blocked.lock().expect("guard lock").take();
+    netguard::check_url(url, ctx.network).await?;
+    ctx.blocked.take();
     let raw = ctx.lease.raw().await?;
     let nav = tokio::time::timeout(
         timeout,
@@ -125,7 +125,7 @@ pub(super) async fn go_back(
             "the previous entry is not a web page".into(),
         ));
     }
-    netguard::check_url(&netguard::parse_target(&entry.url)?, ctx.allowlist).await?;
+    netguard::check_url(&netguard::parse_target(&entry.url)?, ctx.network).await?;
     let watch = driver::NavWatch::start(page).await?;
     page.execute(NavigateToHistoryEntryParams::new(entry.id))
         .await
