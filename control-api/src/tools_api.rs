@@ -12,17 +12,23 @@ use platform::TenantId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Whether Chromium, the event bus and the store work (needs no API key).
+/// Whether Chromium, the event bus and the store work. Needs no API key; with `API_KEYS` set,
+/// only a request with a valid key sees the details (browsers, their processes, sessions).
 #[utoipa::path(get, path = "/health", tag = "service",
     responses((status = 200, description = "Chromium, the event bus and the store all work", body = Object),
               (status = 503, description = "Something is degraded; the body says what", body = Object)))]
-pub async fn health(State(state): State<AppState>) -> Response {
+pub async fn health(State(state): State<AppState>, req: axum::extract::Request) -> Response {
     let h = state.engine.health().await;
     let status = if h.status == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let keyed = state.engine.platform.config.api_keys.is_empty()
+        || crate::auth::tenant_for(&state, &req).is_ok();
+    if !keyed {
+        return (status, Json(serde_json::json!({"status": h.status}))).into_response();
+    }
     (status, Json(h)).into_response()
 }
 

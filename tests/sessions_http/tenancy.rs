@@ -12,8 +12,21 @@ async fn one_tenant_never_sees_another_tenants_session() {
         (401, Some("unauthorized")),
         "{body}"
     );
-    let (status, _) = svc.get("/health").await;
+    // Health needs no key, but without one it tells the status alone.
+    let (status, body) = svc.get("/health").await;
     assert_eq!(status, 200, "health needs no key");
+    let anonymous: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(anonymous, json!({"status": "ok"}), "details need a key");
+    let detailed: Value = common::http_client(Duration::from_secs(10))
+        .get(format!("{}/health", svc.base))
+        .bearer_auth("key-a")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(detailed["chromium"].is_object(), "{detailed}");
 
     let (status, body) = svc
         .call_as(

@@ -160,6 +160,11 @@ impl BrowserPool {
             )));
         }
         process::clean_stale_profiles(&cfg.profile_root);
+        if process::running_as_root() {
+            tracing::warn!("running as root: Chromium's sandbox is off (--no-sandbox); run the service as a non-root user to keep it on");
+        } else {
+            tracing::info!("Chromium's sandbox is on");
+        }
         let (dead_tx, dead_rx) = mpsc::unbounded_channel();
         let egress = Egress::new(cfg.network.clone());
         let pool = Arc::new(Self {

@@ -13,7 +13,6 @@ use tokio::process::{Child, Command};
 /// handler is instead pointed into the profile through `XDG_CONFIG_HOME` and killed with it.)
 pub const CHROMIUM_FLAGS: &[&str] = &[
     "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--no-first-run",
@@ -174,6 +173,7 @@ fn command(executable: &Path, profile_dir: &Path) -> Command {
     // HOME and the XDG directories point into the profile, so nothing is written to the
     // service user's home and everything is removed with the profile.
     cmd.args(CHROMIUM_FLAGS)
+        .args(sandbox_flag())
         .env("HOME", profile_dir)
         .env("XDG_CONFIG_HOME", profile_dir.join(".config"))
         .env("XDG_CACHE_HOME", profile_dir.join(".cache"))
@@ -195,6 +195,18 @@ fn command(executable: &Path, profile_dir: &Path) -> Command {
         });
     }
     cmd
+}
+
+/// Whether the service runs as root, where Chromium's sandbox cannot start.
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `--no-sandbox` only when running as root (Chromium refuses to sandbox a root process); a
+/// non-root service keeps Chromium's sandbox on.
+fn sandbox_flag() -> Option<&'static str> {
+    running_as_root().then_some("--no-sandbox")
 }
 
 /// Read Chromium's stderr until it names its DevTools endpoint; when it exits first, the last
