@@ -329,16 +329,23 @@ async fn whep_requests_get_typed_errors() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "viewer_not_found", "{body}");
 
-    // LiveKit publishing that cannot work is refused at start.
+    // A LiveKit server the operator did not allow is refused before any token is signed or sent.
     let (status, body) = svc
         .call(
             "start_browser_session",
-            json!({"room_name": "lk", "livekit_url": "wss://lk.example.com"}),
+            json!({"room_name": "lk", "livekit_url": "wss://lk.example.com", "livekit_token": "t"}),
         )
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("blocked_url")),
+        "{body}"
+    );
     assert!(
-        body["detail"].as_str().unwrap().contains("LIVEKIT_API_KEY"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("LIVEKIT_URL_ALLOWLIST"),
         "{body}"
     );
     let (status, _) = svc
@@ -348,6 +355,27 @@ async fn whep_requests_get_typed_errors() {
         )
         .await;
     assert_eq!(status, 400);
+    // An allowed host that resolves to a refused address is refused by the network policy.
+    let mut lk = Service::start(&[("LIVEKIT_URL_ALLOWLIST", "169.254.169.254")]).await;
+    let (status, body) = lk
+        .call(
+            "start_browser_session",
+            json!({"room_name": "lk", "livekit_url": "ws://169.254.169.254:7880", "livekit_token": "t"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("blocked_url")),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("private or local"),
+        "{body}"
+    );
+    lk.stop();
 
     // The service still serves.
     let (_, c) = svc.get_json("/rooms/errs/connections").await;

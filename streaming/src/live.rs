@@ -191,6 +191,7 @@ impl LiveVideo {
         offer: String,
     ) -> Result<ViewerAnswer, StreamError> {
         whep::check_offer(&offer)?;
+        let offer = whep::filter_candidates(&offer, &self.engine.platform.config.network);
         let state = self.room_for(tenant, room)?;
         let mut st = state.lock().await;
         if st.viewers.len() >= MAX_VIEWERS_PER_ROOM {

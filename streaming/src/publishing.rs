@@ -12,6 +12,9 @@ pub struct LiveKitPolicy {
     pub configured_url: Option<String>,
     /// Whether the service signs its own tokens (`LIVEKIT_API_KEY` and `LIVEKIT_API_SECRET`).
     pub signs: bool,
+    /// Hosts a start call's `livekit_url` may name (`LIVEKIT_URL_ALLOWLIST`, by default the
+    /// configured server's host).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl LiveKitPolicy {
@@ -20,14 +23,46 @@ impl LiveKitPolicy {
         Self {
             configured_url: config.livekit_url.clone(),
             signs: config.livekit_keys.is_some(),
+            allowed_hosts: config.livekit_url_allowlist.clone(),
         }
     }
 }
 
 impl PublishPolicy for LiveKitPolicy {
     fn livekit_target(&self, options: &StartOptions) -> Result<Option<LiveKitTarget>> {
+        if let Some(url) = &options.livekit_url {
+            check_host(url, &self.allowed_hosts)?;
+        }
         livekit_target(options, self.configured_url.as_deref(), self.signs)
     }
+}
+
+/// A start call's `livekit_url` must name an allowed host: the service signs a token for it and
+/// sends it there, so an unchecked URL would hand the token (and the video) to anyone.
+pub fn check_host(url: &str, allowed: &[String]) -> Result<()> {
+    if !platform::config::is_livekit_url(url) {
+        return Err(EngineError::InvalidRequest(format!(
+            "livekit_url {url:?} must be a ws://, wss://, http:// or https:// URL"
+        )));
+    }
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        })
+        .ok_or_else(|| {
+            EngineError::InvalidRequest(format!(
+                "livekit_url {url:?} must be a ws://, wss://, http:// or https:// URL"
+            ))
+        })?;
+    if allowed.contains(&host) {
+        return Ok(());
+    }
+    Err(EngineError::BlockedUrl(format!(
+        "livekit_url host `{host}` is not allowed: list it in LIVEKIT_URL_ALLOWLIST (by default \
+         only LIVEKIT_URL's host is)"
+    )))
 }
 
 /// Where the session is published in LiveKit, if anywhere: when the start call asks (a
@@ -74,6 +109,33 @@ pub fn livekit_target(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_calls_livekit_url_must_name_an_allowed_host() {
+        let allowed = vec!["lk.example.com".to_string(), "127.0.0.1".to_string()];
+        assert!(check_host("wss://lk.example.com/rtc", &allowed).is_ok());
+        assert!(check_host("WSS://LK.EXAMPLE.COM.", &allowed).is_ok());
+        assert!(check_host("ws://127.0.0.1:7880", &allowed).is_ok());
+        for bad in [
+            "wss://evil.example.net",
+            "ws://169.254.169.254",
+            "wss://lk.example.com.evil.net",
+        ] {
+            assert_eq!(
+                check_host(bad, &allowed).unwrap_err().code(),
+                "blocked_url",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check_host("wss://lk.example.com", &[]).unwrap_err().code(),
+            "blocked_url"
+        );
+        assert_eq!(
+            check_host("not a url", &allowed).unwrap_err().code(),
+            "invalid_request"
+        );
+    }
 
     fn opts(url: Option<&str>, token: Option<&str>) -> StartOptions {
         StartOptions {

@@ -54,6 +54,30 @@ pub fn check_offer(sdp: &str) -> Result<(), StreamError> {
     Ok(())
 }
 
+/// The offer without the ICE candidates the network policy refuses: an address that is not
+/// allowed, or a name (an mDNS `.local` name the service would have to resolve). Otherwise a
+/// viewer's offer could make the service send UDP to any address; a viewer whose candidates are
+/// all dropped still connects through the peer-reflexive candidates its own checks reveal.
+pub fn filter_candidates(sdp: &str, policy: &platform::netguard::NetPolicy) -> String {
+    let keep = |line: &str| {
+        let Some(rest) = line.strip_prefix("a=candidate:") else {
+            return true;
+        };
+        rest.split_whitespace()
+            .nth(4)
+            .and_then(|addr| addr.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| policy.allows_ip(ip))
+    };
+    let mut out: String = sdp
+        .split_inclusive('\n')
+        .filter(|l| keep(l.trim_end()))
+        .collect();
+    if !sdp.ends_with('\n') && out.ends_with('\n') && !out.is_empty() {
+        out.pop();
+    }
+    out
+}
+
 /// Answer a viewer's offer (checked with [`check_offer`] by the caller) and start sending. `on_end` runs once when the viewer's connection
 /// ends by itself (failed, closed by the viewer, never connected).
 pub(crate) async fn connect(
@@ -135,6 +159,27 @@ pub(crate) async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidates_on_refused_addresses_are_dropped() {
+        let offer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n\
+            a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n\
+            a=candidate:2 1 udp 2122260223 10.1.2.3 50001 typ host\r\n\
+            a=candidate:3 1 udp 2122260223 169.254.169.254 53 typ host\r\n\
+            a=candidate:4 1 udp 2122260223 abcd-1234.local 50002 typ host\r\n\
+            a=candidate:5 1 udp 1686052607 93.184.216.34 50003 typ srflx raddr 0.0.0.0 rport 0\r\n\
+            a=end-of-candidates\r\n";
+        let strict = platform::netguard::NetPolicy::default();
+        let kept = filter_candidates(offer, &strict);
+        assert!(kept.contains("93.184.216.34"), "{kept}");
+        for gone in ["127.0.0.1", "10.1.2.3", "169.254.169.254", ".local"] {
+            assert!(!kept.contains(gone), "{gone} kept: {kept}");
+        }
+        assert!(kept.starts_with("v=0\r\nm=video") && kept.ends_with("a=end-of-candidates\r\n"));
+        // Loopback viewers work when loopback is allowed.
+        let loopback = platform::netguard::NetPolicy::parse("127.0.0.1").unwrap();
+        assert!(filter_candidates(offer, &loopback).contains("127.0.0.1 50000"));
+    }
 
     #[test]
     fn offers_are_checked_before_any_peer_is_built() {

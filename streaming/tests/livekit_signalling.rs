@@ -297,6 +297,7 @@ async fn start(livekit: Option<&str>) -> (Arc<Engine>, Arc<LiveVideo>) {
         "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
         "WEBRTC_UDP_ADDRS" => Some("127.0.0.1:0".into()),
         "LIVEKIT_URL" => livekit.clone(),
+        "LIVEKIT_URL_ALLOWLIST" => Some("127.0.0.1".into()),
         "LIVEKIT_API_KEY" => livekit.as_ref().map(|_| KEY.into()),
         "LIVEKIT_API_SECRET" => livekit.as_ref().map(|_| SECRET.into()),
         "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" => None,
