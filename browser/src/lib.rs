@@ -85,6 +85,7 @@ impl Engine {
             network: config.network.clone(),
             nav_timeout: config.navigation_timeout,
             max_sessions: config.max_sessions,
+            tenant_max_sessions: config.tenant_max_sessions,
             idle_timeout: config.session_idle_timeout,
             owns_sessions,
         })

@@ -30,6 +30,12 @@ pub enum ApiError {
     /// A missing or unknown API key.
     #[error("{0}")]
     Unauthorized(String),
+    /// A foreign `Origin` or `Host`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The API key's request rate is used up; retry after this many seconds.
+    #[error("too many requests for this API key (RATE_LIMIT_RPS); retry after {0} s")]
+    RateLimited(u64),
     /// No such route or resource.
     #[error("{0}")]
     NotFound(String),
@@ -62,6 +68,8 @@ impl ApiError {
         match self {
             ApiError::Tool(e) => e.code(),
             ApiError::Unauthorized(_) => Code::Unauthorized,
+            ApiError::Forbidden(_) => Code::Forbidden,
+            ApiError::RateLimited(_) => Code::RateLimited,
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::BadRequest(_) => Code::BadRequest,
             ApiError::PayloadTooLarge(_) => Code::PayloadTooLarge,
@@ -72,9 +80,21 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// For a limit: the seconds until a retry may succeed (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited(secs) => Some(*secs),
+            ApiError::Tool(ToolError::Engine(e)) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();
+        let retry_after = self.retry_after();
         let status =
             StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
@@ -82,7 +102,12 @@ impl IntoResponse for ApiError {
             detail: Some(self.to_string()),
             code: Some(code.to_string()),
         };
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

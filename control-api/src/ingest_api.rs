@@ -75,12 +75,21 @@ fn flag(name: &str, v: &str) -> Result<bool, ApiError> {
     responses((status = 202, description = "The job, queued", body = JobView),
               (status = 400, description = "No file part, or a malformed form", body = ErrorBody),
               (status = 413, description = "Larger than its type allows", body = ErrorBody),
+              (status = 429, description = "The tenant's hourly upload quota is used up (`upload_quota_exceeded`, with Retry-After)", body = ErrorBody),
               (status = 415, description = "A type the service does not ingest, or content that is not what its name says", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     Extension(tenant): Extension<TenantId>,
+    headers: axum::http::HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    // Refused before a byte is read when the request's length would pass the tenant's quota.
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    state.limits.check_upload(&tenant, declared)?;
     let mut form = form.map_err(|e| match e.status() {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(e.body_text()),
         _ => ApiError::BadRequest(e.body_text()),
@@ -112,11 +121,17 @@ pub async fn upload(
     if !have_file {
         return Err(ApiError::BadRequest("the form has no `file` part".into()));
     }
+    let size = tokio::fs::metadata(&tmp.0)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    state.limits.check_upload(&tenant, size)?;
     let job = state
         .services
         .jobs
         .ingest_upload(&tenant, upload, &tmp.0)
         .await?;
+    state.limits.record_upload(&tenant, size);
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

@@ -9,7 +9,9 @@ mod events_ws;
 pub mod extract;
 pub mod ingest_api;
 mod jobs_api;
+pub mod limits;
 mod openapi;
+pub mod origin;
 pub mod rooms;
 mod tools_api;
 pub mod video_api;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub rooms: Arc<Rooms>,
     /// Live video: WHEP viewers and LiveKit publishing per room.
     pub live: Arc<streaming::LiveVideo>,
+    /// Request rates and upload quotas per tenant.
+    pub limits: Arc<limits::Limits>,
 }
 
 /// Build the whole router. `cancel` ends long-lived MCP streams at shutdown.
@@ -51,6 +55,7 @@ pub fn router(
         services: services.clone(),
         rooms: Arc::new(Rooms::default()),
         live,
+        limits: Arc::new(limits::Limits::from_config(&engine.platform.config)),
     };
     let fallback_tenant = engine
         .platform
@@ -79,7 +84,15 @@ pub fn router(
     .fallback(error::not_found)
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
+        limits::rate,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
         auth::authenticate,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        origin::guard,
     ))
     .layer(axum::middleware::map_response(error::uniform))
     .layer(tower_http::trace::TraceLayer::new_for_http())

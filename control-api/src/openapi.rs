@@ -27,6 +27,7 @@ pub struct ApiDoc;
 
 /// The error answers every operation can give besides its own, documented on each (their body is
 /// `ErrorBody`): 401 without a valid key when `API_KEYS` is set (every route but `/health`);
+/// 403 for a foreign `Host` or `Origin`;
 /// 400, 413 and 415 for a body that cannot be read, is too large or is of another type; 400 for
 /// parameters that cannot be read.
 fn with_common_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
@@ -60,6 +61,16 @@ fn with_common_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::Ope
             if path != "/health" {
                 add("401", "A missing or unknown API key (when API_KEYS is set)");
             }
+            if path != "/health" && path != "/metrics" {
+                add(
+                    "429",
+                    "Over the API key's request rate (`rate_limited`, with Retry-After; when API_KEYS or RATE_LIMIT_RPS is set)",
+                );
+            }
+            add(
+                "403",
+                "A Host the service does not answer to, or a web page's Origin not listed in CORS_ORIGINS",
+            );
             if op.request_body.is_some() {
                 add("400", "A body that cannot be read as documented");
                 add("413", "A body over the route's size limit");

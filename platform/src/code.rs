@@ -78,6 +78,12 @@ codes! {
     SessionFailed = "session_failed", 409;
     /// The most sessions at once are open.
     SessionLimit = "session_limit", 429;
+    /// The tenant has its most sessions open (`TENANT_MAX_SESSIONS`).
+    TenantSessionLimit = "tenant_session_limit", 429;
+    /// The tenant uploaded its most bytes this hour (`TENANT_UPLOAD_BYTES_PER_HOUR`).
+    UploadQuotaExceeded = "upload_quota_exceeded", 429;
+    /// The API key sent more requests than its rate allows (`RATE_LIMIT_RPS`, `RATE_LIMIT_BURST`).
+    RateLimited = "rate_limited", 429;
     /// A selector or element reference matched nothing on the page.
     ElementNotFound = "element_not_found", 404;
     /// The request is malformed: an unknown action, a missing field, a bad value.

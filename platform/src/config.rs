@@ -60,6 +60,14 @@ pub struct Config {
     pub max_browsers: usize,
     /// Most open sessions at once, over all browsers (`MAX_SESSIONS`).
     pub max_sessions: usize,
+    /// Most open sessions at once for one tenant (`TENANT_MAX_SESSIONS`, default `MAX_SESSIONS`).
+    pub tenant_max_sessions: usize,
+    /// Most bytes one tenant may upload in an hour (`TENANT_UPLOAD_BYTES_PER_HOUR`, 1 GiB).
+    pub tenant_upload_bytes_per_hour: u64,
+    /// Requests per second and burst allowed per API key (`RATE_LIMIT_RPS`, `RATE_LIMIT_BURST`);
+    /// off in the local mode, 20/s with a burst of 40 with `API_KEYS`; `RATE_LIMIT_RPS=0` turns
+    /// it off.
+    pub rate_limit: Option<(f64, u32)>,
     /// What outbound connections may reach (`PRIVATE_NETWORK_ALLOWLIST`) and how names are
     /// resolved (`DNS_SERVERS`).
     pub network: NetPolicy,
@@ -79,6 +87,9 @@ pub struct Config {
     pub qdrant_api_key: Option<String>,
     /// LiveKit server (`LIVEKIT_URL`).
     pub livekit_url: Option<String>,
+    /// Hosts a start call's `livekit_url` may name (`LIVEKIT_URL_ALLOWLIST`, comma-separated);
+    /// by default only `LIVEKIT_URL`'s host.
+    pub livekit_url_allowlist: Vec<String>,
     /// LiveKit API key and secret (`LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`): the service signs
     /// its own room tokens with them.
     pub livekit_keys: Option<LiveKitKeys>,
@@ -96,9 +107,13 @@ pub struct Config {
     /// Let pages use WebRTC over UDP outside the egress proxy (`PAGE_WEBRTC_UDP=true`; off by
     /// default: UDP cannot be checked by the proxy).
     pub page_webrtc_udp: bool,
-    /// Host names the MCP endpoint answers to (`ALLOWED_HOSTS`, `*` for any); guards a local
-    /// server against DNS rebinding. Default: the loopback names.
+    /// Host names the API answers to (`ALLOWED_HOSTS`, `*` for any), on every route; guards a
+    /// local server against DNS rebinding. Default: the loopback names.
     pub allowed_hosts: Vec<String>,
+    /// Web origins whose pages may call the API (`CORS_ORIGINS`, exact origins such as
+    /// `https://app.example.com`); none by default, and a request carrying any other foreign
+    /// `Origin` is refused.
+    pub cors_origins: Vec<String>,
     /// Crawl jobs and their queue.
     pub jobs: JobsConfig,
 }
@@ -224,6 +239,9 @@ impl Config {
             chromium_path: chromium_path(&get)?,
             max_browsers,
             max_sessions,
+            tenant_max_sessions: parse(&get, "TENANT_MAX_SESSIONS", max_sessions)?.max(1),
+            tenant_upload_bytes_per_hour: parse(&get, "TENANT_UPLOAD_BYTES_PER_HOUR", 1u64 << 30)?,
+            rate_limit: rate_limit(&get)?,
             network: network_policy(&get)?,
             api_keys: parse_api_keys(get("API_KEYS").as_deref().unwrap_or(""))?,
             redis_url: redis_url(&get)?,
@@ -234,6 +252,7 @@ impl Config {
             qdrant_url: get("QDRANT_URL"),
             qdrant_api_key: get("QDRANT_API_KEY"),
             livekit_url: livekit_url(&get)?,
+            livekit_url_allowlist: livekit_url_allowlist(&get),
             livekit_keys: livekit_keys(&get)?,
             webrtc_udp_addrs: match list(get("WEBRTC_UDP_ADDRS")) {
                 v if v.is_empty() => vec!["0.0.0.0:0".into(), "127.0.0.1:0".into()],
@@ -257,6 +276,12 @@ impl Config {
                 }
             },
             allowed_hosts: allowed_hosts(&get),
+            cors_origins: get("CORS_ORIGINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|o| !o.is_empty())
+                .collect(),
         })
     }
 
@@ -361,6 +386,22 @@ fn redis_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
     Ok(url)
 }
 
+/// `LIVEKIT_URL_ALLOWLIST`, else the host of `LIVEKIT_URL`, else nothing.
+fn livekit_url_allowlist(get: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    match get("LIVEKIT_URL_ALLOWLIST") {
+        Some(list) => list
+            .split(',')
+            .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        None => get("LIVEKIT_URL")
+            .and_then(|u| url::Url::parse(&u).ok())
+            .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()))
+            .into_iter()
+            .collect(),
+    }
+}
+
 /// `LIVEKIT_URL`, when set, with a WebSocket or HTTP scheme.
 fn livekit_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
     let url = get("LIVEKIT_URL");
@@ -410,6 +451,31 @@ fn jobs_config(get: &impl Fn(&str) -> Option<String>) -> Result<JobsConfig> {
         crawl_concurrency: parse(get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
         per_host: parse(get, "CRAWL_PER_HOST", d.per_host)?.max(1),
     })
+}
+
+/// `RATE_LIMIT_RPS` and `RATE_LIMIT_BURST`: off without `API_KEYS` unless set, 20/s burst 40
+/// with them; a rate of 0 turns the limit off.
+fn rate_limit(get: &impl Fn(&str) -> Option<String>) -> Result<Option<(f64, u32)>> {
+    let keyed = get("API_KEYS").is_some_and(|k| !k.trim().is_empty());
+    let rps = match get("RATE_LIMIT_RPS") {
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| *r >= 0.0 && r.is_finite())
+            .ok_or_else(|| {
+                EngineError::Config(format!(
+                    "RATE_LIMIT_RPS must be a number of requests per second, not {v:?}"
+                ))
+            })?,
+        None if keyed => 20.0,
+        None => 0.0,
+    };
+    if rps == 0.0 {
+        return Ok(None);
+    }
+    let burst = parse(get, "RATE_LIMIT_BURST", ((rps * 2.0).ceil() as u32).max(1))?;
+    Ok(Some((rps, burst.max(1))))
 }
 
 /// The network policy: `PRIVATE_NETWORK_ALLOWLIST` and `DNS_SERVERS`.

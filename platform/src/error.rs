@@ -36,6 +36,12 @@ pub enum EngineError {
     /// The maximum number of concurrent sessions is reached.
     #[error("session limit reached ({0} open sessions)")]
     SessionLimit(usize),
+    /// The tenant has its most sessions open.
+    #[error("this tenant has its most sessions open ({0}, TENANT_MAX_SESSIONS); close one first")]
+    TenantSessionLimit(usize),
+    /// The tenant uploaded its most bytes this hour; retry after the given seconds.
+    #[error("{0}")]
+    UploadQuota(String, u64),
     /// A selector or element reference matched nothing on the page.
     #[error("no element matches {0}")]
     ElementNotFound(String),
@@ -103,6 +109,8 @@ impl EngineError {
             Self::SessionPaused(_) => Code::SessionPaused,
             Self::SessionFailed(..) => Code::SessionFailed,
             Self::SessionLimit(_) => Code::SessionLimit,
+            Self::TenantSessionLimit(_) => Code::TenantSessionLimit,
+            Self::UploadQuota(..) => Code::UploadQuotaExceeded,
             Self::ElementNotFound(_) => Code::ElementNotFound,
             Self::InvalidRequest(_) => Code::InvalidRequest,
             Self::BrowserUnavailable(_) => Code::BrowserUnavailable,
@@ -120,6 +128,15 @@ impl EngineError {
             Self::FileNotFound(_) => Code::FileNotFound,
             Self::FileTooLarge(_) => Code::FileTooLarge,
             Self::UnsupportedFile(_) => Code::UnsupportedFileType,
+        }
+    }
+
+    /// For a limit: how many seconds until a retry may succeed (the `Retry-After` header).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::SessionLimit(_) | Self::TenantSessionLimit(_) => Some(10),
+            Self::UploadQuota(_, secs) => Some((*secs).max(1)),
+            _ => None,
         }
     }
 

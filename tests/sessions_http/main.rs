@@ -10,6 +10,8 @@ mod egress;
 mod errors;
 mod events;
 mod lifecycle;
+mod limits;
+mod origins;
 mod tenancy;
 
 use common::{eventually, processes_mentioning, site, Service};

@@ -54,11 +54,18 @@ impl SessionManager {
                 "fps must be between 1 and 60".into(),
             ));
         }
+        let livekit = self.publish_target(opts)?;
+        if let Some(target) = &livekit {
+            // The LiveKit server is reached by the service with a token it may have signed: it
+            // passes the network policy like any other outbound connection.
+            let url = netguard::parse_target(&target.url.replacen("ws", "http", 1))?;
+            netguard::check_url(&url, &self.deps.network).await?;
+        }
         Ok(Start {
             initial,
             viewport,
             fps,
-            livekit: self.publish_target(opts)?,
+            livekit,
         })
     }
 
@@ -72,7 +79,7 @@ impl SessionManager {
                 return Err(EngineError::SessionExists(room.to_string()));
             }
         }
-        let open = map
+        let open: Vec<&Arc<Session>> = map
             .values()
             .filter(|s| {
                 matches!(
@@ -80,9 +87,14 @@ impl SessionManager {
                     SessionStatus::Active | SessionStatus::Paused
                 )
             })
-            .count();
-        if open >= self.deps.max_sessions {
-            return Err(EngineError::SessionLimit(open));
+            .collect();
+        if open.len() >= self.deps.max_sessions {
+            return Err(EngineError::SessionLimit(open.len()));
+        }
+        // Below the service's limit, a tenant's own share keeps one tenant from filling it.
+        let mine = open.iter().filter(|s| s.tenant == *tenant).count();
+        if mine >= self.deps.tenant_max_sessions {
+            return Err(EngineError::TenantSessionLimit(mine));
         }
         let s = Arc::new(Session {
             room_name: room.to_string(),

@@ -138,6 +138,8 @@ pub struct SessionDeps {
     pub nav_timeout: Duration,
     /// Most open sessions.
     pub max_sessions: usize,
+    /// Most open sessions for one tenant.
+    pub tenant_max_sessions: usize,
     /// Close sessions idle this long.
     pub idle_timeout: Option<Duration>,
     /// Whether this process owns the stored sessions: at start it marks those left open by a
