@@ -494,3 +494,61 @@ async fn a_flaky_download_is_retried_with_backoff() {
         "{v}"
     );
 }
+
+/// With the S3 backend and several tenants, an S3 reference without a presigned URL is read with
+/// the service's own credentials only in its bucket and under the caller's prefix: another
+/// tenant's key, another bucket or a key that climbs out answer 403 at once.
+#[tokio::test]
+async fn s3_references_stay_within_the_tenants_prefix() {
+    let (s3, files) = bucket().await;
+    let endpoint = s3.endpoint();
+    let svc = Service::start(&[
+        ("API_KEYS", "key-a:org-a,key-b:org-b"),
+        ("S3_PROVIDER", "s3s-fs"),
+        ("S3_ENDPOINT", &endpoint),
+        ("S3_REGION", "us-east-1"),
+        ("S3_BUCKET", "platform"),
+        ("S3_ACCESS_KEY_ID", S3_ACCESS_KEY),
+        ("S3_SECRET_ACCESS_KEY", S3_SECRET_KEY),
+    ])
+    .await
+    .with_key("key-a");
+    let key = "org-a/knowledge/kn-9/1-notes.md";
+    put(&files, key, b"# Notes\n\nThe pump runs on Tuesdays.\n").await;
+    let body = |bucket: &str, key: &str| {
+        json!({"source_type": "file",
+               "s3_reference": {"bucket": bucket, "key": key},
+               "file_metadata": {"filename": "notes.md"}})
+    };
+    // The owner reads its own file with the service's credentials.
+    let (status, v) = svc
+        .post_json("/api/knowledge/ingest/start", body("platform", key))
+        .await;
+    assert_eq!(status, 202, "{v}");
+    ingested(&svc, v["job_id"].as_str().unwrap()).await;
+    // Another tenant naming it is refused before anything is fetched.
+    let r = common::http_client(Duration::from_secs(30))
+        .post(format!("{}/api/knowledge/ingest/start", svc.base))
+        .bearer_auth("key-b")
+        .json(&body("platform", key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "forbidden");
+    // So are another bucket and a key that climbs out of the prefix.
+    for (bucket, k) in [
+        ("elsewhere", key),
+        ("platform", "org-a/../org-b/secret.md"),
+        ("platform", "org-b/knowledge/x.md"),
+    ] {
+        let (status, v) = svc
+            .post_json("/api/knowledge/ingest/start", body(bucket, k))
+            .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (403, Some("forbidden")),
+            "{bucket}/{k}: {v}"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use platform::events::room_channel;
 use platform::TenantId;
 
@@ -39,19 +39,43 @@ pub async fn events(
         .events
         .subscribe(&room_channel(&room))
         .await?;
+    // Bound to the session open now: the socket closes when it ends, so it never carries a
+    // later session of the same name (another tenant's, perhaps).
+    let ended = state.engine.sessions.end_signal(&tenant, &room);
     let guard = state.rooms.connect(&room, ConnectionKind::Events);
-    Ok(ws.on_upgrade(move |socket| forward(socket, stream, guard)))
+    Ok(ws.on_upgrade(move |socket| forward(socket, stream, ended, guard)))
 }
 
 async fn forward(
     socket: WebSocket,
     mut events: futures::stream::BoxStream<'static, platform::events::Event>,
+    ended: Option<tokio::sync::watch::Receiver<bool>>,
     _guard: crate::rooms::ConnectionGuard,
 ) {
     let (mut tx, mut rx) = socket.split();
     use futures::SinkExt;
+    let session_ended = async move {
+        match ended {
+            Some(mut e) => {
+                let _ = e.wait_for(|ended| *ended).await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(session_ended);
     loop {
         tokio::select! {
+            _ = &mut session_ended => {
+                // Let the session's last events (its close) through first.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                while let Some(Some(ev)) = events.next().now_or_never() {
+                    if let Ok(text) = serde_json::to_string(&ev) {
+                        let _ = tx.send(Message::Text(text.into())).await;
+                    }
+                }
+                let _ = tx.send(Message::Close(None)).await;
+                break;
+            }
             ev = events.next() => {
                 let Some(ev) = ev else { break };
                 let Ok(text) = serde_json::to_string(&ev) else { continue };

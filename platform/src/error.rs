@@ -36,6 +36,9 @@ pub enum EngineError {
     /// The maximum number of concurrent sessions is reached.
     #[error("session limit reached ({0} open sessions)")]
     SessionLimit(usize),
+    /// The caller may not have what it names (another tenant's file, say).
+    #[error("{0}")]
+    Forbidden(String),
     /// The tenant has its most sessions open.
     #[error("this tenant has its most sessions open ({0}, TENANT_MAX_SESSIONS); close one first")]
     TenantSessionLimit(usize),
@@ -110,6 +113,7 @@ impl EngineError {
             Self::SessionFailed(..) => Code::SessionFailed,
             Self::SessionLimit(_) => Code::SessionLimit,
             Self::TenantSessionLimit(_) => Code::TenantSessionLimit,
+            Self::Forbidden(_) => Code::Forbidden,
             Self::UploadQuota(..) => Code::UploadQuotaExceeded,
             Self::ElementNotFound(_) => Code::ElementNotFound,
             Self::InvalidRequest(_) => Code::InvalidRequest,

@@ -78,3 +78,58 @@ async fn one_tenant_never_sees_another_tenants_session() {
         "session_not_found"
     );
 }
+
+/// An event socket belongs to the session that was open when it connected: it closes when that
+/// session ends, and the next session of the same name (another tenant's here) reaches it never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_socket_ends_with_its_session_and_never_hears_the_next() {
+    let site = site::start().await;
+    let svc = Service::start(&[("API_KEYS", "key-a:org-a,key-b:org-b")]).await;
+    let start = |key: &'static str| {
+        svc.call_as(
+            Some(key),
+            "start_browser_session",
+            json!({"room_name": "reused", "initial_url": site.url("/")}),
+        )
+    };
+    assert_eq!(start("key-a").await.0, 200);
+    let url = format!("ws://{}/mcp/events/reused?token=key-a", &svc.base[7..]);
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (_, mut socket) = ws.split();
+    let (status, _) = svc
+        .call_as(
+            Some("key-a"),
+            "close_browser_session",
+            json!({"room_name": "reused"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The socket ends with the session (after its last events).
+    let mut seen = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(msg) = socket.next().await {
+            match msg {
+                Ok(tokio_tungstenite::tungstenite::Message::Text(t)) => seen.push(t.to_string()),
+                Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the socket outlived its session: {seen:?}");
+    // The other tenant's session of the same name reaches nothing of the first tenant's.
+    assert_eq!(start("key-b").await.0, 200, "the name is free again");
+    let secret = site.url("/form?token=tenant-b-secret");
+    let (status, _) = svc
+        .call_as(
+            Some("key-b"),
+            "execute_action",
+            json!({"room_name": "reused", "action": "navigate", "url": secret}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        !seen.iter().any(|e| e.contains("tenant-b-secret")),
+        "{seen:?}"
+    );
+}

@@ -114,6 +114,7 @@ impl SessionManager {
                 livekit: start.livekit.clone(),
             }),
             cursor: Mutex::new((0.0, 0.0)),
+            ended: tokio::sync::watch::channel(false).0,
             span: tracing::info_span!("session", room = %room, tenant = %tenant),
         });
         map.insert(room.to_string(), s.clone());
@@ -197,6 +198,7 @@ impl SessionManager {
             i.status = SessionStatus::Closed;
             (i.lease.take(), std::mem::take(&mut i.tasks))
         };
+        s.ended.send_replace(true);
         for t in tasks {
             t.abort();
         }

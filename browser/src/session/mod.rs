@@ -65,6 +65,9 @@ pub struct Session {
     op: tokio::sync::Mutex<()>,
     inner: Mutex<Inner>,
     cursor: Mutex<(f64, f64)>,
+    /// Set when the session ends (closed, idle, discarded): what is bound to this instance of the
+    /// room (an event socket) ends with it.
+    ended: tokio::sync::watch::Sender<bool>,
     span: tracing::Span,
 }
 
@@ -263,6 +266,17 @@ impl SessionManager {
     /// Whether the tenant owns an open session in this room.
     pub fn owns(&self, tenant: &TenantId, room: &str) -> bool {
         self.get(tenant, room).is_ok()
+    }
+
+    /// A signal that turns `true` when the tenant's current session of `room` ends (`None` when
+    /// there is none): a subscription bound to this session instance closes with it, and never
+    /// carries the events of a later session of the same name.
+    pub fn end_signal(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+    ) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.get(tenant, room).ok().map(|s| s.ended.subscribe())
     }
 
     /// Be told of every session's changes from now on (live video uses this).

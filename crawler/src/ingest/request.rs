@@ -244,7 +244,7 @@ impl Jobs {
         }
         let meta = req.file_metadata.unwrap_or_default();
         let (reference, display) = file_reference(req.s3_reference, req.source_url)?;
-        self.check_reachable(&reference).await?;
+        self.check_reachable(tenant, &reference).await?;
         let filename = meta
             .filename
             .clone()
@@ -278,8 +278,9 @@ impl Jobs {
     }
 
     /// Whether the service may fetch the file: a presigned URL must be http(s) and pass the
-    /// network policy; without one, the service must hold S3 credentials.
-    async fn check_reachable(&self, reference: &S3ReferenceBody) -> Result<()> {
+    /// network policy; without one, the service must hold S3 credentials and the object lie in
+    /// its bucket, under the tenant's prefix.
+    async fn check_reachable(&self, tenant: &TenantId, reference: &S3ReferenceBody) -> Result<()> {
         match &reference.presigned_url {
             Some(u) => {
                 let url = netguard::parse_target(u)?;
@@ -296,7 +297,16 @@ impl Jobs {
                 "`s3_reference.presigned_url` is required: this service holds no S3 credentials"
                     .into(),
             )),
-            None => Ok(()),
+            None => {
+                let platform = self.platform();
+                platform::files::check_scope(
+                    platform.files.bucket(),
+                    !platform.config.api_keys.is_empty(),
+                    tenant,
+                    &reference.bucket,
+                    &reference.key,
+                )
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use super::kinds::{self, FileKind};
 use super::{download, extract, media, IngestError};
 use crate::jobs::events;
 use crate::jobs::run::{RunDeps, RunError, RunOutcome};
-use platform::files::{knowledge_key, PRESIGN_DEFAULT};
+use platform::files::{self, knowledge_key, PRESIGN_DEFAULT};
 use platform::jobs::{FileSource, JobRecord, JobStatus};
 use platform::store::{now_secs, JobUpdate, PageRecord};
 use std::path::{Path, PathBuf};
@@ -151,9 +151,19 @@ async fn acquire(
     let Some(r) = &source.s3_reference else {
         return Err(IngestError::Malformed("the job names no file".into()));
     };
+    // The service's own credentials read only what the tenant may have: its bucket, the
+    // tenant's prefix.
+    let scope = files::check_scope(
+        files.bucket(),
+        !deps.platform.config.api_keys.is_empty(),
+        &job.tenant_id,
+        &r.bucket,
+        &r.key,
+    );
     let holds_s3 = files.backend() == "s3" && !r.bucket.is_empty();
     let Some(url) = &r.presigned_url else {
         if holds_s3 {
+            scope.map_err(|e| IngestError::Rejected(e.to_string()))?;
             return Ok(files.get_file(Some(&r.bucket), &r.key, dest, limit).await?);
         }
         return Err(IngestError::Rejected(
@@ -164,7 +174,7 @@ async fn acquire(
     let allow = &deps.platform.config.network;
     let expires_at = r.expires_at.as_deref();
     match download::fetch(&client, url, dest, limit, allow, expires_at).await {
-        Err(IngestError::Expired(why)) if holds_s3 => {
+        Err(IngestError::Expired(why)) if holds_s3 && scope.is_ok() => {
             tracing::info!(job_id = %job.job_id, "presigned URL expired; signing a fresh one");
             let fresh = files
                 .presign_get(Some(&r.bucket), &r.key, PRESIGN_DEFAULT)
@@ -172,6 +182,10 @@ async fn acquire(
                 .ok_or(IngestError::Expired(why))?;
             download::fetch(&client, &fresh, dest, limit, allow, None).await
         }
+        Err(IngestError::Expired(why)) if holds_s3 => Err(IngestError::Expired(format!(
+            "{why}, and the object lies outside what this tenant may read with the service's \
+             credentials, so no fresh one is signed: hand over a new presigned URL"
+        ))),
         Err(IngestError::Expired(why)) => Err(IngestError::Expired(format!(
             "{why}, and this service holds no S3 credentials to sign a fresh one: hand over a new presigned URL"
         ))),

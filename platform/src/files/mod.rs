@@ -83,6 +83,37 @@ fn safe_segment(s: &str) -> String {
     safe_filename(s)
 }
 
+/// Whether the service may read `bucket`/`key` with its own S3 credentials on behalf of
+/// `tenant`: only in its own bucket (`bucket_of_store`), and, when several tenants share the
+/// service (`multi_tenant`), only under the tenant's prefix (`{organization}/`, as the keys the
+/// service writes). Anything else is `forbidden`, decided before any request to S3.
+pub fn check_scope(
+    bucket_of_store: Option<&str>,
+    multi_tenant: bool,
+    tenant: &crate::TenantId,
+    bucket: &str,
+    key: &str,
+) -> crate::error::Result<()> {
+    use crate::error::EngineError;
+    if bucket_of_store != Some(bucket) {
+        return Err(EngineError::Forbidden(format!(
+            "the bucket `{bucket}` is not this service's; hand over a presigned URL for it"
+        )));
+    }
+    if key.starts_with('/') || key.split('/').any(|s| s == ".." || s == ".") {
+        return Err(EngineError::Forbidden(format!(
+            "the key `{key}` is not a plain object key"
+        )));
+    }
+    let prefix = format!("{}/", safe_segment(tenant.as_str()));
+    if multi_tenant && !key.starts_with(&prefix) {
+        return Err(EngineError::Forbidden(format!(
+            "the key `{key}` lies outside this tenant's prefix `{prefix}`; hand over a presigned URL for it"
+        )));
+    }
+    Ok(())
+}
+
 /// The key of a knowledge file: `{organizationId}/knowledge/{knowledgeId}/{timestamp}-{filename}`
 /// (`timestamp` in milliseconds since the Unix epoch).
 pub fn knowledge_key(
