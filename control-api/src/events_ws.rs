@@ -37,12 +37,14 @@ pub async fn events(
         .engine
         .platform
         .events
-        .subscribe(&room_channel(&room))
+        .subscribe(&room_channel(&tenant, &room))
         .await?;
     // Bound to the session open now: the socket closes when it ends, so it never carries a
     // later session of the same name (another tenant's, perhaps).
     let ended = state.engine.sessions.end_signal(&tenant, &room);
-    let guard = state.rooms.connect(&room, ConnectionKind::Events);
+    let guard = state
+        .rooms
+        .connect(&crate::rooms::key(&tenant, &room), ConnectionKind::Events);
     Ok(ws.on_upgrade(move |socket| forward(socket, stream, ended, guard)))
 }
 

@@ -21,7 +21,13 @@ pub enum ConnectionKind {
     Events,
 }
 
-/// Counts for every room with something connected.
+/// The key a tenant's room is counted under: two tenants' rooms of the same name are counted
+/// apart.
+pub fn key(tenant: &platform::TenantId, room: &str) -> String {
+    format!("{tenant}\u{0}{room}")
+}
+
+/// Counts for every room with something connected, by [`key`].
 #[derive(Default)]
 pub struct Rooms {
     counts: Mutex<HashMap<String, RoomCounts>>,

@@ -121,10 +121,12 @@ pub struct RoomConnections {
     responses((status = 200, description = "Connection counts", body = RoomConnections)))]
 pub async fn room_connections(
     State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Json<RoomConnections> {
-    let mut c = state.rooms.counts(&room);
-    let video = state.live.room(&room).await;
+    // The caller's room of that name only: another tenant's counts are never shown.
+    let mut c = state.rooms.counts(&crate::rooms::key(&tenant, &room));
+    let video = state.live.room(&tenant, &room).await;
     c.viewers = video.viewers;
     Json(RoomConnections {
         room_name: room,

@@ -64,11 +64,15 @@ struct RoomState {
     paused: watch::Sender<bool>,
 }
 
+/// One room's video state, shared by its viewers and its publisher.
+type SharedRoom = Arc<tokio::sync::Mutex<RoomState>>;
+
 /// Live video for every session of this process.
 pub struct LiveVideo {
     engine: Arc<Engine>,
     settings: RtcSettings,
-    rooms: Mutex<HashMap<String, Arc<tokio::sync::Mutex<RoomState>>>>,
+    /// Rooms by (tenant, room name), as sessions are.
+    rooms: Mutex<HashMap<(TenantId, String), SharedRoom>>,
     me: Weak<LiveVideo>,
 }
 
@@ -105,8 +109,9 @@ impl LiveVideo {
         live
     }
 
-    fn room_state(&self, room: &str) -> Option<Arc<tokio::sync::Mutex<RoomState>>> {
-        self.rooms.lock().expect("rooms lock").get(room).cloned()
+    fn room_state(&self, tenant: &TenantId, room: &str) -> Option<SharedRoom> {
+        let key = (tenant.clone(), room.to_string());
+        self.rooms.lock().expect("rooms lock").get(&key).cloned()
     }
 
     /// The room's state, created for a session the tenant owns.
@@ -118,7 +123,7 @@ impl LiveVideo {
         let info = self.engine.sessions.info(tenant, room)?;
         let mut rooms = self.rooms.lock().expect("rooms lock");
         Ok(rooms
-            .entry(room.to_string())
+            .entry((tenant.clone(), room.to_string()))
             .or_insert_with(|| {
                 Arc::new(tokio::sync::Mutex::new(RoomState {
                     tenant: tenant.clone(),
@@ -204,10 +209,11 @@ impl LiveVideo {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let on_end = {
             let (me, room, id) = (self.me.clone(), room.to_string(), id.clone());
+            let tenant = tenant.clone();
             move || {
                 tokio::spawn(async move {
                     if let Some(me) = me.upgrade() {
-                        me.remove_viewer(&room, &id).await;
+                        me.remove_viewer(&tenant, &room, &id).await;
                     }
                 });
             }
@@ -249,8 +255,8 @@ impl LiveVideo {
         }
     }
 
-    async fn remove_viewer(&self, room: &str, id: &str) -> bool {
-        let Some(state) = self.room_state(room) else {
+    async fn remove_viewer(&self, tenant: &TenantId, room: &str, id: &str) -> bool {
+        let Some(state) = self.room_state(tenant, room) else {
             return false;
         };
         let mut st = state.lock().await;
@@ -271,7 +277,7 @@ impl LiveVideo {
         id: &str,
     ) -> Result<(), StreamError> {
         self.engine.sessions.info(tenant, room)?;
-        if self.remove_viewer(room, id).await {
+        if self.remove_viewer(tenant, room, id).await {
             Ok(())
         } else {
             Err(StreamError::ViewerNotFound(id.to_string()))
@@ -279,8 +285,8 @@ impl LiveVideo {
     }
 
     /// What a room's video is doing (all zero for a room without video).
-    pub async fn room(&self, room: &str) -> RoomVideo {
-        let Some(state) = self.room_state(room) else {
+    pub async fn room(&self, tenant: &TenantId, room: &str) -> RoomVideo {
+        let Some(state) = self.room_state(tenant, room) else {
             return RoomVideo::default();
         };
         let st = state.lock().await;
@@ -300,7 +306,7 @@ impl LiveVideo {
                     tracing::warn!(room, error = %e, "not published to LiveKit");
                     emit(
                         self.engine.platform.events.as_ref(),
-                        &room_channel(&room),
+                        &room_channel(&tenant, &room),
                         EventKind::BrowserError,
                         serde_json::json!({"room_name": room, "reason": e.to_string(),
                             "code": e.code(), "recoverable": true, "source": "livekit"}),
@@ -310,7 +316,7 @@ impl LiveVideo {
             }
             SessionChange::Paused | SessionChange::Resumed => {
                 let paused = change == SessionChange::Paused;
-                if let Some(state) = self.room_state(&room) {
+                if let Some(state) = self.room_state(&tenant, &room) {
                     let st = state.lock().await;
                     st.paused.send_replace(paused);
                     if let Some(src) = &st.source {
@@ -319,7 +325,8 @@ impl LiveVideo {
                 }
             }
             SessionChange::Ended => {
-                let state = self.rooms.lock().expect("rooms lock").remove(&room);
+                let key = (tenant.clone(), room.clone());
+                let state = self.rooms.lock().expect("rooms lock").remove(&key);
                 if let Some(state) = state {
                     let viewers =
                         close_room(&mut *state.lock().await, self.telemetry(), &room).await;
@@ -364,7 +371,7 @@ impl LiveVideo {
     /// Close every connection and encoder (at shutdown).
     pub async fn shutdown(&self) {
         let rooms: Vec<_> = self.rooms.lock().expect("rooms lock").drain().collect();
-        for (room, state) in rooms {
+        for ((_, room), state) in rooms {
             close_room(&mut *state.lock().await, self.telemetry(), &room).await;
             tracing::debug!(room, "video closed at shutdown");
         }

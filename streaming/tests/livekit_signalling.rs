@@ -355,7 +355,10 @@ async fn a_session_is_published_muted_on_pause_and_republished_after_a_drop() {
         seen.tracks.lock().unwrap()[0],
         (640, 360, proto::TrackSource::ScreenShare as i32)
     );
-    assert_eq!(live.room(room).await.livekit.as_deref(), Some("published"));
+    assert_eq!(
+        live.room(&TenantId::local(), room).await.livekit.as_deref(),
+        Some("published")
+    );
 
     // A keyframe request (PLI) is answered at once, not at the next periodic keyframe (4 s).
     until(10, "a fresh keyframe", || {
@@ -436,13 +439,13 @@ async fn a_session_is_published_muted_on_pause_and_republished_after_a_drop() {
     // Closing the session leaves the room and releases the encoder.
     engine.sessions.close(&tenant, room).await.unwrap();
     until(10, "a leave", || seen.leaves.load(Ordering::SeqCst) >= 1).await;
-    let mut v = live.room(room).await;
+    let mut v = live.room(&TenantId::local(), room).await;
     for _ in 0..50 {
         if !v.encoding {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        v = live.room(room).await;
+        v = live.room(&TenantId::local(), room).await;
     }
     assert!(!v.encoding && v.livekit.is_none(), "{v:?}");
     assert_eq!(seen.refused.load(Ordering::SeqCst), 0);
@@ -472,10 +475,20 @@ async fn a_refused_token_fails_the_publisher_without_retrying() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if live.room("lk-bad").await.livekit.as_deref() == Some("failed") {
+        if live
+            .room(&TenantId::local(), "lk-bad")
+            .await
+            .livekit
+            .as_deref()
+            == Some("failed")
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "{:?}", live.room("lk-bad").await);
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            live.room(&TenantId::local(), "lk-bad").await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -133,3 +133,68 @@ async fn an_event_socket_ends_with_its_session_and_never_hears_the_next() {
         "{seen:?}"
     );
 }
+
+/// Open the tenant's room `same` on a page of the site.
+async fn open_same(svc: &Service, site: &site::Site, key: &str, path: &str) -> (u16, Value) {
+    svc.call_as(
+        Some(key),
+        "start_browser_session",
+        json!({"room_name": "same", "initial_url": site.url(path)}),
+    )
+    .await
+}
+
+/// The tenant's room `same` as `get_browser_context` shows it.
+async fn context_of_same(svc: &Service, key: &str) -> (u16, Value) {
+    svc.call_as(
+        Some(key),
+        "get_browser_context",
+        json!({"room_name": "same"}),
+    )
+    .await
+}
+
+/// Rooms are named per tenant: two tenants use the same room name at once, each sees only its
+/// own, and after a restart neither can take the other's recoverable room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_tenants_share_a_room_name_without_seeing_each_other_even_across_a_restart() {
+    let site = site::start().await;
+    let keys = [("API_KEYS", "key-a:org-a,key-b:org-b")];
+    let mut svc = Service::start(&keys).await;
+    assert_eq!(open_same(&svc, &site, "key-a", "/form").await.0, 200);
+    let (status, body) = open_same(&svc, &site, "key-b", "/buttons").await;
+    assert_eq!(status, 200, "the same name for another tenant: {body}");
+    let (_, a) = context_of_same(&svc, "key-a").await;
+    let (_, b) = context_of_same(&svc, "key-b").await;
+    assert!(a["url"].as_str().unwrap().ends_with("/form"), "{a}");
+    assert!(b["url"].as_str().unwrap().ends_with("/buttons"), "{b}");
+    // Closing one tenant's room leaves the other's open.
+    let (status, _) = svc
+        .call_as(
+            Some("key-b"),
+            "close_browser_session",
+            json!({"room_name": "same"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(context_of_same(&svc, "key-a").await.0, 200);
+
+    // A restart: org-a's session is kept as a recoverable record of org-a's alone.
+    let dir = svc.data_dir.clone();
+    svc.stop();
+    let svc = Service::start_in(dir, &keys).await;
+    let (status, body) = open_same(&svc, &site, "key-b", "/long").await;
+    assert_eq!(status, 200, "org-b opens its own room of that name: {body}");
+    let (status, body) = svc
+        .call_as(
+            Some("key-a"),
+            "recover_browser_session",
+            json!({"room_name": "same"}),
+        )
+        .await;
+    assert_eq!(status, 200, "org-a still recovers its own: {body}");
+    let (_, a) = context_of_same(&svc, "key-a").await;
+    assert!(a["url"].as_str().unwrap().ends_with("/form"), "{a}");
+    let (_, b) = context_of_same(&svc, "key-b").await;
+    assert!(b["url"].as_str().unwrap().ends_with("/long"), "{b}");
+}

@@ -41,6 +41,7 @@ impl SessionManager {
         });
         if let Err(e) = &result {
             self.publish(
+                &s.tenant,
                 room,
                 EventKind::ActionError,
                 json!({
@@ -79,6 +80,7 @@ impl SessionManager {
             Err(_) => {
                 let room = s.room_name.as_str();
                 self.publish(
+                    &s.tenant,
                     room,
                     EventKind::ActionQueued,
                     json!({"room_name": room, "action_id": action_id, "action": kind}),
@@ -136,6 +138,7 @@ impl SessionManager {
         }
         let lease = s.page_lease()?;
         self.publish(
+            &s.tenant,
             room,
             EventKind::ActionProcessing,
             json!({"room_name": room, "action_id": action_id, "action": kind}),
@@ -155,13 +158,14 @@ impl SessionManager {
             i.mutations_seen = effect.state.mutations;
             changed
         };
-        self.publish(room, EventKind::ActionCompleted, json!({
+        self.publish(&s.tenant, room, EventKind::ActionCompleted, json!({
             "room_name": room, "action_id": action_id, "action": kind, "duration_ms": duration_ms,
             "url": effect.state.url, "title": effect.state.title,
         }))
         .await;
         if dom_changed {
             self.publish(
+                &s.tenant,
                 room,
                 EventKind::DomChange,
                 json!({"room_name": room, "action_id": action_id, "url": effect.state.url}),
@@ -247,6 +251,7 @@ impl SessionManager {
             });
         }
         self.publish(
+            &s.tenant,
             room,
             EventKind::ScreenContentUpdate,
             json!({

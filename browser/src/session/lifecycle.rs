@@ -74,8 +74,9 @@ impl SessionManager {
     /// `session_limit`.
     fn reserve(&self, tenant: &TenantId, room: &str, start: &Start) -> Result<Arc<Session>> {
         let mut map = self.sessions.lock().expect("sessions lock");
-        if let Some(existing) = map.get(room) {
-            if existing.lock().status != SessionStatus::Failed || existing.tenant != *tenant {
+        let key = (tenant.clone(), room.to_string());
+        if let Some(existing) = map.get(&key) {
+            if existing.lock().status != SessionStatus::Failed {
                 return Err(EngineError::SessionExists(room.to_string()));
             }
         }
@@ -117,7 +118,7 @@ impl SessionManager {
             ended: tokio::sync::watch::channel(false).0,
             span: tracing::info_span!("session", room = %room, tenant = %tenant),
         });
-        map.insert(room.to_string(), s.clone());
+        map.insert(key, s.clone());
         Ok(s)
     }
 
@@ -134,6 +135,7 @@ impl SessionManager {
         let published = livekit.is_some();
         self.notify(session, SessionChange::Started { livekit });
         self.publish(
+            &session.tenant,
             room,
             EventKind::PresentationStarted,
             json!({"room_name": room, "url": info.url, "viewport": info.viewport, "fps": info.fps,
@@ -189,8 +191,9 @@ impl SessionManager {
     pub(super) async fn discard(&self, s: &Arc<Session>) {
         {
             let mut map = self.sessions.lock().expect("sessions lock");
-            if map.get(&s.room_name).is_some_and(|x| Arc::ptr_eq(x, s)) {
-                map.remove(&s.room_name);
+            let key = (s.tenant.clone(), s.room_name.clone());
+            if map.get(&key).is_some_and(|x| Arc::ptr_eq(x, s)) {
+                map.remove(&key);
             }
         }
         let (lease, tasks) = {
@@ -261,7 +264,8 @@ impl SessionManager {
             } else {
                 EventKind::PresentationResumed
             };
-            self.publish(room, kind, json!({"room_name": room})).await;
+            self.publish(&s.tenant, room, kind, json!({"room_name": room}))
+                .await;
         }
         Ok(s.info())
     }

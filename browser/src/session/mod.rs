@@ -153,7 +153,8 @@ pub struct SessionDeps {
 /// All sessions of this process.
 pub struct SessionManager {
     deps: SessionDeps,
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Sessions by (tenant, room name): two tenants may use the same room name.
+    sessions: Mutex<HashMap<(TenantId, String), Arc<Session>>>,
     observers: Mutex<Vec<Arc<dyn SessionObserver>>>,
     publishing: Mutex<Option<Arc<dyn PublishPolicy>>>,
 }
@@ -227,9 +228,10 @@ impl SessionManager {
 
     /// A tenant's session. Another tenant's session is reported as not found.
     fn get(&self, tenant: &TenantId, room: &str) -> Result<Arc<Session>> {
-        match self.sessions.lock().expect("sessions lock").get(room) {
-            Some(s) if &s.tenant == tenant => Ok(s.clone()),
-            _ => Err(EngineError::SessionNotFound(room.to_string())),
+        let key = (tenant.clone(), room.to_string());
+        match self.sessions.lock().expect("sessions lock").get(&key) {
+            Some(s) => Ok(s.clone()),
+            None => Err(EngineError::SessionNotFound(room.to_string())),
         }
     }
 
@@ -314,8 +316,14 @@ impl SessionManager {
         }
     }
 
-    async fn publish(&self, room: &str, kind: EventKind, data: Value) {
-        emit(self.deps.bus.as_ref(), &room_channel(room), kind, data).await;
+    async fn publish(&self, tenant: &TenantId, room: &str, kind: EventKind, data: Value) {
+        emit(
+            self.deps.bus.as_ref(),
+            &room_channel(tenant, room),
+            kind,
+            data,
+        )
+        .await;
     }
 
     async fn persist(&self, s: &Session) {

@@ -16,8 +16,15 @@ impl SessionManager {
         let bus = self.deps.bus.clone();
         let store = self.deps.store.clone();
         let room = s.room_name.clone();
+        let channel = room_channel(&s.tenant, &room);
         if let Ok(mut navs) = page.event_listener::<EventFrameNavigated>().await {
-            let (weak, bus, store, room) = (weak.clone(), bus.clone(), store.clone(), room.clone());
+            let (weak, bus, store, room, channel) = (
+                weak.clone(),
+                bus.clone(),
+                store.clone(),
+                room.clone(),
+                channel.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 while let Some(ev) = navs.next().await {
                     // Chromium's error page is not a place to come back to on recovery.
@@ -29,7 +36,7 @@ impl SessionManager {
                     s.lock().url = Some(url.clone());
                     emit(
                         bus.as_ref(),
-                        &room_channel(&room),
+                        &channel,
                         EventKind::PageNavigation,
                         json!({"room_name": room, "url": url}),
                     )
@@ -41,14 +48,15 @@ impl SessionManager {
             }));
         }
         if let Ok(mut loads) = page.event_listener::<EventLoadEventFired>().await {
-            let (weak, bus, room) = (weak.clone(), bus.clone(), room.clone());
+            let (weak, bus, room, channel) =
+                (weak.clone(), bus.clone(), room.clone(), channel.clone());
             tasks.push(tokio::spawn(async move {
                 while loads.next().await.is_some() {
                     let Some(s) = weak.upgrade() else { break };
                     let url = s.lock().url.clone();
                     emit(
                         bus.as_ref(),
-                        &room_channel(&room),
+                        &channel,
                         EventKind::PageLoadComplete,
                         json!({"room_name": room, "url": url}),
                     )
@@ -58,8 +66,12 @@ impl SessionManager {
         }
         {
             // Requests the egress proxy refused: told to the room as they happen.
-            let (mut refused, bus, room) =
-                (lease.refusals().subscribe(), bus.clone(), room.clone());
+            let (mut refused, bus, room, channel) = (
+                lease.refusals().subscribe(),
+                bus.clone(),
+                room.clone(),
+                channel.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 loop {
                     let reason = match refused.recv().await {
@@ -69,7 +81,7 @@ impl SessionManager {
                     };
                     emit(
                         bus.as_ref(),
-                        &room_channel(&room),
+                        &channel,
                         EventKind::BrowserError,
                         json!({
                             "room_name": room, "code": "blocked_url", "reason": reason,
@@ -81,12 +93,18 @@ impl SessionManager {
             }));
         }
         if let Ok(mut crashes) = page.event_listener::<EventTargetCrashed>().await {
-            let (weak, bus, store, room) = (weak.clone(), bus.clone(), store.clone(), room.clone());
+            let (weak, bus, store, room, channel) = (
+                weak.clone(),
+                bus.clone(),
+                store.clone(),
+                room.clone(),
+                channel.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 if crashes.next().await.is_some() {
                     if let Some(s) = weak.upgrade() {
                         let lease = fail_session(&s, "the page crashed");
-                        emit(bus.as_ref(), &room_channel(&room), EventKind::BrowserError,
+                        emit(bus.as_ref(), &channel, EventKind::BrowserError,
                              json!({"room_name": room, "reason": "the page crashed", "recoverable": true})).await;
                         let _ = store.put_session(s.record()).await;
                         if let Some(l) = lease {
@@ -146,6 +164,7 @@ pub(super) async fn watch_deaths(
             });
             mgr.persist(&s).await;
             mgr.publish(
+                &s.tenant,
                 &s.room_name,
                 EventKind::BrowserError,
                 json!({

@@ -79,9 +79,15 @@ impl Event {
     }
 }
 
-/// The channel carrying a session's browser events.
-pub fn room_channel(room_name: &str) -> String {
-    format!("browser:events:{room_name}")
+/// The channel carrying a session's browser events: `browser:events:{room_name}` for the
+/// single local tenant (no `API_KEYS`), `browser:events:{tenant}:{room_name}` for a tenant of
+/// an API key, so that two tenants' rooms of the same name never share a channel.
+pub fn room_channel(tenant: &crate::TenantId, room_name: &str) -> String {
+    if tenant.as_str() == crate::TenantId::LOCAL {
+        format!("browser:events:{room_name}")
+    } else {
+        format!("browser:events:{tenant}:{room_name}")
+    }
 }
 
 /// A publish/subscribe event bus.
@@ -103,5 +109,22 @@ pub async fn emit(bus: &dyn EventBus, channel: &str, kind: EventKind, data: Valu
     let event = Event::new(kind, data);
     if let Err(e) = bus.publish(channel, &event).await {
         tracing::warn!(channel, error = %e, "event not published");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_channels_carry_the_tenant_when_there_are_several() {
+        assert_eq!(
+            room_channel(&crate::TenantId::local(), "demo"),
+            "browser:events:demo"
+        );
+        assert_eq!(
+            room_channel(&crate::TenantId::new("org-a"), "demo"),
+            "browser:events:org-a:demo"
+        );
     }
 }

@@ -70,7 +70,7 @@ pub enum SessionStatus {
 /// A session as stored: enough to recover it after a browser crash or a service restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
-    /// The room the session belongs to; unique among open sessions.
+    /// The room the session belongs to; unique among the tenant's sessions.
     pub room_name: String,
     /// The owner.
     pub tenant_id: TenantId,

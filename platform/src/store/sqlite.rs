@@ -30,6 +30,7 @@ impl SqliteStore {
             .map_err(|e| EngineError::Store(format!("cannot open {}: {e}", path.display())))?;
         conn.execute_batch(&schema()).map_err(store_err)?;
         add_indexed_column(&conn)?;
+        key_sessions_by_tenant(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -68,11 +69,12 @@ fn schema() -> String {
              PRAGMA synchronous=NORMAL;
              PRAGMA busy_timeout=5000;
              CREATE TABLE IF NOT EXISTS {s} (
-                room_name TEXT PRIMARY KEY,
+                room_name TEXT NOT NULL,
                 tenant_id TEXT NOT NULL,
                 status TEXT NOT NULL,
                 updated_at REAL NOT NULL,
-                doc TEXT NOT NULL
+                doc TEXT NOT NULL,
+                PRIMARY KEY (tenant_id, room_name)
              );
              CREATE INDEX IF NOT EXISTS {s}_tenant ON {s}(tenant_id, updated_at);
              CREATE TABLE IF NOT EXISTS {j} (
@@ -138,6 +140,43 @@ fn schema() -> String {
     )
 }
 
+/// Sessions stored when a room name was one namespace for every tenant: key them by (tenant,
+/// room name), so that two tenants' rooms of the same name are two records.
+fn key_sessions_by_tenant(conn: &Connection) -> Result<()> {
+    let pk: Vec<String> = conn
+        .prepare(&format!("PRAGMA table_info({})", collections::SESSIONS))
+        .and_then(|mut st| {
+            let cols = st.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)?)))?;
+            Ok(cols
+                .filter_map(|c| c.ok())
+                .filter(|(_, pk)| *pk > 0)
+                .map(|(name, _)| name)
+                .collect())
+        })
+        .map_err(store_err)?;
+    if pk != ["room_name"] {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "BEGIN;
+         ALTER TABLE {s} RENAME TO {s}_by_room;
+         CREATE TABLE {s} (
+            room_name TEXT NOT NULL,
+            tenant_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, room_name)
+         );
+         INSERT INTO {s} SELECT room_name, tenant_id, status, updated_at, doc FROM {s}_by_room;
+         DROP TABLE {s}_by_room;
+         CREATE INDEX IF NOT EXISTS {s}_tenant ON {s}(tenant_id, updated_at);
+         COMMIT;",
+        s = collections::SESSIONS
+    ))
+    .map_err(store_err)
+}
+
 /// Pages stored before passages existed: add the column that says they are indexed.
 fn add_indexed_column(conn: &Connection) -> Result<()> {
     let has_indexed: bool = conn
@@ -185,7 +224,7 @@ impl SessionStore for SqliteStore {
                 c.execute(
                     &format!(
                         "INSERT INTO {} (room_name, tenant_id, status, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
-                         ON CONFLICT(room_name) DO UPDATE SET tenant_id=excluded.tenant_id,
+                         ON CONFLICT(tenant_id, room_name) DO UPDATE SET
                          status=excluded.status, updated_at=excluded.updated_at, doc=excluded.doc",
                         collections::SESSIONS
                     ),
@@ -263,10 +302,10 @@ impl SessionStore for SqliteStore {
                         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                     c.execute(
                         &format!(
-                            "UPDATE {} SET status = 'failed', updated_at = ?2, doc = ?3 WHERE room_name = ?1",
+                            "UPDATE {} SET status = 'failed', updated_at = ?2, doc = ?3 WHERE room_name = ?1 AND tenant_id = ?4",
                             collections::SESSIONS
                         ),
-                        params![rec.room_name, now, doc],
+                        params![rec.room_name, now, doc, rec.tenant_id.as_str()],
                     )?;
                 }
                 Ok(docs.len())

@@ -196,3 +196,45 @@ async fn sqlite_data_survives_reopening() {
         .is_some());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn sqlite_sessions_keyed_by_room_alone_are_migrated_to_tenant_keys() {
+    let dir = std::env::temp_dir().join(format!("bas-store-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("store.sqlite3");
+    {
+        // The table as an earlier version wrote it: one record per room name.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(&format!(
+            "CREATE TABLE {s} (room_name TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,
+             status TEXT NOT NULL, updated_at REAL NOT NULL, doc TEXT NOT NULL);",
+            s = platform::store::collections::SESSIONS
+        ))
+        .unwrap();
+        let old = session("kept", "org-a", SessionStatus::Paused, 3.0);
+        c.execute(
+            &format!(
+                "INSERT INTO {} VALUES ('kept', 'org-a', 'paused', 3.0, ?1)",
+                platform::store::collections::SESSIONS
+            ),
+            [serde_json::to_string(&old).unwrap()],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let a = TenantId::new("org-a");
+    assert_eq!(
+        s.get_session(&a, "kept").await.unwrap().unwrap().status,
+        SessionStatus::Paused,
+        "the old record survives the migration"
+    );
+    s.put_session(session("kept", "org-b", SessionStatus::Active, 4.0))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_session(&a, "kept").await.unwrap().unwrap().status,
+        SessionStatus::Paused,
+        "another tenant's room of the same name is another record"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,4 +1,4 @@
-//! Session records: scoped by tenant, failed after a restart.
+//! Session records: keyed and scoped by tenant, failed after a restart.
 
 use super::*;
 
@@ -52,6 +52,27 @@ pub(super) async fn sessions_are_tenant_scoped_and_failed_after_a_restart(b: Bac
             .unwrap()
             .len(),
         1
+    );
+    // Two tenants' rooms of the same name are two records: one tenant's session cannot take
+    // or hide the other's.
+    s.put_session(session("shared", "org-a", SessionStatus::Failed, 40.0))
+        .await
+        .unwrap();
+    s.put_session(session("shared", "org-b", SessionStatus::Active, 41.0))
+        .await
+        .unwrap();
+    let b_tenant = TenantId::new("org-b");
+    assert_eq!(
+        s.get_session(&a, "shared").await.unwrap().unwrap().status,
+        SessionStatus::Failed
+    );
+    assert_eq!(
+        s.get_session(&b_tenant, "shared")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        SessionStatus::Active
     );
     s.health().await.unwrap();
 }

@@ -132,6 +132,7 @@ impl MongoStore {
             (
                 &self.sessions,
                 vec![
+                    index(doc! {"tenant_id": 1, "room_name": 1}, true),
                     index(doc! {"tenant_id": 1, "updated_at": -1}, false),
                     index(doc! {"status": 1}, false),
                 ],
@@ -218,10 +219,13 @@ impl DocumentStore for MongoStore {
 #[async_trait::async_trait]
 impl SessionStore for MongoStore {
     async fn put_session(&self, record: SessionRecord) -> Result<()> {
-        let mut d = encode(&record)?;
-        d.insert("_id", record.room_name.clone());
+        // Keyed by (tenant, room name): two tenants' rooms of the same name are two records.
+        let d = encode(&record)?;
         self.sessions
-            .replace_one(doc! {"_id": &record.room_name}, d)
+            .replace_one(
+                doc! {"tenant_id": record.tenant_id.as_str(), "room_name": &record.room_name},
+                d,
+            )
             .upsert(true)
             .await
             .map_err(mongo_err)?;
@@ -234,7 +238,7 @@ impl SessionStore for MongoStore {
         room_name: &str,
     ) -> Result<Option<SessionRecord>> {
         self.sessions
-            .find_one(doc! {"_id": room_name, "tenant_id": tenant.as_str()})
+            .find_one(doc! {"tenant_id": tenant.as_str(), "room_name": room_name})
             .await
             .map_err(mongo_err)?
             .map(decode)
