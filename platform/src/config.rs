@@ -27,6 +27,9 @@ pub struct JobsConfig {
     pub crawl_concurrency: usize,
     /// Requests at once to one host (`CRAWL_PER_HOST`).
     pub per_host: usize,
+    /// Jobs one tenant runs at once over all workers (`TENANT_MAX_JOBS`); its others wait
+    /// queued.
+    pub tenant_max_running: usize,
 }
 
 impl Default for JobsConfig {
@@ -39,6 +42,7 @@ impl Default for JobsConfig {
             stale_after: Duration::from_secs(300),
             crawl_concurrency: 8,
             per_host: 4,
+            tenant_max_running: 4,
         }
     }
 }
@@ -450,6 +454,7 @@ fn jobs_config(get: &impl Fn(&str) -> Option<String>) -> Result<JobsConfig> {
         stale_after: Duration::from_secs(parse(get, "JOB_STALE_SECS", 300)?),
         crawl_concurrency: parse(get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
         per_host: parse(get, "CRAWL_PER_HOST", d.per_host)?.max(1),
+        tenant_max_running: parse(get, "TENANT_MAX_JOBS", d.tenant_max_running)?.max(1),
     })
 }
 

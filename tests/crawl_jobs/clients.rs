@@ -160,3 +160,65 @@ async fn the_crawl_command_prints_a_summary() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("blocked target"), "{err}");
 }
+
+/// `TENANT_MAX_JOBS`: one tenant's jobs beyond its share wait queued while another tenant's job
+/// runs beside them; all finish.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenants_jobs_beyond_its_share_wait_while_others_run() {
+    let site = TrapSite::start(TrapOptions {
+        slow_chain: 8,
+        slow_chain_delay: Duration::from_millis(250),
+        ..Default::default()
+    })
+    .await;
+    let svc = Service::start(&[
+        ("API_KEYS", "ka:org-a,kb:org-b"),
+        ("TENANT_MAX_JOBS", "1"),
+        ("JOB_WORKERS", "3"),
+    ])
+    .await;
+    let a = Service::with_key(svc, "ka");
+    let body = json!({"start_url": site.url("/"), "max_pages": 6});
+    let a1 = a.start_job(body.clone()).await;
+    let a2 = a.start_job(body.clone()).await;
+    let (status, b1) = a
+        .call_as(Some("kb"), "start_knowledge_exploration", body.clone())
+        .await;
+    assert_eq!(status, 200, "{b1}");
+    let b1 = b1["job_id"].as_str().unwrap().to_string();
+    let status_of = |key: &'static str, id: String| {
+        let a = &a;
+        async move {
+            let (_, v) = a
+                .call_as(Some(key), "get_exploration_status", json!({"job_id": id}))
+                .await;
+            v["status"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let (mut both_a_running, mut b_beside_a_waiting) = (false, false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let s1 = status_of("ka", a1.clone()).await;
+        let s2 = status_of("ka", a2.clone()).await;
+        let sb = status_of("kb", b1.clone()).await;
+        both_a_running |= s1 == "running" && s2 == "running";
+        b_beside_a_waiting |= sb == "running"
+            && ((s1 == "running" && s2 == "queued") || (s2 == "running" && s1 == "queued"));
+        if [&s1, &s2, &sb].iter().all(|s| *s == "completed") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs did not finish: {s1} {s2} {sb}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !both_a_running,
+        "org-a ran two jobs at once with TENANT_MAX_JOBS=1"
+    );
+    assert!(
+        b_beside_a_waiting,
+        "org-b's job ran while org-a's second waited"
+    );
+}

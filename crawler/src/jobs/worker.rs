@@ -171,10 +171,38 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
     }
 }
 
+/// How long a job whose tenant runs its most jobs waits before it is looked at again.
+const TENANT_WAIT: Duration = Duration::from_secs(1);
+
+/// Whether the delivered (queued) job's tenant already runs `TENANT_MAX_JOBS` jobs. Counted from
+/// the store, so over all workers; two workers deciding at the same instant may each start one.
+async fn tenant_at_limit(jobs: &Jobs, d: &Delivery) -> bool {
+    let store = &jobs.platform.store;
+    let Ok(Some(job)) = store.get_job(None, &d.job_id).await else {
+        return false;
+    };
+    if job.status != JobStatus::Queued {
+        return false; // a takeover or a finished job: decided by the claim
+    }
+    let limit = jobs.platform.config.jobs.tenant_max_running;
+    match store
+        .list_jobs(Some(&job.tenant_id), &[JobStatus::Running], limit)
+        .await
+    {
+        Ok(running) => running.len() >= limit,
+        Err(_) => false,
+    }
+}
+
 /// Claim the delivered job for this run; `None` when there is nothing to run (the delivery is
 /// settled here: acknowledged, retried later, or dead-lettered).
 async fn take(jobs: &Arc<Jobs>, consumer: &str, d: &Delivery, run_id: &str) -> Option<JobRecord> {
     let queue = &jobs.platform.queue;
+    if tenant_at_limit(jobs, d).await {
+        // The tenant runs its most jobs at once: this one waits, queued, without an attempt.
+        settle(queue.retry_later(d, TENANT_WAIT).await);
+        return None;
+    }
     match claim(jobs, consumer, d, run_id).await {
         Ok(Claim::Run(j)) => Some(j),
         Ok(Claim::GaveUp(j)) => {
