@@ -4,6 +4,7 @@
 //! [`runner`].
 
 pub mod events;
+mod pace;
 pub mod page;
 pub mod politeness;
 mod query;

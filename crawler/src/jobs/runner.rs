@@ -3,6 +3,7 @@
 //! restart or a crashed worker) goes on where this one stopped.
 
 use super::events;
+use super::pace::Pace;
 use super::page::{is_site_down, Crawled, PageJob};
 use super::run::{RunDeps, RunError, RunOutcome};
 use crate::extract::Link;
@@ -590,34 +591,5 @@ impl Run<'_> {
             }
             _ => Ok(false),
         }
-    }
-}
-/// Where the crawl loop is: why it stops (once decided), when it last looked at the stored
-/// job, how long pages in flight may still drain, and when a page last finished.
-struct Pace {
-    stop: Option<RunOutcome>,
-    last_control: Instant,
-    drain_deadline: Option<tokio::time::Instant>,
-    last_progress: Instant,
-    stall_limit: Duration,
-}
-
-impl Pace {
-    fn new(stall_limit: Duration) -> Self {
-        Self {
-            stop: None,
-            last_control: Instant::now(),
-            drain_deadline: None,
-            last_progress: Instant::now(),
-            stall_limit,
-        }
-    }
-
-    /// Whether pages in flight are abandoned at once (cancelled, or another run took over).
-    fn must_abort(&self) -> bool {
-        matches!(
-            self.stop,
-            Some(RunOutcome::Cancelled) | Some(RunOutcome::Superseded)
-        )
     }
 }
