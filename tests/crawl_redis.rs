@@ -16,9 +16,14 @@ type Events = Arc<Mutex<Vec<(String, Value)>>>;
 
 /// Collect every message on `exploration:*`.
 async fn collect(url: &str) -> Events {
+    collect_matching(url, "exploration:*").await
+}
+
+/// Collect every message on channels matching `pattern`.
+async fn collect_matching(url: &str, pattern: &str) -> Events {
     let client = redis::Client::open(url).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub.psubscribe("exploration:*").await.unwrap();
+    pubsub.psubscribe(pattern).await.unwrap();
     let events: Events = Arc::default();
     let sink = events.clone();
     tokio::spawn(async move {
@@ -133,6 +138,72 @@ async fn exploration_events_arrive_on_their_redis_channels() {
         "unsupported_content_type",
     ] {
         assert!(errors.contains(code), "{code} not reported: {errors:?}");
+    }
+}
+
+/// With API keys, every channel carries the tenant: a job's and a session's events reach
+/// `exploration:{tenant}:…` and `browser:events:{tenant}:…`, never the single-tenant names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_api_keys_event_channels_carry_the_tenant() {
+    let site = TrapSite::start(TrapOptions::default()).await;
+    let redis_server = RedisServer::start();
+    let url = redis_server.url();
+    let events = collect_matching(&url, "*").await;
+    let svc = Service::start(&[("REDIS_URL", url.as_str()), ("API_KEYS", "ka:org-a")])
+        .await
+        .with_key("ka");
+    let job_id = svc
+        .start_job(json!({"start_url": site.url("/docs/intro"), "max_depth": 1, "job_id": "ev-t", "render": "never"}))
+        .await;
+    svc.wait_job(&job_id, Duration::from_secs(60), |v| {
+        v["status"] == "completed"
+    })
+    .await;
+    wait_for(
+        &events,
+        "tenant progress",
+        Duration::from_secs(5),
+        |c, v| c == "exploration:org-a:ev-t:progress" && v["data"]["status"] == "completed",
+    )
+    .await;
+    wait_for(
+        &events,
+        "tenant external link",
+        Duration::from_secs(5),
+        |c, _| c == "exploration:org-a:external_links",
+    )
+    .await;
+    let (status, body) = svc
+        .call(
+            "start_browser_session",
+            json!({"room_name": "tenant-room", "initial_url": site.url("/docs/guide")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    wait_for(
+        &events,
+        "tenant room event",
+        Duration::from_secs(10),
+        |c, _| c == "browser:events:org-a:tenant-room",
+    )
+    .await;
+    let channels: HashSet<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.clone())
+        .collect();
+    for plain in [
+        "exploration:ev-t:progress",
+        "exploration:ev-t:page_completed",
+        "exploration:external_links",
+        "exploration:errors",
+        "browser:events:tenant-room",
+    ] {
+        assert!(
+            !channels.contains(plain),
+            "{plain} carries a tenant's events: {channels:?}"
+        );
     }
 }
 

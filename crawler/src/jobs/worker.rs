@@ -141,7 +141,10 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
     };
     tracing::info!(attempt = job.attempts, "job running");
     events::progress(jobs.platform.events.as_ref(), &job).await;
-    let attempts = job.attempts;
+    let attempted = Attempted {
+        tenant: job.tenant_id.clone(),
+        attempts: job.attempts,
+    };
     let keep_alive = tokio::spawn(keep_alive(
         jobs.clone(),
         consumer.to_string(),
@@ -167,7 +170,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
             .await;
             settle(queue.retry_later(&d, Duration::ZERO).await);
         }
-        Err(e) => attempt_failed(jobs, &d, &run_id, attempts, e).await,
+        Err(e) => attempt_failed(jobs, &d, &run_id, attempted, e).await,
     }
 }
 
@@ -212,6 +215,7 @@ async fn take(jobs: &Arc<Jobs>, consumer: &str, d: &Delivery, run_id: &str) -> O
             queue_event(jobs, d, QueueOp::DeadLetter);
             events::job_error(
                 jobs.platform.events.as_ref(),
+                &j.tenant_id,
                 &d.job_id,
                 Code::AttemptsExhausted,
                 &reason,
@@ -278,9 +282,16 @@ async fn completed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str) {
     }
 }
 
+/// Whose job an attempt was, and which attempt.
+struct Attempted {
+    tenant: platform::TenantId,
+    attempts: u32,
+}
+
 /// An attempt failed: the job waits for its next attempt (after a doubling delay) or fails for
 /// good (its last attempt, or a failure another attempt would repeat).
-async fn attempt_failed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str, attempts: u32, e: RunError) {
+async fn attempt_failed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str, job: Attempted, e: RunError) {
+    let Attempted { tenant, attempts } = job;
     let queue = &jobs.platform.queue;
     let max = jobs.platform.config.jobs.max_attempts;
     let last = attempts >= max || e.permanent;
@@ -314,6 +325,7 @@ async fn attempt_failed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str, attempts: 
     tracing::warn!(code = %e.code, error = %e.message, attempt = attempts, "job attempt failed");
     events::job_error(
         jobs.platform.events.as_ref(),
+        &tenant,
         &d.job_id,
         e.code,
         &e.message,
@@ -444,6 +456,7 @@ pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
                 tracing::warn!(job_id = %job.job_id, "{msg}");
                 events::job_error(
                     jobs.platform.events.as_ref(),
+                    &job.tenant_id,
                     &job.job_id,
                     Code::JobUnclaimed,
                     &msg,
