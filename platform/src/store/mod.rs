@@ -67,6 +67,18 @@ pub enum SessionStatus {
     Closed,
 }
 
+impl SessionStatus {
+    /// The status as stored and sent (`active`, `paused`, `failed`, `closed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Failed => "failed",
+            Self::Closed => "closed",
+        }
+    }
+}
+
 /// A session as stored: enough to recover it after a browser crash or a service restart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {

@@ -53,13 +53,20 @@ impl SqliteStore {
     }
 }
 
-fn status_str(s: SessionStatus) -> &'static str {
-    match s {
-        SessionStatus::Active => "active",
-        SessionStatus::Paused => "paused",
-        SessionStatus::Failed => "failed",
-        SessionStatus::Closed => "closed",
-    }
+/// The sessions table, keyed by (tenant, room name), and its index (created when missing).
+fn sessions_table() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {s} (
+            room_name TEXT NOT NULL,
+            tenant_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, room_name)
+         );
+         CREATE INDEX IF NOT EXISTS {s}_tenant ON {s}(tenant_id, updated_at);",
+        s = collections::SESSIONS
+    )
 }
 
 /// The tables and indexes of the store (created when missing), and the connection's settings.
@@ -68,15 +75,7 @@ fn schema() -> String {
         "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
              PRAGMA busy_timeout=5000;
-             CREATE TABLE IF NOT EXISTS {s} (
-                room_name TEXT NOT NULL,
-                tenant_id TEXT NOT NULL,
-                status TEXT NOT NULL,
-                updated_at REAL NOT NULL,
-                doc TEXT NOT NULL,
-                PRIMARY KEY (tenant_id, room_name)
-             );
-             CREATE INDEX IF NOT EXISTS {s}_tenant ON {s}(tenant_id, updated_at);
+             {sessions}
              CREATE TABLE IF NOT EXISTS {j} (
                 job_id TEXT PRIMARY KEY,
                 tenant_id TEXT NOT NULL,
@@ -132,7 +131,7 @@ fn schema() -> String {
                 chunk_id UNINDEXED, tenant_id UNINDEXED, job_id UNINDEXED, site UNINDEXED,
                 title, heading, text, tokenize = 'porter unicode61'
              );",
-        s = collections::SESSIONS,
+        sessions = sessions_table(),
         e = collections::EMBEDDINGS,
         j = collections::JOBS,
         p = collections::PAGES,
@@ -157,22 +156,17 @@ fn key_sessions_by_tenant(conn: &Connection) -> Result<()> {
     if pk != ["room_name"] {
         return Ok(());
     }
+    // The old table's index goes with it (dropped), so the new one is created afresh.
     conn.execute_batch(&format!(
         "BEGIN;
          ALTER TABLE {s} RENAME TO {s}_by_room;
-         CREATE TABLE {s} (
-            room_name TEXT NOT NULL,
-            tenant_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            updated_at REAL NOT NULL,
-            doc TEXT NOT NULL,
-            PRIMARY KEY (tenant_id, room_name)
-         );
+         DROP INDEX IF EXISTS {s}_tenant;
+         {table}
          INSERT INTO {s} SELECT room_name, tenant_id, status, updated_at, doc FROM {s}_by_room;
          DROP TABLE {s}_by_room;
-         CREATE INDEX IF NOT EXISTS {s}_tenant ON {s}(tenant_id, updated_at);
          COMMIT;",
-        s = collections::SESSIONS
+        s = collections::SESSIONS,
+        table = sessions_table(),
     ))
     .map_err(store_err)
 }
@@ -231,7 +225,7 @@ impl SessionStore for SqliteStore {
                     params![
                         record.room_name,
                         record.tenant_id.as_str(),
-                        status_str(record.status),
+                        record.status.as_str(),
                         record.updated_at,
                         doc
                     ],
@@ -269,7 +263,7 @@ impl SessionStore for SqliteStore {
         status: Option<SessionStatus>,
     ) -> Result<Vec<SessionRecord>> {
         let tenant = tenant.as_str().to_string();
-        let status = status.map(status_str);
+        let status = status.map(SessionStatus::as_str);
         self.with(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT doc FROM {} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)

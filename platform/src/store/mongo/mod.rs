@@ -87,15 +87,6 @@ pub(super) async fn collect(cursor: mongodb::Cursor<Document>) -> Result<Vec<Doc
     cursor.try_collect().await.map_err(mongo_err)
 }
 
-fn status_str(s: SessionStatus) -> &'static str {
-    match s {
-        SessionStatus::Active => "active",
-        SessionStatus::Paused => "paused",
-        SessionStatus::Failed => "failed",
-        SessionStatus::Closed => "closed",
-    }
-}
-
 fn index(keys: Document, unique: bool) -> IndexModel {
     IndexModel::builder()
         .keys(keys)
@@ -252,7 +243,7 @@ impl SessionStore for MongoStore {
     ) -> Result<Vec<SessionRecord>> {
         let mut filter = doc! {"tenant_id": tenant.as_str()};
         if let Some(s) = status {
-            filter.insert("status", status_str(s));
+            filter.insert("status", s.as_str());
         }
         let cursor = self
             .sessions
