@@ -26,6 +26,11 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether this is the local tenant (no `API_KEYS`).
+    pub fn is_local(&self) -> bool {
+        self.0 == Self::LOCAL
+    }
 }
 
 impl fmt::Display for TenantId {

@@ -11,7 +11,7 @@ use serde_json::json;
 /// `exploration:{rest}` for the single local tenant (no `API_KEYS`), as the seed names them;
 /// `exploration:{tenant}:{rest}` for a tenant of an API key, so no tenant hears another's jobs.
 fn scoped(tenant: &TenantId, rest: &str) -> String {
-    if tenant.as_str() == TenantId::LOCAL {
+    if tenant.is_local() {
         format!("exploration:{rest}")
     } else {
         format!("exploration:{tenant}:{rest}")

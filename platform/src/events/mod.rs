@@ -83,7 +83,7 @@ impl Event {
 /// single local tenant (no `API_KEYS`), `browser:events:{tenant}:{room_name}` for a tenant of
 /// an API key, so that two tenants' rooms of the same name never share a channel.
 pub fn room_channel(tenant: &crate::TenantId, room_name: &str) -> String {
-    if tenant.as_str() == crate::TenantId::LOCAL {
+    if tenant.is_local() {
         format!("browser:events:{room_name}")
     } else {
         format!("browser:events:{tenant}:{room_name}")
