@@ -63,12 +63,7 @@ pub fn router(
         .api_keys
         .is_empty()
         .then(TenantId::local);
-    let mcp = mcp_server::streamable_http_service(
-        services,
-        fallback_tenant,
-        engine.platform.config.allowed_hosts.clone(),
-        cancel,
-    );
+    let mcp = mcp_server::streamable_http_service(services, fallback_tenant, cancel);
     let (api, doc) = api_routes().split_for_parts();
     let doc = Arc::new(openapi::complete(doc));
     api.route(

@@ -133,20 +133,18 @@ pub async fn serve_stdio(services: Arc<Services>) -> Result<(), std::io::Error> 
     Ok(())
 }
 
-/// The streamable-HTTP MCP service, to mount at `/mcp`.
+/// The streamable-HTTP MCP service, to mount at `/mcp` behind the control API, which checks
+/// `Host` (and `Origin`) on every route before it: rmcp's own host check is off so that there is
+/// one check, with one answer.
 pub fn streamable_http_service(
     services: Arc<Services>,
     fallback_tenant: Option<TenantId>,
-    allowed_hosts: Vec<String>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> StreamableHttpService<McpHandler, LocalSessionManager> {
     let handler = McpHandler::new(services, fallback_tenant);
-    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(cancel);
-    config = if allowed_hosts.is_empty() {
-        config.disable_allowed_hosts()
-    } else {
-        config.with_allowed_hosts(allowed_hosts)
-    };
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(cancel)
+        .disable_allowed_hosts();
     StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),

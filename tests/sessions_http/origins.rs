@@ -86,7 +86,7 @@ async fn foreign_origins_and_hosts_are_refused_and_listed_origins_get_cors() {
     }
 
     // A Host the service does not answer to (DNS rebinding) is refused on every route.
-    for path in ["/health", "/openapi.json", "/mcp/tools"] {
+    for path in ["/health", "/openapi.json", "/mcp/tools", "/mcp"] {
         let r = client
             .get(format!("{}{path}", svc.base))
             .header("host", "attacker.example:80")
