@@ -25,10 +25,11 @@ pub async fn events(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
-    // With several tenants, a room's events are only for its owner.
-    if !state.engine.platform.config.api_keys.is_empty()
-        && !state.engine.sessions.owns(&tenant, &room)
-    {
+    // Bound to the session open now: the socket closes when it ends, so it never carries a
+    // later session of the same name. With several tenants, a room's events are only for its
+    // owner: no session of the caller's, no socket.
+    let ended = state.engine.sessions.end_signal(&tenant, &room);
+    if ended.is_none() && !state.engine.platform.config.api_keys.is_empty() {
         return Err(ApiError::NotFound(format!(
             "no browser session for room '{room}'"
         )));
@@ -39,9 +40,6 @@ pub async fn events(
         .events
         .subscribe(&room_channel(&tenant, &room))
         .await?;
-    // Bound to the session open now: the socket closes when it ends, so it never carries a
-    // later session of the same name (another tenant's, perhaps).
-    let ended = state.engine.sessions.end_signal(&tenant, &room);
     let guard = state
         .rooms
         .connect(&crate::rooms::key(&tenant, &room), ConnectionKind::Events);

@@ -265,11 +265,6 @@ impl SessionManager {
         v
     }
 
-    /// Whether the tenant owns an open session in this room.
-    pub fn owns(&self, tenant: &TenantId, room: &str) -> bool {
-        self.get(tenant, room).is_ok()
-    }
-
     /// A signal that turns `true` when the tenant's current session of `room` ends (`None` when
     /// there is none): a subscription bound to this session instance closes with it, and never
     /// carries the events of a later session of the same name.
