@@ -244,6 +244,18 @@ async fn bucket() -> (S3Server, S3Files) {
     (s3, files)
 }
 
+/// The service's settings for the test's S3-compatible server (the bucket `platform`).
+fn s3_env(endpoint: &str) -> [(&'static str, &str); 6] {
+    [
+        ("S3_PROVIDER", "s3s-fs"),
+        ("S3_ENDPOINT", endpoint),
+        ("S3_REGION", "us-east-1"),
+        ("S3_BUCKET", "platform"),
+        ("S3_ACCESS_KEY_ID", S3_ACCESS_KEY),
+        ("S3_SECRET_ACCESS_KEY", S3_SECRET_KEY),
+    ]
+}
+
 async fn put(files: &S3Files, key: &str, bytes: &[u8]) {
     let path = std::env::temp_dir().join(format!("bas-put-{}", uuid::Uuid::new_v4()));
     std::fs::write(&path, bytes).unwrap();
@@ -271,17 +283,11 @@ async fn presigned_ingestion_on_mongodb_and_s3() {
     let (s3, files) = bucket().await;
     let endpoint = s3.endpoint();
     let uri = mongo.uri();
-    let svc = Service::start(&[
-        ("MONGODB_URI", &uri),
+    let mongo_env = [
+        ("MONGODB_URI", uri.as_str()),
         ("MONGODB_DATABASE", "bas_e2e"),
-        ("S3_PROVIDER", "s3s-fs"),
-        ("S3_ENDPOINT", &endpoint),
-        ("S3_REGION", "us-east-1"),
-        ("S3_BUCKET", "platform"),
-        ("S3_ACCESS_KEY_ID", S3_ACCESS_KEY),
-        ("S3_SECRET_ACCESS_KEY", S3_SECRET_KEY),
-    ])
-    .await;
+    ];
+    let svc = Service::start(&[&mongo_env[..], &s3_env(&endpoint)].concat()).await;
     let health = svc.health().await;
     assert_eq!(health["store"]["backend"], "mongodb", "{health}");
     assert_eq!(health["files"]["backend"], "s3", "{health}");
@@ -502,17 +508,10 @@ async fn a_flaky_download_is_retried_with_backoff() {
 async fn s3_references_stay_within_the_tenants_prefix() {
     let (s3, files) = bucket().await;
     let endpoint = s3.endpoint();
-    let svc = Service::start(&[
-        ("API_KEYS", "key-a:org-a,key-b:org-b"),
-        ("S3_PROVIDER", "s3s-fs"),
-        ("S3_ENDPOINT", &endpoint),
-        ("S3_REGION", "us-east-1"),
-        ("S3_BUCKET", "platform"),
-        ("S3_ACCESS_KEY_ID", S3_ACCESS_KEY),
-        ("S3_SECRET_ACCESS_KEY", S3_SECRET_KEY),
-    ])
-    .await
-    .with_key("key-a");
+    let keys = [("API_KEYS", "key-a:org-a,key-b:org-b")];
+    let svc = Service::start(&[&keys[..], &s3_env(&endpoint)].concat())
+        .await
+        .with_key("key-a");
     let key = "org-a/knowledge/kn-9/1-notes.md";
     put(&files, key, b"# Notes\n\nThe pump runs on Tuesdays.\n").await;
     let body = |bucket: &str, key: &str| {

@@ -47,6 +47,17 @@ impl NetPolicy {
     /// those), or `blocked_url` when any is refused. A host allowlisted by name is resolved but
     /// not checked.
     pub async fn resolve_checked(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+        self.resolve_checked_as(host, port, host).await
+    }
+
+    /// [`NetPolicy::resolve_checked`], naming the target `shown` in a refusal (the whole URL,
+    /// say).
+    async fn resolve_checked_as(
+        &self,
+        host: &str,
+        port: u16,
+        shown: &str,
+    ) -> Result<Vec<SocketAddr>> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         // The URL standard's host parser: `2130706433`, `0x7f.1` and the like are IPv4.
         let parsed = url::Host::parse(bare)
@@ -71,7 +82,7 @@ impl NetPolicy {
         if !by_name {
             if let Some(ip) = ips.iter().find(|ip| !self.allows_ip(**ip)) {
                 return Err(EngineError::BlockedUrl(format!(
-                    "`{host}` resolves to {ip}, a private or local address; \
+                    "`{shown}` resolves to {ip}, a private or local address; \
                      add it to PRIVATE_NETWORK_ALLOWLIST to allow it"
                 )));
             }
@@ -109,15 +120,7 @@ pub async fn check_url(url: &Url, policy: &NetPolicy) -> Result<Vec<IpAddr>> {
         return Ok(Vec::new()); // about:blank
     };
     let port = url.port_or_known_default().unwrap_or(80);
-    let addrs = policy
-        .resolve_checked(host, port)
-        .await
-        .map_err(|e| match e {
-            EngineError::BlockedUrl(why) => {
-                EngineError::BlockedUrl(why.replacen(&format!("`{host}`"), &format!("`{url}`"), 1))
-            }
-            other => other,
-        })?;
+    let addrs = policy.resolve_checked_as(host, port, url.as_str()).await?;
     Ok(addrs.into_iter().map(|a| a.ip()).collect())
 }
 
