@@ -101,7 +101,18 @@ async fn pages_reach_no_private_address_by_any_spelling_or_request_form() {
         (403, Some("blocked_url")),
         "{body}"
     );
-    // So is a script navigation (the page that runs it loads; where it goes does not).
+    // A name that does not resolve is a failed navigation, not a refusal.
+    let unresolved = attacker.url(&format!(
+        "/redirect?{}",
+        common::attacker::query(&["http://no-such-name.test/".to_string()])
+    ));
+    let (status, body) = navigate(&svc, room, &unresolved).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("navigation_failed")),
+        "{body}"
+    );
+    // A script navigation there is refused too (the page that runs it loads; where it goes does not).
     for t in &targets {
         let js = attacker.url(&format!(
             "/js-redirect?{}",

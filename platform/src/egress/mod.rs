@@ -80,26 +80,26 @@ impl Egress {
         self.protected.write().expect("ports lock").remove(&port);
     }
 
-    /// Whether `port` on `ip` is one of the service's own.
+    /// Whether `port` on `ip` is one of the service's own (on any local address: loopback and
+    /// unspecified addresses are among the restricted ones).
     fn is_protected(&self, ip: IpAddr, port: u16) -> bool {
-        (ip.is_loopback() || ip.is_unspecified() || is_restricted(ip))
-            && self.protected.read().expect("ports lock").contains(&port)
+        is_restricted(ip) && self.protected.read().expect("ports lock").contains(&port)
     }
 
     /// Resolve and check `host:port`: the addresses to connect to, or why not.
-    async fn admit(&self, host: &str, port: u16) -> std::result::Result<Vec<SocketAddr>, String> {
+    async fn admit(&self, host: &str, port: u16) -> std::result::Result<Vec<SocketAddr>, Denied> {
         let addrs = self
             .policy
             .resolve_checked(host, port)
             .await
             .map_err(|e| match e {
-                EngineError::BlockedUrl(why) => why,
-                other => other.to_string(),
+                EngineError::BlockedUrl(why) => Denied::Refused(why),
+                other => Denied::Failed(other.to_string()),
             })?;
         if let Some(a) = addrs.iter().find(|a| self.is_protected(a.ip(), port)) {
-            return Err(format!(
+            return Err(Denied::Refused(format!(
                 "`{host}:{port}` is one of this service's own ports ({a}); pages may never reach it"
-            ));
+            )));
         }
         Ok(addrs)
     }
@@ -122,6 +122,14 @@ impl Egress {
             task,
         })
     }
+}
+
+/// Why the proxy did not connect a request.
+enum Denied {
+    /// The policy refuses the target: recorded for the session as `blocked_url`.
+    Refused(String),
+    /// The target could not be resolved: a network failure, not a refusal.
+    Failed(String),
 }
 
 /// One proxy listener; dropping it stops the listener and every connection through it.

@@ -3,7 +3,7 @@
 //! addresses it checked. A refusal answers 403 (Chromium fails the request) and is recorded for
 //! the session.
 
-use super::{Egress, Refusals};
+use super::{Denied, Egress, Refusals};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
@@ -90,11 +90,12 @@ async fn handle(
     };
     let addrs = match egress.admit(&target.host, target.port).await {
         Ok(a) => a,
-        Err(why) => {
+        Err(Denied::Refused(why)) => {
             tracing::info!(host = %target.host, port = target.port, reason = %why, "page request refused");
             refusals.record(why.clone());
             return fail(&req, StatusCode::FORBIDDEN, why);
         }
+        Err(Denied::Failed(why)) => return fail(&req, StatusCode::BAD_GATEWAY, why),
     };
     let upstream = match connect(&addrs).await {
         Ok(s) => s,
