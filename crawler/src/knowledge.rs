@@ -7,6 +7,7 @@ use crate::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crate::embed::{EmbedError, Embedder, MiniLm, DIMENSION, MODEL_NAME};
 use platform::store::{ChunkRecord, DocumentStore, PageRecord};
 use platform::telemetry::{PassagesEmbedded, Telemetry};
+use platform::tenant::public_job_id;
 use platform::vectors::{ExactIndex, QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
 use platform::Platform;
 use platform::{Config, EngineError, Result, TenantId};
@@ -369,7 +370,7 @@ impl Knowledge {
                     heading_path: c.heading_path.clone(),
                     score: (score * 10_000.0).round() / 10_000.0,
                     text: c.text.clone(),
-                    job_id: c.job_id.clone(),
+                    job_id: public_job_id(&c.job_id).to_string(),
                     chunk_id: id,
                 })
             })

@@ -317,12 +317,27 @@ fn parse_api_keys(raw: &str) -> Result<HashMap<String, TenantId>> {
         let (key, tenant) = pair.split_once(':').ok_or_else(|| {
             EngineError::Config("API_KEYS entries must look like `key:tenant`".into())
         })?;
-        if key.trim().is_empty() || tenant.trim().is_empty() {
+        let (key, tenant) = (key.trim(), tenant.trim());
+        if key.is_empty() || tenant.is_empty() {
             return Err(EngineError::Config(
                 "API_KEYS entries need both a key and a tenant".into(),
             ));
         }
-        keys.insert(key.trim().to_string(), TenantId::new(tenant.trim()));
+        // A tenant's name prefixes its S3 keys (`{tenant}/`), its job ids and its channels and
+        // LiveKit rooms (`{tenant}:`): a `/` or `:` in it would let one tenant's prefix
+        // contain another's.
+        let plain = tenant.len() <= 64
+            && tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !plain || tenant == TenantId::LOCAL {
+            return Err(EngineError::Config(format!(
+                "API_KEYS tenant {tenant:?} must be 1-64 of letters, digits and - _ . (and not \
+                 `{}`, the name of the single tenant without keys)",
+                TenantId::LOCAL
+            )));
+        }
+        keys.insert(key.to_string(), TenantId::new(tenant));
     }
     Ok(keys)
 }
@@ -531,5 +546,11 @@ mod tests {
         let c = cfg(&[("API_KEYS", "k1:org-a, k2:org-b")]).unwrap();
         assert_eq!(c.api_keys.get("k1"), Some(&TenantId::new("org-a")));
         assert_eq!(c.api_keys.get("k2"), Some(&TenantId::new("org-b")));
+        // A tenant whose name could hold another's prefix, or the local tenant's name, is
+        // refused at start.
+        for bad in ["k:org/a", "k:org:a", "k:local", "k:org a", "k:"] {
+            let e = cfg(&[("API_KEYS", bad)]).unwrap_err();
+            assert!(e.to_string().contains("API_KEYS"), "{bad}: {e}");
+        }
     }
 }

@@ -39,6 +39,68 @@ async fn jobs_belong_to_their_tenant() {
         .call_as(Some("ka"), "query_knowledge", json!({"kind": "pages"}))
         .await;
     assert_eq!(pages["total"], 1, "{pages}");
+
+    // Job ids are each tenant's own names: org-b may name a job as org-a did (no 409 telling it
+    // that org-a has one), and each sees its own job under that name.
+    let b = Service::with_key(a, "kb");
+    let (s, b_job) = b
+        .post_json(
+            "/api/knowledge/explore/start",
+            json!({"start_url": site.url("/docs/intro"), "max_depth": 0, "job_id": job_id}),
+        )
+        .await;
+    assert_eq!(
+        (s, b_job["job_id"].as_str()),
+        (202, Some(job_id.as_str())),
+        "{b_job}"
+    );
+    b.wait_job(&job_id, Duration::from_secs(30), |v| {
+        v["status"] == "completed"
+    })
+    .await;
+    for (key, title) in [("ka", "Guide"), ("kb", "Introduction")] {
+        let (s, r) = b
+            .call_as(
+                Some(key),
+                "get_knowledge_results",
+                json!({"job_id": job_id}),
+            )
+            .await;
+        assert_eq!(
+            (s, r["job_id"].as_str()),
+            (200, Some(job_id.as_str())),
+            "{r}"
+        );
+        let pages = r["pages"].as_array().unwrap();
+        assert_eq!(pages.len(), 1, "{key}: {r}");
+        assert_eq!(pages[0]["title"], title, "{key}: {r}");
+        assert_eq!(pages[0]["job_id"], job_id, "{key}: {r}");
+        let (_, q) = b
+            .call_as(Some(key), "query_knowledge", json!({"job_id": job_id}))
+            .await;
+        assert_eq!(q["total"], 1, "{key}: {q}");
+        assert_eq!(q["pages"][0]["job_id"], job_id, "{key}: {q}");
+    }
+    // Within one tenant a name is still taken once.
+    let a = Service::with_key(b, "ka");
+    let (s, again) = a
+        .post_json(
+            "/api/knowledge/explore/start",
+            json!({"start_url": site.url("/docs/intro"), "job_id": job_id}),
+        )
+        .await;
+    assert_eq!(
+        (s, again["code"].as_str()),
+        (409, Some("job_exists")),
+        "{again}"
+    );
+    assert!(
+        again["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("'{job_id}'")),
+        "the error names the job as its tenant knows it: {again}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

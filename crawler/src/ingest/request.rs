@@ -393,13 +393,10 @@ impl Jobs {
             concurrency: 1,
             file: Some(source),
         };
-        let mut job = JobRecord::new(job_id.clone(), tenant.clone(), options);
+        let mut job = JobRecord::new(tenant.job_key(&job_id), tenant.clone(), options);
         job.kind = KIND.into();
-        self.platform().store.insert_job(job).await?;
-        let span = tracing::info_span!("job", job_id = %job_id, tenant = %tenant.as_str());
-        let _g = span.enter();
-        let queued = self.queue(&job_id).await?;
-        tracing::info!(file = %queued.options.start_url, "ingestion queued");
+        let queued = self.create(job).await?;
+        tracing::info!(job_id = %job_id, file = %queued.options.start_url, "ingestion queued");
         Ok(JobView::from_record(&queued, false))
     }
 }

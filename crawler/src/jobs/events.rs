@@ -5,6 +5,7 @@ use super::view::JobView;
 use platform::events::{emit, EventBus, EventKind};
 use platform::jobs::JobRecord;
 use platform::store::PageRecord;
+use platform::tenant::public_job_id;
 use platform::{Code, TenantId};
 use serde_json::json;
 
@@ -44,7 +45,7 @@ pub async fn progress(bus: &dyn EventBus, job: &JobRecord) {
     let view = serde_json::to_value(JobView::from_record(job, false)).unwrap_or_default();
     emit(
         bus,
-        &progress_channel(&job.tenant_id, &job.job_id),
+        &progress_channel(&job.tenant_id, public_job_id(&job.job_id)),
         EventKind::ExplorationProgress,
         view,
     )
@@ -55,10 +56,10 @@ pub async fn progress(bus: &dyn EventBus, job: &JobRecord) {
 pub async fn page_completed(bus: &dyn EventBus, job: &JobRecord, page: &PageRecord) {
     emit(
         bus,
-        &page_channel(&job.tenant_id, &job.job_id),
+        &page_channel(&job.tenant_id, public_job_id(&job.job_id)),
         EventKind::PageCompleted,
         json!({
-            "job_id": job.job_id,
+            "job_id": public_job_id(&job.job_id),
             "url": page.url,
             "ok": page.ok,
             "title": page.title,
@@ -84,7 +85,7 @@ pub async fn external_link(
         bus,
         &external_links_channel(&job.tenant_id),
         EventKind::ExternalLinkDetected,
-        json!({ "job_id": job.job_id, "from_url": from_url, "url": url, "text": text }),
+        json!({ "job_id": public_job_id(&job.job_id), "from_url": from_url, "url": url, "text": text }),
     )
     .await;
 }
@@ -100,13 +101,13 @@ pub async fn page_error(bus: &dyn EventBus, job: &JobRecord, page: &PageRecord) 
         bus,
         &errors_channel(&job.tenant_id),
         EventKind::ExplorationError,
-        json!({ "job_id": job.job_id, "url": page.url, "code": code, "message": message, "fatal": false }),
+        json!({ "job_id": public_job_id(&job.job_id), "url": page.url, "code": code, "message": message, "fatal": false }),
     )
     .await;
 }
 
 /// Something went wrong with the job as a whole (an attempt failed, it gave up, it waits too
-/// long for a worker).
+/// long for a worker). `job_id` is the stored key or the public id.
 pub async fn job_error(
     bus: &dyn EventBus,
     tenant: &TenantId,
@@ -119,7 +120,7 @@ pub async fn job_error(
         bus,
         &errors_channel(tenant),
         EventKind::ExplorationError,
-        json!({ "job_id": job_id, "url": null, "code": code, "message": message, "fatal": fatal }),
+        json!({ "job_id": public_job_id(job_id), "url": null, "code": code, "message": message, "fatal": fatal }),
     )
     .await;
 }

@@ -20,6 +20,7 @@ use crate::urlnorm::normalize;
 use platform::jobs::{JobOptions, JobRecord, JobStatus};
 use platform::netguard;
 use platform::store::{JobUpdate, PageQuery, PageRecord};
+use platform::tenant::public_job_id;
 use platform::{EngineError, Platform, Renderer, Result, TenantId};
 use politeness::HostGate;
 use run::RunDeps;
@@ -163,12 +164,20 @@ impl Jobs {
         Ok(())
     }
 
+    /// The caller's job by the id the caller knows it by (its record's `job_id` is the stored
+    /// key, see [`TenantId::job_key`]). Another tenant's job of the same name is not found.
     async fn owned(&self, tenant: &TenantId, job_id: &str) -> Result<JobRecord> {
-        self.platform
-            .store
-            .get_job(Some(tenant), job_id)
-            .await?
-            .ok_or_else(|| EngineError::JobNotFound(job_id.to_string()))
+        let store = &self.platform.store;
+        if let Some(job) = store.get_job(Some(tenant), &tenant.job_key(job_id)).await? {
+            return Ok(job);
+        }
+        // Jobs stored before ids were per tenant keep their bare id (still the tenant's own).
+        if !tenant.is_local() && valid_job_id(job_id) {
+            if let Some(job) = store.get_job(Some(tenant), job_id).await? {
+                return Ok(job);
+            }
+        }
+        Err(EngineError::JobNotFound(job_id.to_string()))
     }
 
     /// Start a job: validate, store, queue. Answers with the job in `queued`.
@@ -219,13 +228,28 @@ impl Jobs {
             concurrency,
             file: None,
         };
-        let job = JobRecord::new(job_id.clone(), tenant.clone(), options);
-        self.platform.store.insert_job(job).await?;
-        let span = tracing::info_span!("job", job_id = %job_id, tenant = %tenant.as_str());
-        let _g = span.enter();
-        let queued = self.queue(&job_id).await?;
-        tracing::info!(start_url = %queued.options.start_url, "job queued");
+        let job = JobRecord::new(tenant.job_key(&job_id), tenant.clone(), options);
+        let queued = self.create(job).await?;
+        tracing::info!(job_id = %job_id, start_url = %queued.options.start_url, "job queued");
         Ok(JobView::from_record(&queued, false))
+    }
+
+    /// Store a new job (its `job_id` the tenant's key) and queue it. A job of that id is
+    /// `JobExists`, named by the id its tenant knows it by.
+    pub(crate) async fn create(&self, job: JobRecord) -> Result<JobRecord> {
+        let key = job.job_id.clone();
+        let span =
+            tracing::info_span!("job", job_id = %public_job_id(&key), tenant = %job.tenant_id);
+        let _g = span.enter();
+        self.platform
+            .store
+            .insert_job(job)
+            .await
+            .map_err(|e| match e {
+                EngineError::JobExists(_) => EngineError::JobExists(public_job_id(&key).into()),
+                e => e,
+            })?;
+        self.queue(&key).await
     }
 
     /// The backends the jobs run on.
@@ -233,7 +257,8 @@ impl Jobs {
         &self.platform
     }
 
-    /// A job id as asked (checked), or a new one.
+    /// A job id as asked (checked), or a new one: the id the caller knows the job by; it is
+    /// stored under the tenant's [`TenantId::job_key`].
     pub(crate) fn new_job_id(&self, asked: Option<String>) -> Result<String> {
         match asked {
             Some(id) if valid_job_id(&id) => Ok(id),
@@ -285,7 +310,7 @@ impl Jobs {
     pub async fn status(&self, tenant: &TenantId, job_id: &str) -> Result<JobView> {
         let job = self.owned(tenant, job_id).await?;
         let mut view = JobView::from_record(&job, true);
-        view.pages_indexed = Some(self.platform.store.indexed_pages(job_id).await?);
+        view.pages_indexed = Some(self.platform.store.indexed_pages(&job.job_id).await?);
         Ok(view)
     }
 
@@ -297,13 +322,13 @@ impl Jobs {
         verb: &'static str,
         change: fn(&mut JobRecord) -> std::result::Result<bool, String>,
     ) -> Result<(JobRecord, bool)> {
-        self.owned(tenant, job_id).await?;
+        let key = self.owned(tenant, job_id).await?.job_id;
         let refused: Arc<Mutex<Option<String>>> = Arc::default();
         let r = refused.clone();
         let update = self
             .platform
             .update_job(
-                job_id,
+                &key,
                 None,
                 Box::new(move |j| match change(j) {
                     Ok(changed) => changed,
@@ -364,7 +389,7 @@ impl Jobs {
         if !changed {
             return Ok(JobView::from_record(&job, false));
         }
-        let job = self.queue(job_id).await?;
+        let job = self.queue(&job.job_id).await?;
         Ok(JobView::from_record(&job, false))
     }
 
@@ -425,7 +450,7 @@ impl Jobs {
             .list_pages(
                 tenant,
                 &PageQuery {
-                    job_id: Some(job_id.to_string()),
+                    job_id: Some(job.job_id.clone()),
                     outcome: req.outcome.unwrap_or_default(),
                     offset,
                     limit,
@@ -435,7 +460,7 @@ impl Jobs {
             .await?;
         let next = offset + pages.items.len() as u64;
         Ok(ResultsPage {
-            job_id: job.job_id,
+            job_id: public_job_id(&job.job_id).to_string(),
             status: job.status,
             total: pages.total,
             offset,
@@ -453,10 +478,10 @@ impl Jobs {
     pub async fn search(
         &self,
         tenant: &TenantId,
-        req: crate::knowledge::SearchRequest,
+        mut req: crate::knowledge::SearchRequest,
     ) -> Result<crate::knowledge::SearchAnswer> {
         if let Some(job_id) = &req.job_id {
-            self.owned(tenant, job_id).await?;
+            req.job_id = Some(self.owned(tenant, job_id).await?.job_id);
         }
         self.deps.knowledge.search(tenant, req).await
     }

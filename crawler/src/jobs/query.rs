@@ -5,13 +5,15 @@ use super::{bounded, snippet, Jobs};
 use super::{Found, PageSummary, PageView, QueryAnswer, QueryKind, QueryRequest, SiteMapEntry};
 use crate::urlnorm::normalize;
 use platform::store::{LinkQuery, PageOutcome, PageQuery};
+use platform::tenant::public_job_id;
 use platform::{EngineError, Result, TenantId};
 
 impl Jobs {
     /// Look up stored knowledge: page summaries, one page, links, or a site map.
-    pub async fn query(&self, tenant: &TenantId, req: QueryRequest) -> Result<QueryAnswer> {
+    pub async fn query(&self, tenant: &TenantId, mut req: QueryRequest) -> Result<QueryAnswer> {
         if let Some(job_id) = &req.job_id {
-            self.owned(tenant, job_id).await?;
+            // From here on the job is named by its stored key.
+            req.job_id = Some(self.owned(tenant, job_id).await?.job_id);
         }
         let kind = req.kind.unwrap_or(if req.query.is_some() {
             QueryKind::Search
@@ -34,6 +36,7 @@ impl Jobs {
             EngineError::InvalidRequest("`query` is required for kind `search`".into())
         })?;
         let found = self
+            .knowledge()
             .search(
                 tenant,
                 crate::knowledge::SearchRequest {
@@ -82,7 +85,7 @@ impl Jobs {
                     .iter()
                     .map(|p| PageSummary {
                         url: p.url.clone(),
-                        job_id: p.job_id.clone(),
+                        job_id: public_job_id(&p.job_id).to_string(),
                         title: p.title.clone(),
                         description: p.description.clone(),
                         ok: p.ok,
@@ -147,7 +150,16 @@ impl Jobs {
         Ok(QueryAnswer {
             total: found.total,
             offset,
-            found: Found::Links { links: found.items },
+            found: Found::Links {
+                links: found
+                    .items
+                    .into_iter()
+                    .map(|mut l| {
+                        l.job_id = public_job_id(&l.job_id).to_string();
+                        l
+                    })
+                    .collect(),
+            },
         })
     }
 

@@ -3,6 +3,7 @@
 
 use platform::jobs::{JobError, JobOptions, JobRecord, JobStatus, RenderMode, StatusEntry};
 use platform::store::{LinkRecord, PageOutcome, PageRecord};
+use platform::tenant::public_job_id;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -148,7 +149,7 @@ impl JobView {
             })
             .flatten();
         Self {
-            job_id: j.job_id.clone(),
+            job_id: public_job_id(&j.job_id).to_string(),
             kind: j.kind.clone(),
             status: j.status,
             progress: j.progress(),
@@ -232,6 +233,7 @@ impl PageView {
     /// A page with its Markdown cut to `max_chars` characters.
     pub fn new(mut page: PageRecord, max_chars: usize) -> Self {
         let truncated = cut(&mut page.markdown, max_chars);
+        page.job_id = public_job_id(&page.job_id).to_string();
         Self {
             page,
             markdown_truncated: truncated,
