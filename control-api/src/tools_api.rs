@@ -113,6 +113,10 @@ pub struct RoomConnections {
     /// is published there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub livekit: Option<String>,
+    /// The LiveKit room it is published to: the room name, or `{tenant}:{room_name}` for a
+    /// tenant of an API key when the service signs the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub livekit_room: Option<String>,
 }
 
 /// How many event-stream clients and live viewers a room has.
@@ -135,5 +139,6 @@ pub async fn room_connections(
         encoding: video.encoding,
         paused: video.paused,
         livekit: video.livekit,
+        livekit_room: video.livekit_room,
     })
 }

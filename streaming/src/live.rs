@@ -47,6 +47,10 @@ pub struct RoomVideo {
     /// room is not published to LiveKit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub livekit: Option<String>,
+    /// The LiveKit room the session is published to (see [`livekit::room_name`]); absent when
+    /// it is not published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub livekit_room: Option<String>,
 }
 
 /// A running screencast and its encoder.
@@ -296,6 +300,7 @@ impl LiveVideo {
             encoding: st.source.is_some(),
             paused,
             livekit: st.publisher.as_ref().map(|p| p.status().to_string()),
+            livekit_room: st.publisher.as_ref().map(|p| p.room().to_string()),
         }
     }
 
@@ -347,7 +352,7 @@ impl LiveVideo {
         };
         let conn = livekit::connection(
             self.engine.platform.config.livekit_keys.as_ref(),
-            room,
+            &livekit::room_name(tenant, room),
             target,
         )?;
         let state = self.room_for(tenant, room)?;

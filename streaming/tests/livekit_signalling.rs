@@ -453,6 +453,51 @@ async fn a_session_is_published_muted_on_pause_and_republished_after_a_drop() {
     engine.shutdown().await;
 }
 
+/// Two tenants' sessions of one room name, published with the service's own keys, join two
+/// LiveKit rooms, each named for its tenant: no viewer of one sees the other's browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_tenants_sessions_of_one_name_publish_to_separate_livekit_rooms() {
+    let seen = Arc::new(Seen::default());
+    let (lk_url, page) = servers(seen.clone()).await;
+    let (engine, live) = start(Some(&lk_url)).await;
+    let tenants = [TenantId::new("org-a"), TenantId::new("org-b")];
+    for tenant in &tenants {
+        engine
+            .sessions
+            .start_session(
+                tenant,
+                "demo",
+                StartOptions {
+                    initial_url: Some(page.clone()),
+                    ..StartOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    until(30, "both sessions joined", || {
+        seen.rooms.lock().unwrap().len() >= 2
+    })
+    .await;
+    let mut rooms = seen.rooms.lock().unwrap().clone();
+    rooms.sort();
+    assert_eq!(rooms, vec!["org-a:demo", "org-b:demo"]);
+    let mut identities = seen.identities.lock().unwrap().clone();
+    identities.sort();
+    assert_eq!(identities, vec!["browser-org-a:demo", "browser-org-b:demo"]);
+    for tenant in &tenants {
+        let video = live.room(tenant, "demo").await;
+        assert_eq!(
+            video.livekit_room,
+            Some(format!("{tenant}:demo")),
+            "{video:?}"
+        );
+        engine.sessions.close(tenant, "demo").await.unwrap();
+    }
+    live.shutdown().await;
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refused_token_fails_the_publisher_without_retrying() {
     let seen = Arc::new(Seen::default());

@@ -15,7 +15,7 @@ use joined::Joined;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use livekit_protocol as proto;
 use livekit_signaling::{SignalClient, SignalError, SignalOptions};
-use platform::LiveKitKeys;
+use platform::{LiveKitKeys, TenantId};
 use proto::signal_request::Message as Req;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,6 +46,19 @@ impl std::fmt::Debug for Connection {
             .field("token", &"<hidden>")
             .field("room", &self.room)
             .finish()
+    }
+}
+
+/// The LiveKit room a session of `tenant` named `room` is published to when the service signs
+/// the token: the room name itself for the single local tenant, `{tenant}:{room}` for a tenant
+/// of an API key, so two tenants' sessions of one name never share a LiveKit room. (A tenant's
+/// name holds no `:`, see `API_KEYS`.) With a token from the start call, the token's own grant
+/// decides.
+pub fn room_name(tenant: &TenantId, room: &str) -> String {
+    if tenant.is_local() {
+        room.to_string()
+    } else {
+        format!("{tenant}:{room}")
     }
 }
 
@@ -122,6 +135,7 @@ impl std::fmt::Display for PublishStatus {
 
 /// A room's publisher: a task that stays joined until stopped.
 pub struct Publisher {
+    room: String,
     status: Arc<Mutex<PublishStatus>>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -150,6 +164,7 @@ impl Publisher {
         let status = Arc::new(Mutex::new(PublishStatus::Connecting));
         let (stop, stop_rx) = watch::channel(false);
         let span = tracing::info_span!("livekit", room = %conn.room, url = %conn.url);
+        let room = conn.room.clone();
         let ctx = Context {
             conn,
             settings,
@@ -160,7 +175,17 @@ impl Publisher {
             status: status.clone(),
         };
         let task = tokio::spawn(tracing::Instrument::instrument(run(ctx, stop_rx), span));
-        Self { status, stop, task }
+        Self {
+            room,
+            status,
+            stop,
+            task,
+        }
+    }
+
+    /// The LiveKit room it publishes to.
+    pub fn room(&self) -> &str {
+        &self.room
     }
 
     /// Where it is.
@@ -293,6 +318,16 @@ mod tests {
             api_key: "APIkey123".into(),
             api_secret: "a-secret-of-at-least-thirty-two-characters".into(),
         }
+    }
+
+    #[test]
+    fn each_tenant_publishes_to_livekit_rooms_of_its_own() {
+        assert_eq!(room_name(&TenantId::local(), "demo"), "demo");
+        assert_eq!(room_name(&TenantId::new("org-a"), "demo"), "org-a:demo");
+        assert_ne!(
+            room_name(&TenantId::new("org-a"), "demo"),
+            room_name(&TenantId::new("org-b"), "demo")
+        );
     }
 
     #[test]
