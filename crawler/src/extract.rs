@@ -35,6 +35,56 @@ pub struct Extracted {
     pub code_blocks: Vec<CodeBlock>,
     /// Links on the page, each URL once, in document order.
     pub links: Vec<Link>,
+    /// `<link rel=canonical>`, made absolute: the URL the page says it is best known by.
+    pub canonical: Option<String>,
+    /// The page's language (`<html lang>`, else `og:locale`).
+    pub language: Option<String>,
+    /// When the page says it last changed (`article:modified_time`, `og:updated_time`,
+    /// `last-modified`, schema.org `dateModified`).
+    pub modified: Option<String>,
+}
+
+/// The first non-empty value of `attr` on an element matching `selector`.
+fn first_attr(doc: &Html, selector: &str, attr: &str) -> Option<String> {
+    doc.select(&sel(selector))
+        .filter_map(|e| e.value().attr(attr))
+        .map(squash)
+        .find(|v| !v.is_empty())
+}
+
+/// The page's language and last change, as it states them.
+fn language_and_modified(doc: &Html) -> (Option<String>, Option<String>) {
+    let language = first_attr(doc, "html[lang]", "lang")
+        .or_else(|| first_attr(doc, r#"meta[property="og:locale"]"#, "content"));
+    let modified = first_attr(
+        doc,
+        r#"meta[property="article:modified_time"], meta[property="og:updated_time"],
+           meta[name="last-modified"], meta[itemprop="dateModified"]"#,
+        "content",
+    )
+    .or_else(|| first_attr(doc, r#"time[itemprop="dateModified"]"#, "datetime"))
+    .or_else(|| json_ld_modified(doc));
+    (language, modified)
+}
+
+/// `dateModified` from the page's schema.org JSON-LD, if it has one.
+fn json_ld_modified(doc: &Html) -> Option<String> {
+    doc.select(&sel(r#"script[type="application/ld+json"]"#))
+        .filter_map(|s| {
+            serde_json::from_str::<serde_json::Value>(&s.text().collect::<String>()).ok()
+        })
+        .find_map(|v| {
+            let items = match &v {
+                serde_json::Value::Array(a) => a.clone(),
+                v => v["@graph"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_else(|| vec![v.clone()]),
+            };
+            items
+                .iter()
+                .find_map(|i| i["dateModified"].as_str().map(str::to_string))
+        })
 }
 
 fn sel(s: &str) -> Selector {
@@ -70,6 +120,19 @@ pub fn extract(html: &str, base: Option<&Url>) -> Extracted {
         .filter_map(|m| m.value().attr("content"))
         .map(squash)
         .find(|d| !d.is_empty());
+
+    let canonical = doc
+        .select(&sel("link[rel][href]"))
+        .find(|l| {
+            l.value().attr("rel").is_some_and(|r| {
+                r.split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+            })
+        })
+        .and_then(|l| resolve_link(base, l.value().attr("href")?))
+        .map(|u| u.to_string());
+
+    let (language, modified) = language_and_modified(&doc);
 
     let mut out = markdown::Output::default();
     if let Some(root) = main_root(&doc) {
@@ -112,6 +175,9 @@ pub fn extract(html: &str, base: Option<&Url>) -> Extracted {
         markdown: out.markdown.trim().to_string(),
         code_blocks: out.code_blocks,
         links,
+        canonical,
+        language,
+        modified,
     }
 }
 
@@ -149,6 +215,50 @@ echo done</code></pre>
             PAGE,
             Some(&Url::parse("https://docs.example/guide/install").unwrap()),
         )
+    }
+
+    #[test]
+    fn images_are_well_formed_markdown_or_nothing() {
+        let html = r#"<html><head><link rel="alternate" href="/feed">
+          <link rel="Canonical" href="/guide/install/#top"></head><body><main>
+          <p><a href="/story"><img alt="[https://cdn.example/a.jpg]" src="https://cdn.example/a.jpg"></a>
+          <img alt="A [red] door" src="/img/door (1).png">
+          <img src="/img/spacer.gif"> <img alt="  " src="/img/b.png"></p>
+        </main></body></html>"#;
+        let e = extract(
+            html,
+            Some(&Url::parse("https://docs.example/guide/install").unwrap()),
+        );
+        assert_eq!(
+            e.markdown,
+            "![A \\[red\\] door](https://docs.example/img/door%20%281%29.png)"
+        );
+        assert_eq!(
+            e.canonical.as_deref(),
+            Some("https://docs.example/guide/install/")
+        );
+        assert_eq!((e.language, e.modified), (None, None));
+    }
+
+    #[test]
+    fn the_page_states_its_language_and_last_change() {
+        let meta = extract(
+            r#"<html lang="de-CH"><head>
+              <meta property="article:modified_time" content="2026-10-02T08:00:00Z"></head>
+              <body><main><p>Inhalt</p></main></body></html>"#,
+            None,
+        );
+        assert_eq!(meta.language.as_deref(), Some("de-CH"));
+        assert_eq!(meta.modified.as_deref(), Some("2026-10-02T08:00:00Z"));
+        let ld = extract(
+            r#"<html><head><meta property="og:locale" content="fr_FR">
+              <script type="application/ld+json">{"@context":"https://schema.org",
+                "@graph":[{"@type":"WebSite"},{"@type":"Article","dateModified":"2026-09-30"}]}</script>
+              </head><body><main><p>Texte</p></main></body></html>"#,
+            None,
+        );
+        assert_eq!(ld.language.as_deref(), Some("fr_FR"));
+        assert_eq!(ld.modified.as_deref(), Some("2026-09-30"));
     }
 
     #[test]

@@ -97,6 +97,33 @@ pub struct Fetched {
     pub encoding: &'static str,
     /// Body bytes received.
     pub bytes: usize,
+    /// How long the server asked to wait (`Retry-After` on a 429 or 503), at most
+    /// [`MAX_RETRY_AFTER`].
+    pub retry_after: Option<Duration>,
+    /// `Content-Location` on a successful answer, made absolute: the URL the content is also
+    /// served under.
+    pub content_location: Option<Url>,
+    /// `Last-Modified`, as sent.
+    pub last_modified: Option<String>,
+    /// `Content-Language`, as sent.
+    pub content_language: Option<String>,
+}
+
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// A `Retry-After` value: delay seconds or an HTTP date (from `now`), at most
+/// [`MAX_RETRY_AFTER`]; `None` when it is neither.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 impl Fetched {
@@ -225,6 +252,17 @@ impl Fetcher {
         redirects: Vec<Url>,
     ) -> Result<Fetched, FetchError> {
         let status = resp.status().as_u16();
+        let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok());
+        let retry_after = matches!(status, 429 | 503)
+            .then(|| header(reqwest::header::RETRY_AFTER))
+            .flatten()
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        let content_location = (status < 300)
+            .then(|| header(reqwest::header::CONTENT_LOCATION))
+            .flatten()
+            .and_then(|v| final_url.join(v).ok());
+        let last_modified = header(reqwest::header::LAST_MODIFIED).map(str::to_string);
+        let content_language = header(reqwest::header::CONTENT_LANGUAGE).map(str::to_string);
         let content_type = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -274,6 +312,10 @@ impl Fetcher {
             text,
             encoding,
             bytes: body.len(),
+            retry_after,
+            content_location,
+            last_modified,
+            content_language,
         })
     }
 }
@@ -319,6 +361,23 @@ mod tests {
     use super::*;
     use axum::response::{IntoResponse, Redirect};
     use axum::routing::get;
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_bounded() {
+        let now = httpdate::parse_http_date("Sun, 29 Nov 2026 12:00:00 GMT").unwrap();
+        let at = |v| parse_retry_after(v, now);
+        assert_eq!(at("2"), Some(Duration::from_secs(2)));
+        assert_eq!(at(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            at("Sun, 29 Nov 2026 12:00:30 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        // A date gone by: no wait. Too long: the cap.
+        assert_eq!(at("Sun, 29 Nov 2026 11:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(at("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(at("soon"), None);
+        assert_eq!(at("-5"), None);
+    }
 
     async fn site() -> (String, u16) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -26,10 +26,33 @@ pub struct Scope {
 /// A page to fetch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Entry {
-    /// Its normalised URL.
+    /// Its normalised URL: what counts as seen, and the URL it is stored under.
     pub url: String,
     /// Link hops from the start page.
     pub depth: u32,
+    /// The URL exactly as linked (resolved, fragment dropped) when it differs from `url`: the
+    /// one fetched, since a server may answer `/docs/` and not `/docs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked: Option<String>,
+}
+
+impl Entry {
+    fn new(url: &Url, depth: u32) -> Self {
+        let key = normalize(url).to_string();
+        let mut linked = url.clone();
+        linked.set_fragment(None);
+        let linked = (linked.as_str() != key).then(|| linked.to_string());
+        Entry {
+            url: key,
+            depth,
+            linked,
+        }
+    }
+
+    /// The URL to fetch: as linked.
+    pub fn fetch_url(&self) -> &str {
+        self.linked.as_deref().unwrap_or(&self.url)
+    }
 }
 
 /// What became of an offered URL.
@@ -91,20 +114,17 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
 impl Frontier {
     /// A frontier seeded with the start URL at depth 0.
     pub fn new(start: &Url, scope: Scope) -> Self {
-        let start = normalize(start);
+        let entry = Entry::new(start, 0);
         let mut f = Frontier {
-            start: start.to_string(),
+            start: entry.url.clone(),
             scope,
             queue: VecDeque::new(),
             seen: HashSet::new(),
             admitted: 0,
             robots: None,
         };
-        f.seen.insert(start.to_string());
-        f.queue.push_back(Entry {
-            url: start.to_string(),
-            depth: 0,
-        });
+        f.seen.insert(entry.url.clone());
+        f.queue.push_back(entry);
         f.admitted = 1;
         f
     }
@@ -127,14 +147,14 @@ impl Frontier {
         if !same_site(&start, url) {
             return Offer::External;
         }
-        let url = normalize(url);
-        let key = url.to_string();
-        if self.seen.contains(&key) {
+        let entry = Entry::new(url, depth);
+        if self.seen.contains(&entry.url) {
             return Offer::Duplicate;
         }
         if depth > self.scope.max_depth {
             return Offer::TooDeep;
         }
+        let url = normalize(url);
         let path = url.path();
         let included =
             self.scope.include.is_empty() || self.scope.include.iter().any(|p| glob_match(p, path));
@@ -149,9 +169,9 @@ impl Frontier {
         if self.admitted >= self.scope.max_pages {
             return Offer::LimitReached;
         }
-        self.seen.insert(key.clone());
+        self.seen.insert(entry.url.clone());
         self.admitted += 1;
-        self.queue.push_back(Entry { url: key, depth });
+        self.queue.push_back(entry);
         Offer::Admitted
     }
 
@@ -219,13 +239,12 @@ mod tests {
     #[test]
     fn breadth_first_once_per_page_within_the_site() {
         let mut f = Frontier::new(&u("https://docs.example.org/start/"), scope(10, 2));
+        let first = f.pop().unwrap();
         assert_eq!(
-            f.pop().unwrap(),
-            Entry {
-                url: "https://docs.example.org/start".into(),
-                depth: 0
-            }
+            (first.url.as_str(), first.depth),
+            ("https://docs.example.org/start", 0)
         );
+        assert_eq!(first.fetch_url(), "https://docs.example.org/start/");
         assert_eq!(
             f.offer(&u("https://docs.example.org/a"), 1),
             Offer::Admitted
@@ -250,7 +269,9 @@ mod tests {
             f.offer(&u("https://docs.example.org/deep"), 3),
             Offer::TooDeep
         );
-        assert_eq!(f.pop().unwrap().url, "https://docs.example.org/a");
+        let a = f.pop().unwrap();
+        assert_eq!(a.url, "https://docs.example.org/a");
+        assert_eq!(a.fetch_url(), "https://docs.example.org/a");
         assert_eq!(
             f.offer(&u("https://docs.example.org/a/child"), 2),
             Offer::Admitted
@@ -300,6 +321,30 @@ mod tests {
             Offer::LimitReached
         );
         assert_eq!(f.admitted(), 3);
+    }
+
+    #[test]
+    fn pages_are_fetched_as_linked_and_seen_once_in_any_variant() {
+        let mut f = Frontier::new(&u("https://example.org/docs/"), scope(10, 3));
+        assert_eq!(f.pop().unwrap().fetch_url(), "https://example.org/docs/");
+        let linked = u("https://example.org/guide/?b=2&utm_source=x&a=1#part");
+        assert_eq!(f.offer(&linked, 1), Offer::Admitted);
+        for variant in [
+            "https://example.org/guide?a=1&b=2",
+            "https://example.org/guide/?a=1&b=2",
+        ] {
+            assert_eq!(f.offer(&u(variant), 1), Offer::Duplicate, "{variant}");
+        }
+        let e = f.pop().unwrap();
+        assert_eq!(e.url, "https://example.org/guide?a=1&b=2");
+        assert_eq!(
+            e.fetch_url(),
+            "https://example.org/guide/?b=2&utm_source=x&a=1"
+        );
+        // A frontier stored before entries kept their linked form still reads.
+        let old: Entry =
+            serde_json::from_str(r#"{"url":"https://example.org/x","depth":1}"#).unwrap();
+        assert_eq!(old.fetch_url(), "https://example.org/x");
     }
 
     #[test]

@@ -376,7 +376,7 @@ fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
                 .attr("href")
                 .and_then(|h| resolve_link(ctx.base, h))
             {
-                Some(url) => surround(&text, "[", &format!("]({url})")),
+                Some(url) => surround(&text, "[", &format!("]({})", md_url(&url))),
                 _ => text,
             }
         }
@@ -386,11 +386,28 @@ fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
                 .attr("src")
                 .and_then(|s| resolve_link(ctx.base, s)),
         ) {
-            (Some(alt), Some(src)) if !alt.trim().is_empty() => {
-                format!("![{}]({src})", squash(alt))
-            }
+            (Some(alt), Some(src)) => match md_alt(alt) {
+                Some(alt) => format!("![{alt}]({})", md_url(&src)),
+                None => String::new(),
+            },
             _ => String::new(),
         },
         _ => inline_children(el, ctx),
     }
+}
+
+/// An image's alt text as Markdown: brackets escaped; none when it is empty or only a URL
+/// (some pages put the image's own address there), which says nothing to a reader.
+fn md_alt(alt: &str) -> Option<String> {
+    let alt = squash(alt);
+    let bare = alt.trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace());
+    if bare.is_empty() || Url::parse(bare).is_ok_and(|u| u.has_host()) {
+        return None;
+    }
+    Some(alt.replace('[', "\\[").replace(']', "\\]"))
+}
+
+/// A URL as a Markdown link destination: parentheses (which would end it) percent-encoded.
+fn md_url(url: &Url) -> String {
+    url.as_str().replace('(', "%28").replace(')', "%29")
 }

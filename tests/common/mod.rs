@@ -8,7 +8,9 @@ pub use testkit::dns::DnsServer;
 pub use testkit::mcp::{python, McpClient};
 pub use testkit::procs::processes_mentioning;
 pub use testkit::redis::RedisServer;
-pub use testkit::sites::{attacker, forms as site, topics as topics_site, trap as trap_site};
+pub use testkit::sites::{
+    attacker, forms as site, strict as strict_site, topics as topics_site, trap as trap_site,
+};
 pub use testkit::wait::{eventually, find_element, metric_value};
 
 use serde_json::{json, Value};

@@ -7,6 +7,7 @@ mod common;
 
 mod clients;
 mod control;
+mod correctness;
 mod scope;
 
 use common::trap_site::{TrapOptions, TrapSite};

@@ -16,7 +16,6 @@ mod worker;
 pub use view::*;
 
 use crate::fetch::{FetchConfig, Fetcher};
-use crate::urlnorm::normalize;
 use platform::jobs::{JobOptions, JobRecord, JobStatus};
 use platform::netguard;
 use platform::store::{JobUpdate, PageQuery, PageRecord};
@@ -218,8 +217,12 @@ impl Jobs {
                 )));
             }
         }
+        // Fetched as given (a server may answer `/docs/` and not `/docs`); only what counts as
+        // seen is normalised.
+        let mut start_url = url.clone();
+        start_url.set_fragment(None);
         let options = JobOptions {
-            start_url: normalize(&url).to_string(),
+            start_url: start_url.to_string(),
             max_pages,
             max_depth,
             include_patterns: req.include_patterns,

@@ -38,6 +38,8 @@ pub struct Crawled {
     pub links: Vec<Link>,
     /// A redirect to another site, reported as an external link.
     pub off_site: Option<Url>,
+    /// The server answered 429 or 503 and asked to wait this long before trying again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Crawled {
@@ -47,7 +49,63 @@ impl Crawled {
             record,
             links: Vec::new(),
             off_site: None,
+            retry_after: None,
         }
+    }
+
+    /// A page with the links found on it.
+    fn with_links(record: PageRecord, links: Vec<Link>) -> Self {
+        Self {
+            links,
+            ..Self::alone(record)
+        }
+    }
+
+    /// A redirect to another site.
+    fn off_site(record: PageRecord, to: Url) -> Self {
+        Self {
+            off_site: Some(to),
+            ..Self::alone(record)
+        }
+    }
+
+    /// Whether it is a 404 (which its slash variant may not be).
+    fn not_found(&self) -> bool {
+        self.record.status_code == Some(404)
+    }
+}
+
+/// The same URL with its path's trailing slash added or removed (`/docs` and `/docs/`); none
+/// for the root.
+fn slash_variant(url: &Url) -> Option<Url> {
+    let path = url.path();
+    if path == "/" || path.is_empty() {
+        return None;
+    }
+    let mut v = url.clone();
+    match path.strip_suffix('/') {
+        Some(p) => v.set_path(p),
+        None => v.set_path(&format!("{path}/")),
+    }
+    Some(v)
+}
+
+/// When the page says it is best known by another URL of the site (`<link rel=canonical>`,
+/// or `Content-Location`), it is stored under that URL, and the URL asked for is kept as
+/// `requested_url`; the crawl then counts both as seen.
+fn canonicalize(rec: &mut PageRecord, start: &Url, canonical: Option<&str>) {
+    let Some(c) = canonical.and_then(|c| Url::parse(c).ok()) else {
+        return;
+    };
+    if !same_site(start, &c) {
+        return;
+    }
+    let c = normalize(&c).to_string();
+    if c != rec.url {
+        if rec.requested_url.is_none() {
+            rec.requested_url = Some(rec.url.clone());
+        }
+        rec.url = c;
     }
 }
 
@@ -95,6 +153,9 @@ impl PageJob<'_> {
     fn fill(&self, rec: &mut PageRecord, page: &Extracted) {
         rec.title = page.title.clone();
         rec.description = page.description.clone();
+        rec.canonical_url = page.canonical.clone();
+        rec.language = page.language.clone();
+        rec.last_modified = page.modified.clone();
         rec.headings = page.headings.clone();
         rec.markdown = page.markdown.clone();
         rec.code_blocks = page.code_blocks.clone();
@@ -112,8 +173,27 @@ impl PageJob<'_> {
         rec.internal_links = (page.links.len() - external) as u64;
     }
 
-    /// Crawl one page at `url`, found `depth` hops from the start.
+    /// Crawl one page at `url` (as linked), found `depth` hops from the start. A 404 is tried
+    /// once more with the trailing slash toggled before it is recorded.
     pub async fn crawl(&self, url: &Url, depth: u32) -> Crawled {
+        let crawled = self.crawl_once(url, depth).await;
+        if !crawled.not_found() {
+            return crawled;
+        }
+        match slash_variant(url) {
+            Some(variant) => {
+                let again = self.crawl_once(&variant, depth).await;
+                if again.record.ok {
+                    again
+                } else {
+                    crawled
+                }
+            }
+            None => crawled,
+        }
+    }
+
+    async fn crawl_once(&self, url: &Url, depth: u32) -> Crawled {
         if self.render == RenderMode::Always {
             return self.render(url, depth, None).await;
         }
@@ -132,11 +212,7 @@ impl PageJob<'_> {
                 Code::RedirectedOffSite,
                 format!("redirected to another site: {}", fetched.final_url),
             );
-            return Crawled {
-                record: rec,
-                links: Vec::new(),
-                off_site: Some(fetched.final_url),
-            };
+            return Crawled::off_site(rec, fetched.final_url);
         }
         let mut rec = self.empty(&fetched.final_url, depth, "http");
         if normalize(&fetched.final_url) != normalize(url) {
@@ -150,7 +226,10 @@ impl PageJob<'_> {
                 Code::Http(fetched.status),
                 format!("the server answered {}", fetched.status),
             );
-            return Crawled::alone(rec);
+            return Crawled {
+                retry_after: fetched.retry_after,
+                ..Crawled::alone(rec)
+            };
         }
         if !fetched.is_html() {
             read_text(&mut rec, &fetched);
@@ -175,12 +254,17 @@ impl PageJob<'_> {
             tracing::debug!(url = %fetched.final_url, "rendering failed; keeping the HTTP content");
         }
         self.fill(&mut rec, &page);
-        rec.ok = true;
-        Crawled {
-            record: rec,
-            links: page.links,
-            off_site: None,
+        if rec.language.is_none() {
+            rec.language = fetched.content_language.clone();
         }
+        if rec.last_modified.is_none() {
+            rec.last_modified = fetched.last_modified.clone();
+        }
+        let canonical = page.canonical.as_deref();
+        let location = fetched.content_location.as_ref().map(Url::as_str);
+        canonicalize(&mut rec, self.start, canonical.or(location));
+        rec.ok = true;
+        Crawled::with_links(rec, page.links)
     }
 
     /// Render a page in the Chromium pool. `http` is what a plain fetch found, if one was made.
@@ -203,37 +287,22 @@ impl PageJob<'_> {
                         Code::RedirectedOffSite,
                         format!("redirected to another site: {final_url}"),
                     );
-                    return Crawled {
-                        record: rec,
-                        links: Vec::new(),
-                        off_site: Some(final_url),
-                    };
+                    return Crawled::off_site(rec, final_url);
                 }
                 if let Some(s) = rec.status_code.filter(|s| *s >= 400) {
                     rec.error = error(Code::Http(s), format!("the server answered {s}"));
-                    return Crawled {
-                        record: rec,
-                        links: Vec::new(),
-                        off_site: None,
-                    };
+                    return Crawled::alone(rec);
                 }
                 let page = extract::extract(&r.html, Some(&final_url));
                 self.fill(&mut rec, &page);
+                canonicalize(&mut rec, self.start, page.canonical.as_deref());
                 rec.ok = true;
-                Crawled {
-                    record: rec,
-                    links: page.links,
-                    off_site: None,
-                }
+                Crawled::with_links(rec, page.links)
             }
             Err(e) => {
                 let mut rec = self.empty(url, depth, "browser");
                 rec.error = error(e.code(), e.to_string());
-                Crawled {
-                    record: rec,
-                    links: Vec::new(),
-                    off_site: None,
-                }
+                Crawled::alone(rec)
             }
         }
     }
@@ -246,4 +315,46 @@ pub fn is_site_down(record: &PageRecord) -> bool {
         .error
         .as_ref()
         .is_some_and(|e| matches!(e.code, Code::NetworkError | Code::BrowserUnavailable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_slash_variant_of_a_path() {
+        let v = |s| slash_variant(&u(s)).map(|v| v.to_string());
+        assert_eq!(v("http://a.test/docs"), Some("http://a.test/docs/".into()));
+        assert_eq!(
+            v("http://a.test/docs/?q=1"),
+            Some("http://a.test/docs?q=1".into())
+        );
+        assert_eq!(v("http://a.test/"), None);
+    }
+
+    #[test]
+    fn a_page_is_stored_under_its_canonical_url_on_the_same_site() {
+        let start = u("http://a.test/docs/");
+        let page =
+            |url: &str| PageRecord::empty(TenantId::local(), "j", url.to_string(), 1, "http");
+        let mut rec = page("http://a.test/docs/print?page=intro");
+        canonicalize(&mut rec, &start, Some("http://a.test/docs/intro/#top"));
+        assert_eq!(rec.url, "http://a.test/docs/intro");
+        assert_eq!(
+            rec.requested_url.as_deref(),
+            Some("http://a.test/docs/print?page=intro")
+        );
+        // Another site's canonical, or none, changes nothing.
+        let mut rec = page("http://a.test/docs/x");
+        canonicalize(&mut rec, &start, Some("https://mirror.test/docs/x"));
+        canonicalize(&mut rec, &start, None);
+        assert_eq!(
+            (rec.url.as_str(), rec.requested_url),
+            ("http://a.test/docs/x", None)
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! Politeness: at most a few requests at once to one host, and a delay between requests when
-//! the site asks for one (robots.txt `Crawl-delay`). Shared by every job of the process.
+//! Politeness: at most a few requests at once to one host, a delay between requests when the
+//! site asks for one (robots.txt `Crawl-delay`), and a pause when it answers `Retry-After`.
+//! Shared by every job of the process; a host is a scheme's host and port (an origin).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,8 @@ pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(30);
 struct Host {
     slots: Arc<Semaphore>,
     next_start: tokio::sync::Mutex<Instant>,
+    /// No request starts before this (`Retry-After`).
+    not_before: Mutex<Instant>,
 }
 
 /// Per-host limits.
@@ -38,24 +41,20 @@ impl HostGate {
     /// Wait for a free slot on `host` and, when `delay` is set, until `delay` after the previous
     /// request to it started.
     pub async fn acquire(&self, host: &str, delay: Option<Duration>) -> HostPermit {
-        let h = {
-            let mut hosts = self.hosts.lock().expect("host gate lock");
-            hosts
-                .entry(host.to_string())
-                .or_insert_with(|| {
-                    Arc::new(Host {
-                        slots: Arc::new(Semaphore::new(self.per_host)),
-                        next_start: tokio::sync::Mutex::new(Instant::now()),
-                    })
-                })
-                .clone()
-        };
+        let h = self.host(host);
         let slot = h
             .slots
             .clone()
             .acquire_owned()
             .await
             .expect("host semaphore is never closed");
+        loop {
+            let until = *h.not_before.lock().expect("host hold lock");
+            if until <= Instant::now() {
+                break;
+            }
+            tokio::time::sleep_until(until).await;
+        }
         if let Some(delay) = delay.filter(|d| !d.is_zero()) {
             let delay = delay.min(MAX_CRAWL_DELAY);
             let mut next = h.next_start.lock().await;
@@ -67,6 +66,54 @@ impl HostGate {
         }
         HostPermit { _slot: slot }
     }
+
+    /// Start no request to `host` for `wait` (it answered `Retry-After`); other hosts go on.
+    pub fn hold(&self, host: &str, wait: Duration) {
+        let h = self.host(host);
+        let mut until = h.not_before.lock().expect("host hold lock");
+        *until = (*until).max(Instant::now() + wait);
+    }
+
+    fn host(&self, host: &str) -> Arc<Host> {
+        let mut hosts = self.hosts.lock().expect("host gate lock");
+        hosts
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    slots: Arc::new(Semaphore::new(self.per_host)),
+                    next_start: tokio::sync::Mutex::new(Instant::now()),
+                    not_before: Mutex::new(Instant::now()),
+                })
+            })
+            .clone()
+    }
+}
+
+/// How often one page is tried again after answering `Retry-After`.
+pub const RETRIES_AFTER: u32 = 3;
+
+/// Pages of one run that answered `Retry-After`, and how often.
+#[derive(Default)]
+pub struct RetryBudget {
+    tries: HashMap<String, u32>,
+}
+
+impl RetryBudget {
+    /// Whether the page (by its normalised URL) may be tried again.
+    pub fn take(&mut self, url: &str) -> bool {
+        let n = self.tries.entry(url.to_string()).or_insert(0);
+        *n += 1;
+        *n <= RETRIES_AFTER
+    }
+}
+
+/// The politeness key of a URL: its host and port.
+pub fn host_key(url: &url::Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
 }
 
 #[cfg(test)]
@@ -94,6 +141,24 @@ mod tests {
         let t = Instant::now();
         let _p = gate.acquire("b.test", Some(Duration::from_secs(2))).await;
         assert_eq!(t.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_host_waits_and_the_others_do_not() {
+        let gate = HostGate::new(4);
+        gate.hold("a.test:80", Duration::from_secs(2));
+        let t = Instant::now();
+        drop(gate.acquire("b.test:80", None).await);
+        assert_eq!(t.elapsed(), Duration::ZERO);
+        drop(gate.acquire("a.test:80", None).await);
+        assert_eq!(t.elapsed(), Duration::from_secs(2));
+        // A shorter hold never shortens a longer one.
+        gate.hold("a.test:80", Duration::from_secs(5));
+        gate.hold("a.test:80", Duration::from_secs(1));
+        drop(gate.acquire("a.test:80", None).await);
+        assert_eq!(t.elapsed(), Duration::from_secs(7));
+        let u = url::Url::parse("https://Docs.Example.org/x").unwrap();
+        assert_eq!(host_key(&u), "docs.example.org:443");
     }
 
     #[tokio::test]

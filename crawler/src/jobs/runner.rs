@@ -5,6 +5,7 @@
 use super::events;
 use super::pace::Pace;
 use super::page::{is_site_down, Crawled, PageJob};
+use super::politeness::{host_key, RetryBudget};
 use super::run::{RunDeps, RunError, RunOutcome};
 use crate::extract::Link;
 use crate::frontier::{Entry, Frontier, Offer, Scope};
@@ -43,6 +44,7 @@ struct Run<'a> {
     in_flight: HashMap<String, Entry>,
     reported_external: HashSet<String>,
     rejected: HashSet<String>,
+    retries: RetryBudget,
     base_secs: f64,
     started: Instant,
     last_checkpoint: Instant,
@@ -102,6 +104,7 @@ pub async fn run(
         in_flight: HashMap::new(),
         reported_external,
         rejected: HashSet::new(),
+        retries: RetryBudget::default(),
         started: Instant::now(),
         last_checkpoint: Instant::now(),
     };
@@ -238,6 +241,7 @@ impl Run<'_> {
         let concurrency = self.job.options.concurrency.max(1);
         self.deps.platform.config.navigation_timeout * 3
             + super::politeness::MAX_CRAWL_DELAY * concurrency as u32
+            + crate::fetch::MAX_RETRY_AFTER
             + Duration::from_secs(60)
     }
 
@@ -339,10 +343,11 @@ impl Run<'_> {
         let delay = self.crawl_delay;
         let platform = self.deps.platform.clone();
         tasks.spawn(async move {
-            let url = Url::parse(&entry.url).expect("frontier URLs parse");
-            let host = url.host_str().unwrap_or_default().to_string();
+            let url = Url::parse(entry.fetch_url()).expect("frontier URLs parse");
+            // The host first: a page waiting for its host (a crawl delay, a `Retry-After`)
+            // holds none of the slots pages of other hosts need.
+            let _host = gate.acquire(&host_key(&url), delay).await;
             let _global = global.acquire_owned().await.expect("never closed");
-            let _host = gate.acquire(&host, delay).await;
             let job = PageJob {
                 renderer: renderer.as_ref(),
                 fetcher: &fetcher,
@@ -416,10 +421,22 @@ impl Run<'_> {
         crawled: Crawled,
     ) -> Result<Option<RunOutcome>, RunError> {
         self.in_flight.remove(&entry.url);
+        if let Some(wait) = crawled.retry_after {
+            if self.retries.take(&entry.url) {
+                // The host asked for a pause: hold it (this job's other pages to it wait too,
+                // other hosts go on) and try the page again.
+                if let Ok(url) = Url::parse(entry.fetch_url()) {
+                    self.deps.gate.hold(&host_key(&url), wait);
+                }
+                self.frontier.requeue(entry);
+                return Ok(None);
+            }
+        }
         let Crawled {
             record,
             links,
             off_site,
+            ..
         } = crawled;
         self.check_site_up(&entry, &record)?;
         if record.url != entry.url && self.known_redirect(&record) {

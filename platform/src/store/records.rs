@@ -52,6 +52,16 @@ pub struct PageRecord {
     pub title: String,
     /// The meta description.
     pub description: Option<String>,
+    /// The URL the page names as its canonical one (`<link rel=canonical>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical_url: Option<String>,
+    /// Its language, when it says (`<html lang>`, `Content-Language`, `og:locale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// When it last changed, as the page or its server says (a modified-time meta tag,
+    /// schema.org `dateModified`, or `Last-Modified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
     /// Headings in document order.
     pub headings: Vec<PageHeading>,
     /// The main content as Markdown (navigation, footers and boilerplate left out).
@@ -95,6 +105,9 @@ impl PageRecord {
             fetched_via: fetched_via.into(),
             title: String::new(),
             description: None,
+            canonical_url: None,
+            language: None,
+            last_modified: None,
             headings: Vec::new(),
             markdown: String::new(),
             code_blocks: Vec::new(),

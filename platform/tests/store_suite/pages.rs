@@ -125,6 +125,19 @@ pub(super) async fn pages_and_links_are_stored_once_and_read_back_by_tenant(b: B
         .unwrap()
         .unwrap();
     assert_eq!(of_j1.markdown, "Hello widget world");
+    // The page's metadata comes back as stored.
+    assert_eq!(
+        (
+            of_j1.canonical_url.as_deref(),
+            of_j1.language.as_deref(),
+            of_j1.last_modified.as_deref()
+        ),
+        (
+            Some("https://e.com/"),
+            Some("en"),
+            Some("2026-11-01T10:00:00Z")
+        )
+    );
     assert!(s
         .get_page(&TenantId::new("org-c"), None, "https://e.com/")
         .await

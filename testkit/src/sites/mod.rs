@@ -2,5 +2,6 @@
 
 pub mod attacker;
 pub mod forms;
+pub mod strict;
 pub mod topics;
 pub mod trap;

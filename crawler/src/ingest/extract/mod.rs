@@ -101,6 +101,9 @@ pub(crate) fn document(title: String) -> Extracted {
         markdown: String::new(),
         code_blocks: Vec::new(),
         links: Vec::new(),
+        canonical: None,
+        language: None,
+        modified: None,
     }
 }
 
