@@ -2,18 +2,19 @@
 //! stored once, the frontier checkpointed in the store so that the next run (after a pause, a
 //! restart or a crashed worker) goes on where this one stopped.
 
+mod links;
+
 use super::events;
 use super::pace::Pace;
 use super::page::{is_site_down, Crawled, PageJob};
 use super::politeness::{host_key, RetryBudget};
 use super::run::{RunDeps, RunError, RunOutcome};
-use crate::extract::Link;
 use crate::frontier::{Entry, Frontier, Offer, Scope};
 use crate::robots::Robots;
 use crate::sitemap;
 use crate::urlnorm::normalize;
 use platform::jobs::{JobRecord, JobStatus};
-use platform::store::{JobUpdate, LinkQuery, LinkRecord, PageRecord};
+use platform::store::{JobUpdate, LinkQuery, PageRecord};
 use platform::telemetry::PageCrawled;
 use platform::Code;
 use std::collections::{HashMap, HashSet};
@@ -389,30 +390,6 @@ impl Run<'_> {
         })
     }
 
-    async fn reoffer_stored_links(&mut self, entry: &Entry) -> Result<(), RunError> {
-        let links = self
-            .deps
-            .platform
-            .store
-            .list_links(
-                &self.job.tenant_id,
-                &LinkQuery {
-                    job_id: Some(self.job.job_id.clone()),
-                    external: Some(false),
-                    from_url: Some(entry.url.clone()),
-                    limit: 10_000,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        for l in links.items {
-            if let Ok(u) = Url::parse(&l.to_url) {
-                self.offer(&u, entry.depth + 1);
-            }
-        }
-        Ok(())
-    }
-
     /// Store a crawled page and its links, offer its links, count, report. Returns an outcome
     /// when the run must stop.
     async fn finish_page(
@@ -507,50 +484,6 @@ impl Run<'_> {
             self.frontier.mark_seen(&u);
         }
         false
-    }
-
-    /// Offer a page's links to the frontier and store them (links that leave the crawl's
-    /// scope as external). Returns the external ones with their texts.
-    async fn store_links(
-        &mut self,
-        record: &PageRecord,
-        links: &[Link],
-        off_site: Option<Url>,
-        depth: u32,
-    ) -> Result<Vec<(String, String)>, RunError> {
-        let mut link_docs = Vec::new();
-        let mut external = Vec::new();
-        if let Some(u) = off_site {
-            external.push((u.to_string(), String::new()));
-        }
-        for link in links {
-            let Ok(u) = Url::parse(&link.url) else {
-                continue;
-            };
-            match self.offer(&u, depth + 1) {
-                Offer::External => external.push((u.to_string(), link.text.clone())),
-                _ => {
-                    link_docs.push(self.link(record, normalize(&u).to_string(), &link.text, false))
-                }
-            }
-        }
-        for (to, text) in &external {
-            link_docs.push(self.link(record, to.clone(), text, true));
-        }
-        self.deps.platform.store.put_links(link_docs).await?;
-        Ok(external)
-    }
-
-    /// The stored form of one link from `record`.
-    fn link(&self, record: &PageRecord, to_url: String, text: &str, external: bool) -> LinkRecord {
-        LinkRecord {
-            tenant_id: self.job.tenant_id.clone(),
-            job_id: self.job.job_id.clone(),
-            from_url: record.url.clone(),
-            to_url,
-            text: text.to_string(),
-            external,
-        }
     }
 
     async fn after_page(&mut self) -> Result<Option<RunOutcome>, RunError> {
