@@ -2,10 +2,11 @@
 //! headers, footers, sidebars, forms and scripts; plus what a knowledge base wants to know about
 //! the page (title, description, headings, code blocks with their language, links).
 
+use crate::content;
 use crate::markdown;
 use crate::page_parts::squash;
 pub use crate::page_parts::{resolve_link, CodeBlock, Heading};
-use scraper::{ElementRef, Html, Selector};
+use scraper::{Html, Selector};
 use serde::Serialize;
 use url::Url;
 
@@ -91,20 +92,6 @@ fn sel(s: &str) -> Selector {
     Selector::parse(s).expect("static selector")
 }
 
-/// The element holding the page's main content: `<main>`, `[role=main]`, the longest `<article>`,
-/// or the body.
-fn main_root(doc: &Html) -> Option<ElementRef<'_>> {
-    for s in ["main", "[role=main]"] {
-        if let Some(e) = doc.select(&sel(s)).next() {
-            return Some(e);
-        }
-    }
-    let longest_article = doc
-        .select(&sel("article"))
-        .max_by_key(|a| a.text().map(str::len).sum::<usize>());
-    longest_article.or_else(|| doc.select(&sel("body")).next())
-}
-
 /// Extract a page. `base` is the page's URL (after redirects), used to make links absolute.
 pub fn extract(html: &str, base: Option<&Url>) -> Extracted {
     let doc = Html::parse_document(html);
@@ -135,8 +122,8 @@ pub fn extract(html: &str, base: Option<&Url>) -> Extracted {
     let (language, modified) = language_and_modified(&doc);
 
     let mut out = markdown::Output::default();
-    if let Some(root) = main_root(&doc) {
-        markdown::render_root(root, base, &mut out);
+    if let Some(content) = content::find(&doc) {
+        markdown::render_root(content.root, &content.skip, base, &mut out);
     }
     let title = if title.is_empty() {
         out.headings

@@ -8,6 +8,7 @@
 //! `platform::Renderer`; this crate never depends on the browser crate.
 
 pub mod chunk;
+mod content;
 pub mod embed;
 pub mod extract;
 pub mod fetch;

@@ -2,8 +2,10 @@
 //! whitespace collapsed, code kept verbatim.
 
 use crate::page_parts::{resolve_link, squash, CodeBlock, Heading};
+use ego_tree::NodeId;
 use scraper::node::Node;
 use scraper::ElementRef;
+use std::collections::HashSet;
 use url::Url;
 
 /// What rendering collects besides the Markdown itself.
@@ -135,11 +137,60 @@ fn code_language(el: &ElementRef<'_>) -> Option<String> {
 struct Ctx<'b> {
     base: Option<&'b Url>,
     out: &'b mut Output,
+    /// Elements left out (not content, as the content finder decided).
+    skip: &'b HashSet<NodeId>,
+    /// Elements being rendered, outermost to innermost (see [`MAX_DEPTH`]).
+    depth: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
-/// Render the content root into `out`.
-pub(crate) fn render_root(root: ElementRef<'_>, base: Option<&Url>, out: &mut Output) {
-    let mut ctx = Ctx { base, out };
+/// How deep the renderer goes into nested elements; below that, an element is its text alone.
+/// Rendering recurses, and a page of a hundred thousand nested `<div>`s must not overflow the
+/// stack of the thread that reads it.
+const MAX_DEPTH: usize = 128;
+
+/// One level of rendering depth, given back when dropped.
+struct Level(std::rc::Rc<std::cell::Cell<usize>>);
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+/// The text under an element, whitespace collapsed (iterative: any depth).
+fn flat_text(el: ElementRef<'_>) -> String {
+    squash(&el.text().collect::<String>())
+}
+
+impl Ctx<'_> {
+    /// One level deeper, or `None` at [`MAX_DEPTH`].
+    fn deeper(&self) -> Option<Level> {
+        let d = self.depth.get();
+        if d >= MAX_DEPTH {
+            return None;
+        }
+        self.depth.set(d + 1);
+        Some(Level(self.depth.clone()))
+    }
+
+    fn left_out(&self, el: &ElementRef<'_>) -> bool {
+        self.skip.contains(&el.id()) || is_boilerplate(el)
+    }
+}
+
+/// Render the content root into `out`, leaving out the elements in `skip`.
+pub(crate) fn render_root(
+    root: ElementRef<'_>,
+    skip: &HashSet<NodeId>,
+    base: Option<&Url>,
+    out: &mut Output,
+) {
+    let mut ctx = Ctx {
+        base,
+        out,
+        skip,
+        depth: Default::default(),
+    };
     let md = container(root, &mut ctx, false);
     ctx.out.markdown = md;
 }
@@ -148,6 +199,9 @@ pub(crate) fn render_root(root: ElementRef<'_>, base: Option<&Url>, out: &mut Ou
 /// themselves; the pieces are joined by blank lines. In a list item (`in_item`), a nested list
 /// follows its text on the next line.
 fn container(el: ElementRef<'_>, ctx: &mut Ctx<'_>, in_item: bool) -> String {
+    let Some(_guard) = ctx.deeper() else {
+        return flat_text(el);
+    };
     let mut blocks: Vec<String> = Vec::new();
     let mut list_at: Vec<bool> = Vec::new();
     let mut inline_run = String::new();
@@ -165,7 +219,7 @@ fn container(el: ElementRef<'_>, ctx: &mut Ctx<'_>, in_item: bool) -> String {
                 let Some(c) = ElementRef::wrap(child) else {
                     continue;
                 };
-                if is_boilerplate(&c) {
+                if ctx.left_out(&c) {
                     continue;
                 }
                 if is_block(e.name()) {
@@ -250,6 +304,7 @@ fn block(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
             .join("\n"),
         "hr" => "---".into(),
         "table" => table(el, ctx),
+        "figure" | "div" if figure_parts(&el).is_some() => figure(el, ctx),
         _ => container(el, ctx, false),
     }
 }
@@ -312,13 +367,16 @@ fn table(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
 }
 
 fn inline_children(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    let Some(_guard) = ctx.deeper() else {
+        return flat_text(el);
+    };
     let mut s = String::new();
     for child in el.children() {
         match child.value() {
             Node::Text(t) => s.push_str(t),
             Node::Element(e) => {
                 if let Some(c) = ElementRef::wrap(child) {
-                    if is_boilerplate(&c) {
+                    if ctx.left_out(&c) {
                         continue;
                     }
                     if e.name() == "br" {
@@ -410,4 +468,47 @@ fn md_alt(alt: &str) -> Option<String> {
 /// A URL as a Markdown link destination: parentheses (which would end it) percent-encoded.
 fn md_url(url: &Url) -> String {
     url.as_str().replace('(', "%28").replace(')', "%29")
+}
+
+/// The image and caption of a figure (`<figure>` with `<figcaption>`, or a WordPress
+/// `wp-caption` block), when it holds exactly one image.
+fn figure_parts<'a>(el: &ElementRef<'a>) -> Option<(ElementRef<'a>, Option<ElementRef<'a>>)> {
+    let name = el.value().name();
+    let classes = el.value().attr("class").unwrap_or_default();
+    if name != "figure" && !classes.split_whitespace().any(|c| c == "wp-caption") {
+        return None;
+    }
+    let mut images = el
+        .descendent_elements()
+        .filter(|e| e.value().name() == "img");
+    let img = images.next()?;
+    if images.next().is_some() {
+        return None;
+    }
+    let caption = el.descendent_elements().find(|e| {
+        e.value().name() == "figcaption" || e.value().classes().any(|c| c == "wp-caption-text")
+    });
+    Some((img, caption))
+}
+
+/// A figure as one image: `![caption or alt](src)`, or nothing when it has neither.
+fn figure(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    let Some((img, caption)) = figure_parts(&el) else {
+        return String::new();
+    };
+    let caption = caption.map(|c| squash(&c.text().collect::<String>()));
+    let alt = caption
+        .filter(|c| !c.is_empty())
+        .or_else(|| img.value().attr("alt").map(String::from))
+        .unwrap_or_default();
+    match img
+        .value()
+        .attr("src")
+        .and_then(|s| resolve_link(ctx.base, s))
+    {
+        Some(src) => md_alt(&alt)
+            .map(|alt| format!("![{alt}]({})", md_url(&src)))
+            .unwrap_or_default(),
+        None => String::new(),
+    }
 }

@@ -1,0 +1,584 @@
+//! Finding a page's main content, the way the best extractors do: paragraphs score the blocks
+//! that hold them (longer text and more commas score more, text in links scores less), class and
+//! id words say which blocks are content and which are boilerplate, the best-scoring block is the
+//! content, with its siblings that score well too, and blocks inside it that are mostly links
+//! (teaser lists, "related", tag clouds) are left out. `<main>`, `role=main`, `<article>` and
+//! schema.org's `articleBody` are taken at their word when they hold the text; when the chosen
+//! block is too small, the whole body is.
+
+use ego_tree::iter::Edge;
+use ego_tree::NodeId;
+use scraper::node::Node;
+use scraper::{ElementRef, Html, Selector};
+use std::collections::{HashMap, HashSet};
+
+/// Characters of text and of link text under an element.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    text: usize,
+    link: usize,
+    commas: usize,
+}
+
+/// The main content: where it is, and what inside it to leave out.
+pub(crate) struct Content<'a> {
+    /// The element to render.
+    pub root: ElementRef<'a>,
+    /// Elements under it that are not content (boilerplate, teasers, link-dense blocks).
+    pub skip: HashSet<NodeId>,
+}
+
+/// Class and id words of blocks that are not content.
+#[rustfmt::skip]
+const UNLIKELY: &[&str] = &[
+    "ad", "ads", "advert", "advertisement", "banner", "breadcrumb", "breadcrumbs", "byline",
+    "comment", "comments", "community", "cookie", "disqus", "footer", "gdpr", "header",
+    "masthead", "menu", "modal", "nav", "navbar", "newsletter", "outbrain", "pagination",
+    "pager", "popular", "popup", "promo", "recommended", "related", "remark", "replies",
+    "rss", "share", "sharing", "shoutbox", "sidebar", "signup", "skyscraper", "social",
+    "sponsor", "sponsored", "subscribe", "subscription", "supplemental", "taboola", "tags", "toolbar",
+    "trending", "widget", "author-bio", "paywall", "teaser", "teasers", "more-stories", "read-more",
+    "caption", "credit", "credits", "gallery", "slideshow", "carousel", "dateline", "timestamp",
+    "author", "authors", "published", "updated", "date", "meta",
+];
+
+/// Class and id words of blocks that are content.
+#[rustfmt::skip]
+const LIKELY: &[&str] = &[
+    "article", "body", "content", "entry", "main", "post", "story", "text",
+    "blog", "prose", "markdown", "documentation", "docs", "page",
+];
+
+fn words(el: &ElementRef<'_>) -> Vec<String> {
+    let v = el.value();
+    let raw = format!(
+        "{} {}",
+        v.attr("class").unwrap_or_default(),
+        v.attr("id").unwrap_or_default()
+    )
+    .to_ascii_lowercase();
+    let mut out = Vec::new();
+    for w in raw.split(|c: char| c.is_whitespace()) {
+        if w.is_empty() {
+            continue;
+        }
+        out.push(w.to_string());
+        out.extend(
+            w.split(['-', '_'])
+                .filter(|p| !p.is_empty())
+                .map(String::from),
+        );
+    }
+    out
+}
+
+/// Class and id words that mark boilerplate whatever else the class says (`post-comments`).
+#[rustfmt::skip]
+const NEVER_CONTENT: &[&str] = &[
+    "comment", "comments", "disqus", "respond", "share", "sharing", "social", "related",
+    "newsletter", "subscribe", "cookie", "gdpr", "outbrain", "taboola", "recommended", "trending",
+    "popular", "breadcrumb", "breadcrumbs", "pagination", "sponsored",
+];
+
+/// Whether an element's class or id names what is never content (comments, share bars).
+fn never_content(el: &ElementRef<'_>) -> bool {
+    if matches!(el.value().name(), "article" | "main" | "body") {
+        return false;
+    }
+    let w = words(el);
+    w.iter().any(|w| NEVER_CONTENT.contains(&w.as_str())) && !w.iter().any(|w| w == "article")
+}
+
+/// +1 for a content word, -1 for a boilerplate word, 0 otherwise.
+fn class_weight(el: &ElementRef<'_>) -> i32 {
+    if never_content(el) {
+        return -1;
+    }
+    let w = words(el);
+    let bad = w.iter().any(|w| UNLIKELY.contains(&w.as_str()));
+    let good = w.iter().any(|w| LIKELY.contains(&w.as_str()));
+    match (good, bad) {
+        (true, false) => 1,
+        (false, true) => -1,
+        _ => 0,
+    }
+}
+
+/// Whether an element's class or id names boilerplate (and nothing that names content).
+fn unlikely(el: &ElementRef<'_>) -> bool {
+    class_weight(el) < 0
+}
+
+/// Sizes of every element, in one pass from the leaves up (iterative: any depth).
+fn sizes(doc: &Html) -> HashMap<NodeId, Size> {
+    let mut out = HashMap::new();
+    let mut stack: Vec<Size> = vec![Size::default()];
+    let (mut links, mut hidden) = (0usize, 0usize);
+    let unseen = |name: &str| matches!(name, "script" | "style" | "noscript" | "template" | "svg");
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => {
+                if let Node::Element(e) = node.value() {
+                    links += usize::from(e.name() == "a");
+                    hidden += usize::from(unseen(e.name()));
+                }
+                stack.push(Size::default());
+            }
+            Edge::Close(node) => {
+                let mut s = stack.pop().unwrap_or_default();
+                match node.value() {
+                    Node::Text(t) if hidden == 0 => {
+                        s.text = t.trim().chars().count();
+                        s.commas = t.matches(',').count();
+                        if links > 0 {
+                            s.link = s.text;
+                        }
+                    }
+                    Node::Element(e) => {
+                        links -= usize::from(e.name() == "a");
+                        if unseen(e.name()) {
+                            hidden -= 1;
+                            s = Size::default();
+                        }
+                        out.insert(node.id(), s);
+                    }
+                    _ => {}
+                }
+                if let Some(parent) = stack.last_mut() {
+                    parent.text += s.text;
+                    parent.link += s.link;
+                    parent.commas += s.commas;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The text an element holds itself: its text nodes and inline children, not its blocks.
+fn own_text(el: &ElementRef<'_>, sizes: &HashMap<NodeId, Size>) -> Size {
+    let mut s = Size::default();
+    for c in el.children() {
+        match c.value() {
+            Node::Text(t) => {
+                s.text += t.trim().chars().count();
+                s.commas += t.matches(',').count();
+            }
+            Node::Element(e)
+                if matches!(
+                    e.name(),
+                    "a" | "span"
+                        | "strong"
+                        | "b"
+                        | "em"
+                        | "i"
+                        | "u"
+                        | "small"
+                        | "font"
+                        | "sup"
+                        | "sub"
+                        | "mark"
+                        | "abbr"
+                        | "cite"
+                        | "q"
+                        | "time"
+                ) =>
+            {
+                let cs = sizes.get(&c.id()).copied().unwrap_or_default();
+                s.text += cs.text;
+                s.link += cs.link;
+                s.commas += cs.commas;
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+fn link_density(s: &Size) -> f64 {
+    if s.text == 0 {
+        0.0
+    } else {
+        s.link as f64 / s.text as f64
+    }
+}
+
+fn tag_weight(name: &str) -> f64 {
+    match name {
+        "article" => 10.0,
+        "div" | "section" | "main" => 5.0,
+        "pre" | "td" | "blockquote" => 3.0,
+        "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
+        _ => 0.0,
+    }
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).expect("static selector")
+}
+
+/// The page as the content finder measures it.
+struct Page<'a> {
+    doc: &'a Html,
+    sizes: HashMap<NodeId, Size>,
+    /// Characters of text in the body.
+    body_text: usize,
+}
+
+impl<'a> Page<'a> {
+    fn size(&self, el: &ElementRef<'_>) -> Size {
+        self.sizes.get(&el.id()).copied().unwrap_or_default()
+    }
+
+    /// Whether a block is (inside) boilerplate by its name or its class words. A wrapper that
+    /// holds half the page's text is not boilerplate whatever its class says (themes name
+    /// their main column `content-sidebar` and the like).
+    fn excluded(&self, el: &ElementRef<'_>) -> bool {
+        // Boilerplate wrappers sit near what they wrap; looking further up on a page nested
+        // thousands deep would cost the square of its depth.
+        std::iter::once(*el)
+            .chain(el.ancestors().filter_map(ElementRef::wrap))
+            .take(64)
+            .any(|a| {
+                let small = self.size(&a).text * 2 < self.body_text;
+                let named = matches!(
+                    a.value().name(),
+                    "nav" | "aside" | "footer" | "form" | "header"
+                );
+                // Comments may hold most of the page; only a wrapper of nearly all of it is
+                // spared.
+                let most = self.size(&a).text * 5 < self.body_text * 4;
+                (most && never_content(&a)) || (small && (named || unlikely(&a)))
+            })
+    }
+
+    /// Score the blocks of the page by the paragraphs they hold; the best one is the content.
+    fn best_block(&self) -> Option<ElementRef<'a>> {
+        let mut scores: HashMap<NodeId, f64> = HashMap::new();
+        for p in self
+            .doc
+            .select(&sel("p, pre, td, blockquote, li, div, section"))
+        {
+            let name = p.value().name();
+            let size = self.size(&p);
+            // A div or section holding other blocks counts by its own text alone (text
+            // written straight into it, between `<br>`s).
+            // Its text then scores the block itself, as a paragraph of its own would.
+            let holds_blocks = matches!(name, "div" | "section" | "li" | "td")
+                && p.children().filter_map(ElementRef::wrap).any(|c| {
+                    matches!(
+                        c.value().name(),
+                        "p" | "div" | "section" | "pre" | "table" | "ul" | "ol"
+                    )
+                });
+            let size = if holds_blocks {
+                own_text(&p, &self.sizes)
+            } else {
+                size
+            };
+            if size.text < 25 || self.excluded(&p) {
+                continue;
+            }
+            let own = 1.0 + size.commas as f64 + (size.text as f64 / 100.0).min(3.0);
+            let from_self = holds_blocks.then_some(p);
+            for (level, a) in from_self
+                .into_iter()
+                .chain(p.ancestors().filter_map(ElementRef::wrap))
+                .take(3)
+                .enumerate()
+            {
+                if matches!(a.value().name(), "html" | "body") {
+                    break;
+                }
+                let divider = match level {
+                    0 => 1.0,
+                    1 => 2.0,
+                    n => n as f64 * 3.0,
+                };
+                let entry = scores.entry(a.id()).or_insert_with(|| {
+                    tag_weight(a.value().name()) + 25.0 * class_weight(&a) as f64
+                });
+                *entry += own / divider;
+                // A paragraph of an `<article>` scores for that article, not for what holds
+                // it (a list of teaser articles is not an article).
+                if a.value().name() == "article" {
+                    break;
+                }
+            }
+        }
+        scores
+            .into_iter()
+            .filter_map(|(id, score)| {
+                let el = ElementRef::wrap(self.doc.tree.get(id)?)?;
+                let s = self.size(&el);
+                Some((el, score * (1.0 - link_density(&s))))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(el, _)| el)
+    }
+
+    /// A declared content element (`articleBody`, `<article>`, `<main>`, `role=main`) that
+    /// holds the best block: it is the content, with its own structure.
+    fn declared(&self, best: Option<ElementRef<'a>>) -> Option<ElementRef<'a>> {
+        // Prose of its own: nested `<article>`s (teasers) and comments not counted.
+        let prose = |e: &ElementRef<'_>| {
+            let s = self.size(e);
+            let nested: usize = e
+                .descendent_elements()
+                .skip(1)
+                .filter(|d| {
+                    (d.value().name() == "article" || never_content(d))
+                        && !d
+                            .ancestors()
+                            .take_while(|a| a.id() != e.id())
+                            .filter_map(ElementRef::wrap)
+                            .any(|a| a.value().name() == "article" || never_content(&a))
+                })
+                .map(|d| {
+                    let n = self.size(&d);
+                    n.text - n.link
+                })
+                .sum();
+            (s.text - s.link).saturating_sub(nested)
+        };
+        for s in ["[itemprop=articleBody]", "article", "main", "[role=main]"] {
+            let found = self
+                .doc
+                .select(&sel(s))
+                .filter(|e| !self.excluded(e))
+                .max_by_key(|e| prose(e));
+            if let Some(e) = found {
+                // It holds the best block, or it is a good part of it (the best block being
+                // a wrapper around the article and its comments, related links and footer).
+                let holds_best = best.is_none_or(|b| {
+                    b.id() == e.id()
+                        || b.ancestors().any(|a| a.id() == e.id())
+                        || (e.ancestors().any(|a| a.id() == b.id())
+                            && prose(&e) * 10 >= prose(&b) * 3)
+                });
+                // schema.org's `articleBody` is the article's own word for it.
+                let authoritative = s.starts_with("[itemprop") && prose(&e) >= 100;
+                if authoritative || (holds_best && prose(&e) >= 140) {
+                    return Some(e);
+                }
+            }
+        }
+        None
+    }
+
+    /// Blocks under `root` that are not content: named as boilerplate (comments, share bars,
+    /// related stories) and small, teasers (`<article>`s inside the article), and blocks that
+    /// are mostly links (teaser lists, tag clouds) when the root has prose of its own.
+    fn left_out(&self, root: ElementRef<'_>, best: Option<ElementRef<'_>>) -> HashSet<NodeId> {
+        let mut skip = HashSet::new();
+        let total = self.size(&root);
+        // The best block and what holds it, looked up once (a check per element that walked
+        // up the tree would take time in the square of the page's depth).
+        let best_line: HashSet<NodeId> = best
+            .into_iter()
+            .flat_map(|b| std::iter::once(b.id()).chain(b.ancestors().map(|a| a.id())))
+            .collect();
+        let holds_best = |el: &ElementRef<'_>| best_line.contains(&el.id());
+        // `<article>`s inside an article are teasers; inside a wrapper, one may be the article.
+        let teasers = root.value().name() == "article";
+        for el in root.descendent_elements().skip(1) {
+            let s = self.size(&el);
+            let small = s.text * 2 < total.text;
+            if small
+                && !holds_best(&el)
+                && (unlikely(&el) || (teasers && el.value().name() == "article"))
+            {
+                skip.insert(el.id());
+            }
+        }
+        if total.text - total.link < 300 {
+            // A page of links (an index, a docs landing page): its links are its content.
+            return skip;
+        }
+        for el in root.descendent_elements() {
+            let name = el.value().name();
+            if !matches!(name, "div" | "section" | "ul" | "ol" | "table" | "p" | "dl") {
+                continue;
+            }
+            let s = self.size(&el);
+            let threshold = if matches!(name, "ul" | "ol" | "dl") {
+                0.6
+            } else {
+                0.5
+            };
+            if s.text > 0 && link_density(&s) > threshold && s.text - s.link < 200 {
+                skip.insert(el.id());
+            }
+        }
+        skip
+    }
+}
+
+/// The page's main content.
+pub(crate) fn find(doc: &Html) -> Option<Content<'_>> {
+    let sizes = sizes(doc);
+    let body = doc.select(&sel("body")).next();
+    let body_text = body.and_then(|b| sizes.get(&b.id())).map_or(0, |s| s.text);
+    let page = Page {
+        doc,
+        sizes,
+        body_text,
+    };
+    let best = page.best_block();
+    let root = page.declared(best).or(best).or(body)?;
+    // Too small to be the content: the whole body.
+    let root = match body {
+        Some(b) if page.size(&root).text < 100 && body_text > page.size(&root).text * 3 => b,
+        _ => root,
+    };
+    let skip = page.left_out(root, best);
+    Some(Content { root, skip })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::extract::extract;
+
+    fn para(words: &str, n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!("<p>{words}, sentence number {i}, which goes on for a while longer.</p>")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_article_without_teasers_related_links_comments_or_captions() {
+        let html = format!(
+            r#"<html><body>
+            <div class="wrapper content-sidebar">
+              <div class="main-column">
+                <article class="post"><h1>Tuft cells</h1>
+                  <div class="byline">By A. Writer, Nov 18</div>
+                  {body}
+                  <div class="photo-caption">A cell under the microscope. Photo: Lab</div>
+                  <ul class="related-links"><li><a href="/a">Related one</a></li><li><a href="/b">Related two</a></li></ul>
+                  <div class="list">{teasers}</div>
+                </article>
+                <div id="comments" class="comments-area post-comments">{comments}</div>
+              </div>
+              <aside class="sidebar">{side}</aside>
+            </div></body></html>"#,
+            body = para("Tuft cells taste danger in the gut", 6),
+            teasers = (0..6)
+                .map(|i| format!("<div><a href=\"/story/{i}\">Most popular story number {i} of the week</a></div>"))
+                .collect::<String>(),
+            comments = para("I disagree with this comment entirely", 10),
+            side = para("Sidebar text about other things", 3),
+        );
+        let md = extract(&html, None).markdown;
+        assert!(md.starts_with("# Tuft cells"), "{md}");
+        assert_eq!(md.matches("Tuft cells taste danger").count(), 6, "{md}");
+        for gone in [
+            "By A. Writer",
+            "Photo: Lab",
+            "Related one",
+            "Most popular",
+            "I disagree",
+            "Sidebar text",
+        ] {
+            assert!(!md.contains(gone), "{gone} in {md}");
+        }
+    }
+
+    #[test]
+    fn teaser_articles_inside_the_article_are_left_out() {
+        let html = format!(
+            r#"<html><body><article class="post">{body}
+              <h3>You may also like</h3>
+              <article class="postbox">{t1}</article><article class="postbox">{t2}</article>
+            </article></body></html>"#,
+            body = para("The real story of the page", 5),
+            t1 = para("A teaser for another story", 1),
+            t2 = para("Yet another teaser here", 1),
+        );
+        let md = extract(&html, None).markdown;
+        assert_eq!(md.matches("The real story").count(), 5, "{md}");
+        assert!(!md.contains("teaser"), "{md}");
+    }
+
+    #[test]
+    fn text_written_into_a_div_and_declared_bodies_are_found() {
+        let text = "Two of the five vehicles of the unit were broken into this morning, and the police came to see the damage. ".repeat(4);
+        let html = format!(
+            r#"<html><body><div class="row"><div class="col"><img src="/a.jpg">{text}<br><br>More of it.<div class="share">Share this</div></div></div>
+            <footer>Address of the town hall, phone and opening hours, every day</footer></body></html>"#
+        );
+        let md = extract(&html, None).markdown;
+        assert!(md.contains("Two of the five vehicles"), "{md}");
+        assert!(
+            !md.contains("town hall") && !md.contains("Share this"),
+            "{md}"
+        );
+        // schema.org's articleBody is taken at its word, short as it is, over a list of links.
+        let html = r#"<html><body><div class="news-ticker">
+            <div><a href="/1">Headline one of the ticker</a> 11/20/2019</div>
+            <div><a href="/2">Headline two of the ticker</a> 11/20/2019</div>
+            <div><a href="/3">Headline three of the ticker</a> 11/20/2019</div></div>
+            <div itemprop="articleBody">A short breaking story of two sentences: a man was stabbed at a lecture in Berlin. It has no more than this to say for now.</div>
+            </body></html>"#;
+        let md = extract(html, None).markdown;
+        assert_eq!(
+            md,
+            "A short breaking story of two sentences: a man was stabbed at a lecture in Berlin. \
+             It has no more than this to say for now."
+        );
+    }
+
+    #[test]
+    fn a_page_of_links_keeps_its_links() {
+        let html = r#"<html><body><main><h1>Documentation</h1><ul>
+            <li><a href="/docs/intro">Introduction</a></li><li><a href="/docs/guide">Guide</a></li>
+            <li><a href="/docs/api">API reference</a></li></ul></main></body></html>"#;
+        let md = extract(html, None).markdown;
+        assert!(
+            md.contains("[Guide](/docs/guide)") || md.contains("Guide"),
+            "{md}"
+        );
+        assert!(md.contains("API reference"), "{md}");
+    }
+
+    #[test]
+    fn a_page_nested_thousands_deep_is_read_on_a_small_stack() {
+        // Each level a paragraph of its own: every check that walked up the tree from each
+        // element would cost the square of the depth. (html5ever's own parse of such a page
+        // grows with the square of its depth too, so the test stays at a few thousand.)
+        let level = "<div>Every level of this page has a sentence of its own, with commas, ";
+        let html = format!(
+            "<html><body>{}{}</body></html>",
+            level.repeat(3_000),
+            "</div>".repeat(3_000)
+        );
+        // A thread with a stack as small as a runtime worker's share, and a deadline.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || tx.send(extract(&html, None).markdown).unwrap())
+            .unwrap();
+        let md = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("extraction finished");
+        assert!(md.starts_with("Every level of this page"), "{md}");
+        // Below the renderer's depth the text comes flat, and nothing is lost of it.
+        let text = "<p>A paragraph deep down in the page, long enough to be the page's text, with \
+                    commas, words and more words.</p>";
+        let html = format!(
+            "<html><body><main>{}{text}{}</main></body></html>",
+            "<section>".repeat(2_000),
+            "</section>".repeat(2_000)
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || tx.send(extract(&html, None).markdown).unwrap())
+            .unwrap();
+        let md = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+        assert!(md.contains("A paragraph deep down in the page"), "{md}");
+    }
+}
