@@ -26,6 +26,23 @@ fn plain_text(markdown: &str) -> String {
     out
 }
 
+/// The index of the bracket that closes the one at `start` (`open`/`close` balanced), or the
+/// end of the line.
+fn closing(chars: &[char], start: usize, open: char, close: char) -> usize {
+    let mut depth = 0;
+    for (i, c) in chars.iter().enumerate().skip(start) {
+        if *c == open {
+            depth += 1;
+        } else if *c == close {
+            depth -= 1;
+            if depth == 0 {
+                return i;
+            }
+        }
+    }
+    chars.len()
+}
+
 /// `[text](url)` to `text`, `![alt](src)` to nothing.
 fn strip_inline(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
@@ -34,40 +51,12 @@ fn strip_inline(line: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         if c == ']' && chars.get(i + 1) == Some(&'(') {
-            // Skip the destination, parentheses balanced.
-            let mut depth = 0;
-            i += 1;
-            while i < chars.len() {
-                match chars[i] {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
+            // The destination, parentheses balanced.
+            i = closing(&chars, i + 1, '(', ')');
         } else if c == '!' && chars.get(i + 1) == Some(&'[') {
-            // An image: its alt text is not article text.
-            let mut depth = 0;
-            i += 1;
-            while i < chars.len() {
-                match chars[i] {
-                    '[' => depth += 1,
-                    ']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            // The destination follows as `](`: left for the branch above.
+            // An image: its alt text is not article text; its destination follows as `](`,
+            // left for the branch above.
+            i = closing(&chars, i + 1, '[', ']');
             continue;
         } else if !matches!(c, '[' | '*' | '`' | '#' | '>' | '|') {
             out.push(c);

@@ -544,6 +544,18 @@ mod tests {
         assert!(md.contains("API reference"), "{md}");
     }
 
+    /// The Markdown of a page, extracted on a thread with a stack as small as a runtime
+    /// worker's share, within a deadline.
+    fn on_a_small_stack(html: String) -> String {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || tx.send(extract(&html, None).markdown).unwrap())
+            .unwrap();
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("extraction finished")
+    }
+
     #[test]
     fn a_page_nested_thousands_deep_is_read_on_a_small_stack() {
         // Each level a paragraph of its own: every check that walked up the tree from each
@@ -555,15 +567,7 @@ mod tests {
             level.repeat(3_000),
             "</div>".repeat(3_000)
         );
-        // A thread with a stack as small as a runtime worker's share, and a deadline.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .stack_size(512 * 1024)
-            .spawn(move || tx.send(extract(&html, None).markdown).unwrap())
-            .unwrap();
-        let md = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("extraction finished");
+        let md = on_a_small_stack(html);
         assert!(md.starts_with("Every level of this page"), "{md}");
         // Below the renderer's depth the text comes flat, and nothing is lost of it.
         let text = "<p>A paragraph deep down in the page, long enough to be the page's text, with \
@@ -573,12 +577,7 @@ mod tests {
             "<section>".repeat(2_000),
             "</section>".repeat(2_000)
         );
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .stack_size(512 * 1024)
-            .spawn(move || tx.send(extract(&html, None).markdown).unwrap())
-            .unwrap();
-        let md = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+        let md = on_a_small_stack(html);
         assert!(md.contains("A paragraph deep down in the page"), "{md}");
     }
 }
