@@ -1,6 +1,8 @@
 //! Rendering an element tree to Markdown: blocks separated by blank lines, inline text with its
 //! whitespace collapsed, code kept verbatim.
 
+mod docs;
+
 use crate::page_parts::{resolve_link, squash, CodeBlock, Heading};
 use ego_tree::NodeId;
 use scraper::node::Node;
@@ -37,6 +39,8 @@ const BOILERPLATE: &[&str] = &[
     "skip-link",
     "toc-sidebar",
     "related",
+    "headerlink",
+    "hash-link",
 ];
 
 const BLOCKS: &[&str] = &[
@@ -112,7 +116,14 @@ fn code_language(el: &ElementRef<'_>) -> Option<String> {
             .filter_map(ElementRef::wrap)
             .filter(|c| c.value().name() == "code"),
     );
-    candidates.extend(el.ancestors().filter_map(ElementRef::wrap).take(2));
+    // The wrappers generators put around code (a Pygments table sits five levels under its
+    // `highlight-python` div), up to the page's own containers.
+    candidates.extend(
+        el.ancestors()
+            .filter_map(ElementRef::wrap)
+            .take_while(|a| !matches!(a.value().name(), "body" | "main" | "article"))
+            .take(6),
+    );
     for c in candidates {
         if let Some(lang) = c
             .value()
@@ -265,6 +276,9 @@ fn squash_inline(s: &str) -> String {
 }
 
 fn block(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
+    if let Some(kind) = docs::kind(&el) {
+        return docs::render(kind, el, ctx);
+    }
     let name = el.value().name();
     match name {
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
@@ -280,7 +294,7 @@ fn block(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
             format!("{} {text}", "#".repeat(level as usize))
         }
         "pre" => {
-            let code: String = el.text().collect();
+            let code = docs::code_text(el);
             let code = code.trim_matches('\n').to_string();
             let language = code_language(&el);
             ctx.out.code_blocks.push(CodeBlock {
