@@ -441,6 +441,16 @@ fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
         }
         "strong" | "b" => surround(&inline_children(el, ctx), "**", "**"),
         "em" | "i" => surround(&inline_children(el, ctx), "*", "*"),
+        // A heading's own permalink (`#section`, shown as a pilcrow or a link icon).
+        "a" if el.value().attr("href").is_some_and(|h| h.starts_with('#'))
+            && el
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .take(4)
+                .any(|a| matches!(a.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")) =>
+        {
+            String::new()
+        }
         "a" => {
             let text = inline_children(el, ctx);
             match el

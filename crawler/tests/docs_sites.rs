@@ -237,3 +237,40 @@ fn gitbook_style() {
          > Requests queued longer than a minute are dropped."
     );
 }
+
+#[test]
+fn mintlify_style() {
+    let html = r##"<!DOCTYPE html><html lang="en"><head><title>Authentication - Widget API</title>
+<meta name="description" content="Authenticate requests with an API key."></head><body>
+<div id="navbar" class="z-30 fixed lg:sticky top-0 w-full"><nav><a href="/"><img class="nav-logo" src="/logo.svg" alt="Widget"></a><button type="button" class="search">Search...</button><a href="https://dashboard.widget.dev">Dashboard</a></nav></div>
+<div class="max-w-8xl px-4 mx-auto"><div id="sidebar" class="hidden lg:block fixed z-20 inset-0"><div id="sidebar-content" class="relative lg:text-sm"><div class="sidebar-group-header"><h5>Get started</h5></div><ul id="sidebar-group"><li id="/introduction"><a href="/introduction">Introduction</a></li><li id="/authentication"><a class="font-semibold" href="/authentication">Authentication</a></li></ul></div></div>
+<div class="lg:pl-[19.5rem]"><div class="flex flex-row-reverse gap-12 box-border w-full pt-40 lg:pt-10">
+<div class="hidden xl:flex self-start sticky xl:flex-col max-w-[28rem] h-[calc(100vh-9.5rem)] top-[7.5rem]" id="content-side-layout"><div id="table-of-contents" class="toc"><div class="text-gray-700 text-sm leading-6"><div class="flex items-center space-x-2">On this page</div><ul id="table-of-contents-content"><li class="toc-item"><a href="#api-keys">API keys</a></li></ul></div></div></div>
+<div class="relative grow box-border flex-col w-full mx-auto px-1 lg:pl-[23.7rem] lg:-ml-12 xl:w-[calc(100%-28rem)]" id="content-area">
+<header id="header" class="relative"><div class="mt-0.5 space-y-2.5"><div class="eyebrow h-5 text-primary text-sm font-semibold">Get started</div><div class="flex items-center"><h1 id="page-title" class="inline-block text-2xl sm:text-3xl font-bold">Authentication</h1></div></div><div class="mt-2 text-lg prose prose-gray dark:prose-invert"><p>Authenticate requests with an API key.</p></div></header>
+<div class="mdx-content relative mt-8 prose prose-gray dark:prose-invert" data-page-title="Authentication" data-page-href="/authentication" id="content">
+<h2 class="flex whitespace-pre-wrap group" id="api-keys"><div class="absolute"><a href="#api-keys" class="-ml-10 flex items-center opacity-0 border-0 group-hover:opacity-100" aria-label="Navigate to header">&#8203;<div class="w-6 h-6 text-gray-400 rounded-md flex items-center justify-center">🔗</div></a></div><span class="cursor-pointer">API keys</span></h2>
+<p>Send your key in the <code>Authorization</code> header of every request, as a bearer token.</p>
+<div class="callout my-4 px-5 py-4 overflow-hidden rounded-2xl flex gap-3 border border-amber-500/20 bg-amber-50/50" data-callout-type="warning"><div class="mt-0.5 w-4" data-component-part="callout-icon"><svg class="flex-none w-5 h-5 text-amber-400" aria-label="Warning"><path d="M8"></path></svg></div><div class="text-sm prose min-w-0 w-full" data-component-part="callout-content"><p>Never put a key in client-side code.</p></div></div>
+<div class="not-prose gray-frame code-group p-0.5 mt-5 mb-8 rounded-2xl"><div role="tablist" class="flex text-xs leading-6 rounded-tl-xl pt-2"><button role="tab" type="button" aria-selected="true" class="tab">cURL</button><button role="tab" type="button" aria-selected="false" class="tab">Python</button></div>
+<div class="flex flex-col h-full"><div role="tabpanel" class="code-block"><pre class="language-bash"><code class="language-bash">curl -H "Authorization: Bearer $KEY" https://api.widget.dev/v1/me</code></pre><div class="z-10 absolute top-5 right-5"><button class="h-7 w-7 rounded-md" data-testid="copy-code-button" aria-label="Copy the contents from the code block">Copy</button></div></div>
+<div role="tabpanel" class="code-block" hidden><pre class="language-python"><code class="language-python">widget.Client(key=KEY).me()</code></pre></div></div></div>
+</div>
+<div class="leading-6 mt-14"><div class="feedback-toolbar flex items-center"><p class="text-sm">Was this page helpful?</p><button class="yes">Yes</button><button class="no">No</button></div>
+<div class="mb-12 px-0.5 flex items-center text-sm font-semibold text-gray-700"><a class="flex items-center space-x-3 group" href="/introduction"><span class="group-hover:text-gray-900">Introduction</span></a><a class="flex items-center ml-auto space-x-3 group" href="/errors"><span class="group-hover:text-gray-900">Errors</span></a></div></div>
+<footer id="footer" class="flex gap-12 justify-between pt-10 border-t"><div class="flex gap-6 flex-wrap"><a href="https://x.com/widget">x</a><a href="https://github.com/widget">github</a></div><div class="flex items-center justify-between"><a href="https://mintlify.com" target="_blank" rel="noreferrer" class="text-sm text-gray-400">Powered by Mintlify</a></div></footer>
+</div></div></div></div></body></html>"##;
+    let e = md(html, "https://docs.widget.dev/authentication");
+    assert_eq!(
+        e.markdown,
+        "## API keys\n\n\
+         Send your key in the `Authorization` header of every request, as a bearer token.\n\n\
+         > Never put a key in client-side code.\n\n\
+         **cURL**\n\n```bash\ncurl -H \"Authorization: Bearer $KEY\" https://api.widget.dev/v1/me\n```\n\n\
+         **Python**\n\n```python\nwidget.Client(key=KEY).me()\n```"
+    );
+    assert_eq!(
+        e.description.as_deref(),
+        Some("Authenticate requests with an API key.")
+    );
+}
