@@ -80,33 +80,38 @@ const NEVER_CONTENT: &[&str] = &[
     "popular", "breadcrumb", "breadcrumbs", "pagination", "sponsored",
 ];
 
-/// Whether an element's class or id names what is never content (comments, share bars).
-fn never_content(el: &ElementRef<'_>) -> bool {
-    if matches!(el.value().name(), "article" | "main" | "body") {
-        return false;
-    }
-    let w = words(el);
-    w.iter().any(|w| NEVER_CONTENT.contains(&w.as_str())) && !w.iter().any(|w| w == "article")
+/// What an element's class and id words say about it, read once.
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    /// They name what is never content (comments, share bars).
+    never: bool,
+    /// +1 for a content word, -1 for a boilerplate word, 0 otherwise.
+    weight: i32,
 }
 
-/// +1 for a content word, -1 for a boilerplate word, 0 otherwise.
-fn class_weight(el: &ElementRef<'_>) -> i32 {
-    if never_content(el) {
-        return -1;
+impl Verdict {
+    fn of(el: &ElementRef<'_>) -> Self {
+        let w = words(el);
+        let never = !matches!(el.value().name(), "article" | "main" | "body")
+            && w.iter().any(|w| NEVER_CONTENT.contains(&w.as_str()))
+            && !w.iter().any(|w| w == "article");
+        if never {
+            return Self { never, weight: -1 };
+        }
+        let bad = w.iter().any(|w| UNLIKELY.contains(&w.as_str()));
+        let good = w.iter().any(|w| LIKELY.contains(&w.as_str()));
+        let weight = match (good, bad) {
+            (true, false) => 1,
+            (false, true) => -1,
+            _ => 0,
+        };
+        Self { never, weight }
     }
-    let w = words(el);
-    let bad = w.iter().any(|w| UNLIKELY.contains(&w.as_str()));
-    let good = w.iter().any(|w| LIKELY.contains(&w.as_str()));
-    match (good, bad) {
-        (true, false) => 1,
-        (false, true) => -1,
-        _ => 0,
-    }
-}
 
-/// Whether an element's class or id names boilerplate (and nothing that names content).
-fn unlikely(el: &ElementRef<'_>) -> bool {
-    class_weight(el) < 0
+    /// They name boilerplate (and nothing that names content).
+    fn unlikely(self) -> bool {
+        self.weight < 0
+    }
 }
 
 /// Sizes of every element, in one pass from the leaves up (iterative: any depth).
@@ -249,7 +254,8 @@ impl<'a> Page<'a> {
                 // Comments may hold most of the page; only a wrapper of nearly all of it is
                 // spared.
                 let most = self.size(&a).text * 5 < self.body_text * 4;
-                (most && never_content(&a)) || (small && (named || unlikely(&a)))
+                let verdict = Verdict::of(&a);
+                (most && verdict.never) || (small && (named || verdict.unlikely()))
             })
     }
 
@@ -297,7 +303,7 @@ impl<'a> Page<'a> {
                     n => n as f64 * 3.0,
                 };
                 let entry = scores.entry(a.id()).or_insert_with(|| {
-                    tag_weight(a.value().name()) + 25.0 * class_weight(&a) as f64
+                    tag_weight(a.value().name()) + 25.0 * Verdict::of(&a).weight as f64
                 });
                 *entry += own / divider;
                 // A paragraph of an `<article>` scores for that article, not for what holds
@@ -328,12 +334,12 @@ impl<'a> Page<'a> {
                 .descendent_elements()
                 .skip(1)
                 .filter(|d| {
-                    (d.value().name() == "article" || never_content(d))
+                    (d.value().name() == "article" || Verdict::of(d).never)
                         && !d
                             .ancestors()
                             .take_while(|a| a.id() != e.id())
                             .filter_map(ElementRef::wrap)
-                            .any(|a| a.value().name() == "article" || never_content(&a))
+                            .any(|a| a.value().name() == "article" || Verdict::of(&a).never)
                 })
                 .map(|d| {
                     let n = self.size(&d);
@@ -387,7 +393,7 @@ impl<'a> Page<'a> {
             let small = s.text * 2 < total.text;
             if small
                 && !holds_best(&el)
-                && (unlikely(&el) || (teasers && el.value().name() == "article"))
+                && (Verdict::of(&el).unlikely() || (teasers && el.value().name() == "article"))
             {
                 skip.insert(el.id());
             }

@@ -168,6 +168,20 @@ impl Drop for Level {
     }
 }
 
+/// Text as a Markdown quote: each line behind `> `, blank lines as `>`.
+fn quote(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">".to_string()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The text under an element, whitespace collapsed (iterative: any depth).
 fn flat_text(el: ElementRef<'_>) -> String {
     squash(&el.text().collect::<String>())
@@ -279,6 +293,12 @@ fn block(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
     if let Some(kind) = docs::kind(&el) {
         return docs::render(kind, el, ctx);
     }
+    if let Some((img, caption)) = matches!(el.value().name(), "figure" | "div")
+        .then(|| figure_parts(&el))
+        .flatten()
+    {
+        return figure(img, caption, ctx);
+    }
     let name = el.value().name();
     match name {
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
@@ -305,20 +325,9 @@ fn block(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
             format!("{fence}{}\n{code}\n{fence}", language.unwrap_or_default())
         }
         "ul" | "ol" => list(el, ctx, name == "ol"),
-        "blockquote" => container(el, ctx, false)
-            .lines()
-            .map(|l| {
-                if l.is_empty() {
-                    ">".to_string()
-                } else {
-                    format!("> {l}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+        "blockquote" => quote(&container(el, ctx, false)),
         "hr" => "---".into(),
         "table" => table(el, ctx),
-        "figure" | "div" if figure_parts(&el).is_some() => figure(el, ctx),
         _ => container(el, ctx, false),
     }
 }
@@ -468,10 +477,7 @@ fn inline(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
                 .attr("src")
                 .and_then(|s| resolve_link(ctx.base, s)),
         ) {
-            (Some(alt), Some(src)) => match md_alt(alt) {
-                Some(alt) => format!("![{alt}]({})", md_url(&src)),
-                None => String::new(),
-            },
+            (Some(alt), Some(src)) => image(alt, &src),
             _ => String::new(),
         },
         _ => inline_children(el, ctx),
@@ -487,6 +493,13 @@ fn md_alt(alt: &str) -> Option<String> {
         return None;
     }
     Some(alt.replace('[', "\\[").replace(']', "\\]"))
+}
+
+/// `![alt](src)`, or nothing when the alt text says nothing (see [`md_alt`]).
+fn image(alt: &str, src: &Url) -> String {
+    md_alt(alt)
+        .map(|alt| format!("![{alt}]({})", md_url(src)))
+        .unwrap_or_default()
 }
 
 /// A URL as a Markdown link destination: parentheses (which would end it) percent-encoded.
@@ -516,10 +529,7 @@ fn figure_parts<'a>(el: &ElementRef<'a>) -> Option<(ElementRef<'a>, Option<Eleme
 }
 
 /// A figure as one image: `![caption or alt](src)`, or nothing when it has neither.
-fn figure(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
-    let Some((img, caption)) = figure_parts(&el) else {
-        return String::new();
-    };
+fn figure(img: ElementRef<'_>, caption: Option<ElementRef<'_>>, ctx: &mut Ctx<'_>) -> String {
     let caption = caption.map(|c| squash(&c.text().collect::<String>()));
     let alt = caption
         .filter(|c| !c.is_empty())
@@ -530,9 +540,7 @@ fn figure(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
         .attr("src")
         .and_then(|s| resolve_link(ctx.base, s))
     {
-        Some(src) => md_alt(&alt)
-            .map(|alt| format!("![{alt}]({})", md_url(&src)))
-            .unwrap_or_default(),
+        Some(src) => image(&alt, &src),
         None => String::new(),
     }
 }

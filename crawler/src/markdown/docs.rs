@@ -3,7 +3,7 @@
 //! its line numbers left out (Pygments' line-number tables and spans, Docusaurus' and MkDocs'
 //! line-number elements).
 
-use super::{container, Ctx};
+use super::{container, quote, Ctx};
 use crate::page_parts::squash;
 use ego_tree::iter::Edge;
 use scraper::node::Node;
@@ -193,21 +193,9 @@ fn admonition(el: ElementRef<'_>, ctx: &mut Ctx<'_>) -> String {
         }
         t => t,
     };
-    let mut lines = Vec::new();
-    if let Some(t) = title.filter(|t| !t.is_empty()) {
-        lines.push(format!("**{t}**"));
-        lines.push(String::new());
+    let body = blocks.join("\n\n");
+    match title.filter(|t| !t.is_empty()) {
+        Some(t) => quote(&format!("**{t}**\n\n{body}")),
+        None => quote(&body),
     }
-    lines.extend(blocks.join("\n\n").lines().map(String::from));
-    lines
-        .iter()
-        .map(|l| {
-            if l.is_empty() {
-                ">".to_string()
-            } else {
-                format!("> {l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
