@@ -278,6 +278,23 @@ async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
     viewers.engine.shutdown().await;
 }
 
+/// A session start naming `livekit_url` is refused with 403 `blocked_url`, its detail saying
+/// `why`, before any token is signed or sent.
+async fn livekit_refused(svc: &Service, livekit_url: &str, why: &str) {
+    let (status, body) = svc
+        .call(
+            "start_browser_session",
+            json!({"room_name": "lk", "livekit_url": livekit_url, "livekit_token": "t"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("blocked_url")),
+        "{body}"
+    );
+    assert!(body["detail"].as_str().unwrap().contains(why), "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn whep_requests_get_typed_errors() {
     let svc = Service::start(&[]).await;
@@ -330,24 +347,7 @@ async fn whep_requests_get_typed_errors() {
     assert_eq!(body["code"], "viewer_not_found", "{body}");
 
     // A LiveKit server the operator did not allow is refused before any token is signed or sent.
-    let (status, body) = svc
-        .call(
-            "start_browser_session",
-            json!({"room_name": "lk", "livekit_url": "wss://lk.example.com", "livekit_token": "t"}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("blocked_url")),
-        "{body}"
-    );
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("LIVEKIT_URL_ALLOWLIST"),
-        "{body}"
-    );
+    livekit_refused(&svc, "wss://lk.example.com", "LIVEKIT_URL_ALLOWLIST").await;
     let (status, _) = svc
         .call(
             "start_browser_session",
@@ -357,24 +357,7 @@ async fn whep_requests_get_typed_errors() {
     assert_eq!(status, 400);
     // An allowed host that resolves to a refused address is refused by the network policy.
     let mut lk = Service::start(&[("LIVEKIT_URL_ALLOWLIST", "169.254.169.254")]).await;
-    let (status, body) = lk
-        .call(
-            "start_browser_session",
-            json!({"room_name": "lk", "livekit_url": "ws://169.254.169.254:7880", "livekit_token": "t"}),
-        )
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("blocked_url")),
-        "{body}"
-    );
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("private or local"),
-        "{body}"
-    );
+    livekit_refused(&lk, "ws://169.254.169.254:7880", "private or local").await;
     lk.stop();
 
     // The service still serves.
