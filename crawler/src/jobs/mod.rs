@@ -35,6 +35,9 @@ pub struct Jobs {
     shutdown: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     consumer_prefix: String,
+    /// Held by a worker of this process from its tenant-limit check to its claim, so two of
+    /// them never both see a tenant under `TENANT_MAX_JOBS` and both start a job.
+    claiming: tokio::sync::Mutex<()>,
 }
 
 fn valid_job_id(id: &str) -> bool {
@@ -113,6 +116,7 @@ impl Jobs {
             shutdown: CancellationToken::new(),
             tasks: Mutex::new(Vec::new()),
             consumer_prefix: format!("{host}-{}", std::process::id()),
+            claiming: tokio::sync::Mutex::new(()),
         });
         if platform.queue.backend() == "in_process" {
             jobs.requeue_unfinished().await?;

@@ -178,7 +178,8 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
 const TENANT_WAIT: Duration = Duration::from_secs(1);
 
 /// Whether the delivered (queued) job's tenant already runs `TENANT_MAX_JOBS` jobs. Counted from
-/// the store, so over all workers; two workers deciding at the same instant may each start one.
+/// the store, so over all workers; the workers of one process decide one at a time (see
+/// `Jobs::claiming`), but two processes deciding at the same instant may each start one.
 async fn tenant_at_limit(jobs: &Jobs, d: &Delivery) -> bool {
     let store = &jobs.platform.store;
     let Ok(Some(job)) = store.get_job(None, &d.job_id).await else {
@@ -201,6 +202,7 @@ async fn tenant_at_limit(jobs: &Jobs, d: &Delivery) -> bool {
 /// settled here: acknowledged, retried later, or dead-lettered).
 async fn take(jobs: &Arc<Jobs>, consumer: &str, d: &Delivery, run_id: &str) -> Option<JobRecord> {
     let queue = &jobs.platform.queue;
+    let _deciding = jobs.claiming.lock().await;
     if tenant_at_limit(jobs, d).await {
         // The tenant runs its most jobs at once: this one waits, queued, without an attempt.
         settle(queue.retry_later(d, TENANT_WAIT).await);
