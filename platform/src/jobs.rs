@@ -171,6 +171,18 @@ pub struct JobCounters {
     pub external_links: u64,
     /// Pages admitted to the crawl so far (done and queued).
     pub pages_admitted: u64,
+    /// On a resync: pages with the same content as before (their passages kept).
+    #[serde(default)]
+    pub pages_unchanged: u64,
+    /// On a resync: pages whose content changed (extracted and embedded again).
+    #[serde(default)]
+    pub pages_changed: u64,
+    /// On a resync: pages the job resynced did not have.
+    #[serde(default)]
+    pub pages_new: u64,
+    /// On a resync: pages that now answer 404 or 410 (dropped from search).
+    #[serde(default)]
+    pub pages_removed: u64,
 }
 
 /// Why a job failed.
@@ -236,6 +248,13 @@ pub struct JobRecord {
     /// Set once the job was reported as waiting too long for a worker.
     #[serde(default)]
     pub stale_reported: bool,
+    /// For a resync: the job whose pages it compares with (the sync before it in its source's
+    /// history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_of: Option<String>,
+    /// Where the job's events are pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<crate::webhooks::WebhookConfig>,
 }
 
 impl JobRecord {
@@ -266,6 +285,8 @@ impl JobRecord {
                 reason: None,
             }],
             stale_reported: false,
+            resync_of: None,
+            webhook: None,
         }
     }
 
@@ -303,7 +324,7 @@ impl JobRecord {
             return 100.0;
         }
         let c = &self.counters;
-        let done = (c.pages_completed + c.pages_failed) as f64;
+        let done = (c.pages_completed + c.pages_failed + c.pages_removed) as f64;
         let total = c.pages_admitted.max(done as u64 + c.pages_queued) as f64;
         if total == 0.0 {
             0.0

@@ -21,6 +21,7 @@ pub mod telemetry;
 pub mod tenant;
 pub mod vectors;
 pub mod viewport;
+pub mod webhooks;
 
 pub use code::Code;
 pub use config::{Config, LiveKitKeys, Viewport};

@@ -8,16 +8,18 @@ mod sqlite;
 mod sqlite_chunks;
 mod sqlite_jobs;
 mod sqlite_pages;
+mod sqlite_webhooks;
 
 pub use crate::clock::now_secs;
 pub use mongo::{MongoStore, DEFAULT_DATABASE};
 pub use records::{
-    ChunkRecord, LinkQuery, LinkRecord, PageCodeBlock, PageHeading, PageOutcome, PageQuery,
-    PageRecord, Paged,
+    ChunkRecord, LinkQuery, LinkRecord, PageChange, PageCodeBlock, PageHeading, PageOutcome,
+    PageQuery, PageRecord, Paged, Validators,
 };
 pub use sqlite::SqliteStore;
 
 use crate::jobs::{JobRecord, JobStatus};
+use crate::webhooks::DeliveryRecord;
 
 use crate::error::Result;
 use crate::tenant::TenantId;
@@ -36,6 +38,8 @@ pub mod collections {
     pub const LINKS: &str = "brwsr_auto_svc_links";
     /// Passages of pages with their embeddings.
     pub const EMBEDDINGS: &str = "brwsr_auto_svc_embeddings";
+    /// Webhook deliveries and their attempts.
+    pub const WEBHOOKS: &str = "brwsr_auto_svc_webhooks";
 }
 
 /// A change to a job, applied atomically against its stored state: return false to leave it
@@ -138,6 +142,13 @@ pub trait JobStore: Send + Sync {
         statuses: &[JobStatus],
         limit: usize,
     ) -> Result<Vec<JobRecord>>;
+    /// A tenant's jobs that crawl from `start_url` (the syncs of one source), newest first.
+    async fn list_jobs_from(
+        &self,
+        tenant: &TenantId,
+        start_url: &str,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>>;
     /// Apply `change` to a job atomically (also against other processes); when it applies and
     /// `frontier` is given, store that crawl frontier snapshot with it.
     async fn update_job(
@@ -217,11 +228,30 @@ pub trait PassageStore: Send + Sync {
     async fn chunk_models(&self, tenant: &TenantId) -> Result<Vec<(String, u32)>>;
 }
 
-/// Persistent storage of documents: sessions, jobs, pages and links, passages, each behind
-/// its own trait; one backend implements them all.
+/// Webhook deliveries, kept until delivered or given up; taken by one sender at a time.
+#[async_trait::async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Store a delivery unless one with its id exists; true when stored.
+    async fn insert_delivery(&self, delivery: DeliveryRecord) -> Result<bool>;
+    /// Up to `limit` pending deliveries due at `now` that no sender holds, each now held until
+    /// `lease_until`, the longest due first.
+    async fn claim_deliveries(
+        &self,
+        now: f64,
+        lease_until: f64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>>;
+    /// Write a delivery back after an attempt.
+    async fn save_delivery(&self, delivery: DeliveryRecord) -> Result<()>;
+    /// A job's deliveries (by its stored key), oldest first, at most `limit`.
+    async fn list_deliveries(&self, job_id: &str, limit: usize) -> Result<Vec<DeliveryRecord>>;
+}
+
+/// Persistent storage of documents: sessions, jobs, pages and links, passages, webhook
+/// deliveries, each behind its own trait; one backend implements them all.
 #[async_trait::async_trait]
 pub trait DocumentStore:
-    SessionStore + JobStore + PageStore + PassageStore + Send + Sync + 'static
+    SessionStore + JobStore + PageStore + PassageStore + WebhookStore + Send + Sync + 'static
 {
     /// Which backend this is (`sqlite` or `mongodb`).
     fn backend(&self) -> &'static str;

@@ -79,8 +79,45 @@ pub struct PageRecord {
     /// Files stored with the page (video thumbnails), as file-store keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// The validators the server sent (`ETag`, `Last-Modified`) and a hash of the body as
+    /// fetched: what a resync asks and compares with.
+    #[serde(default, flatten)]
+    pub validators: Validators,
+    /// On a resync: what became of the page since the job it resyncs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<PageChange>,
     /// Seconds since the Unix epoch.
     pub fetched_at: f64,
+}
+
+/// What tells whether a page changed: the server's validators, sent back in a conditional
+/// request, and a hash of the body for servers that send none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Validators {
+    /// `ETag`, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// `Last-Modified`, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_last_modified: Option<String>,
+    /// SHA-256 of the body as fetched, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_hash: Option<String>,
+}
+
+/// What a resync found a page to be, against the job it resyncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PageChange {
+    /// Not in the job resynced.
+    New,
+    /// Its content changed: extracted and embedded again.
+    Changed,
+    /// The same content (the server answered 304, or the same body or Markdown came back):
+    /// its passages were kept.
+    Unchanged,
+    /// It now answers 404 or 410: its passages were dropped from search.
+    Removed,
 }
 
 impl PageRecord {
@@ -116,6 +153,8 @@ impl PageRecord {
             external_links: 0,
             error: None,
             files: Vec::new(),
+            validators: Validators::default(),
+            change: None,
             fetched_at: super::now_secs(),
         }
     }

@@ -127,6 +127,17 @@ fn schema() -> String {
                 tenant_id TEXT NOT NULL,
                 url TEXT NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS {w} (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                delivery_id TEXT NOT NULL UNIQUE,
+                job_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                next_attempt_at REAL NOT NULL,
+                lease_until REAL NOT NULL,
+                doc TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS {w}_due ON {w}(status, next_attempt_at);
+             CREATE INDEX IF NOT EXISTS {w}_job ON {w}(job_id, seq);
              CREATE VIRTUAL TABLE IF NOT EXISTS {e}_fts USING fts5(
                 chunk_id UNINDEXED, tenant_id UNINDEXED, job_id UNINDEXED, site UNINDEXED,
                 title, heading, text, tokenize = 'porter unicode61'
@@ -136,6 +147,7 @@ fn schema() -> String {
         j = collections::JOBS,
         p = collections::PAGES,
         l = collections::LINKS,
+        w = collections::WEBHOOKS,
     )
 }
 

@@ -88,6 +88,28 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn list_jobs_from(
+        &self,
+        tenant: &TenantId,
+        start_url: &str,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>> {
+        let (tenant, url) = (tenant.as_str().to_string(), start_url.to_string());
+        self.with(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT doc FROM {} WHERE tenant_id = ?1
+                 AND json_extract(doc, '$.options.start_url') = ?2
+                 ORDER BY created_at DESC, job_id LIMIT ?3",
+                collections::JOBS
+            ))?;
+            let rows = stmt.query_map(params![tenant, url, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })?;
+            rows.map(|r| r.and_then(decode)).collect()
+        })
+        .await
+    }
+
     async fn update_job(
         &self,
         job_id: &str,

@@ -108,3 +108,30 @@ pub(super) async fn jobs_are_unique_tenant_scoped_and_changed_atomically(b: Back
         "changes without a frontier keep the stored one"
     );
 }
+
+pub(super) async fn the_syncs_of_a_source_are_listed_newest_first(b: Backend) {
+    let s = &b.store;
+    let a = TenantId::new("org-a");
+    let mut other = opts();
+    other.start_url = "https://other.example/".into();
+    let mut first = JobRecord::new("sync-1".into(), a.clone(), opts());
+    first.created_at = 10.0;
+    let mut resync = JobRecord::new("sync-2".into(), a.clone(), opts());
+    resync.created_at = 20.0;
+    resync.resync_of = Some("sync-1".into());
+    for j in [
+        first,
+        resync,
+        JobRecord::new("elsewhere".into(), a.clone(), other),
+        JobRecord::new("theirs".into(), TenantId::new("org-b"), opts()),
+    ] {
+        s.insert_job(j).await.unwrap();
+    }
+    let syncs = s
+        .list_jobs_from(&a, "https://example.com/", 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = syncs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids, ["sync-2", "sync-1"]);
+    assert_eq!(syncs[0].resync_of.as_deref(), Some("sync-1"));
+}

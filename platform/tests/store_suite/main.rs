@@ -6,13 +6,15 @@ mod jobs;
 mod pages;
 mod passages;
 mod sessions;
+mod webhooks;
 
 use testkit::servers;
 
 use platform::jobs::{JobOptions, JobRecord, JobStatus, RenderMode};
 use platform::store::{
-    ChunkRecord, DocumentStore, JobUpdate, LinkQuery, LinkRecord, MongoStore, PageOutcome,
-    PageQuery, PageRecord, Paged, SessionRecord, SessionStatus, SessionStore, SqliteStore,
+    ChunkRecord, DocumentStore, JobUpdate, LinkQuery, LinkRecord, MongoStore, PageChange,
+    PageOutcome, PageQuery, PageRecord, Paged, SessionRecord, SessionStatus, SessionStore,
+    SqliteStore, Validators,
 };
 use platform::TenantId;
 use servers::MongoServer;
@@ -114,6 +116,12 @@ fn page(job: &str, tenant: &str, url: &str, ok: bool, md: &str) -> PageRecord {
         external_links: 0,
         error: None,
         files: Vec::new(),
+        validators: Validators {
+            etag: Some(format!("\"{}\"", md.len())),
+            http_last_modified: Some("Sun, 01 Nov 2026 10:00:00 GMT".into()),
+            body_hash: Some("ab12".into()),
+        },
+        change: ok.then_some(PageChange::New),
         fetched_at: 1.0,
     }
 }
@@ -167,6 +175,8 @@ both!(sessions::sessions_are_tenant_scoped_and_failed_after_a_restart);
 both!(jobs::jobs_are_unique_tenant_scoped_and_changed_atomically);
 both!(pages::pages_and_links_are_stored_once_and_read_back_by_tenant);
 both!(passages::passages_are_replaced_logged_and_searched_by_tenant);
+both!(webhooks::deliveries_are_stored_once_and_sent_by_one_sender_at_a_time);
+both!(jobs::the_syncs_of_a_source_are_listed_newest_first);
 
 #[tokio::test]
 async fn mongodb_refuses_a_bad_uri_without_echoing_its_password() {

@@ -125,6 +125,27 @@ impl JobStore for MongoStore {
             .collect()
     }
 
+    async fn list_jobs_from(
+        &self,
+        tenant: &TenantId,
+        start_url: &str,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>> {
+        let cursor = self
+            .jobs
+            .find(doc! {"tenant_id": tenant.as_str(), "options.start_url": start_url})
+            .projection(doc! {"frontier": 0})
+            .sort(doc! {"created_at": -1, "_id": 1})
+            .limit(limit.min(i64::MAX as usize) as i64)
+            .await
+            .map_err(mongo_err)?;
+        collect(cursor)
+            .await?
+            .into_iter()
+            .map(|d| decode(strip(d)))
+            .collect()
+    }
+
     async fn update_job(
         &self,
         job_id: &str,

@@ -1,5 +1,5 @@
 //! The production document store on MongoDB (`MONGODB_URI`): the collections
-//! `brwsr_auto_svc_{sessions,jobs,pages,links,embeddings}`, plus two small internal ones
+//! `brwsr_auto_svc_{sessions,jobs,pages,links,embeddings,webhooks}`, plus two small internal ones
 //! (`brwsr_auto_svc_counters` for crawl-order sequence numbers and
 //! `brwsr_auto_svc_embeddings_changes`, the passage change log other processes follow). One
 //! pooled client per process; indexes are created at start, unique where a duplicate would be a
@@ -8,6 +8,7 @@
 mod chunks;
 mod jobs;
 mod pages;
+mod webhooks;
 
 use super::{collections, DocumentStore, SessionRecord, SessionStatus};
 use crate::error::{EngineError, Result};
@@ -38,6 +39,7 @@ pub struct MongoStore {
     chunks: Collection<Document>,
     changes: Collection<Document>,
     counters: Collection<Document>,
+    webhooks: Collection<Document>,
 }
 
 /// A store error from a driver error, without the connection string (it may hold a password).
@@ -111,6 +113,7 @@ impl MongoStore {
             chunks: db.collection(collections::EMBEDDINGS),
             changes: db.collection(CHANGES),
             counters: db.collection(COUNTERS),
+            webhooks: db.collection(collections::WEBHOOKS),
             db,
         };
         store.ping().await?;
@@ -119,7 +122,7 @@ impl MongoStore {
     }
 
     async fn create_indexes(&self) -> Result<()> {
-        let plan: [(&Collection<Document>, Vec<IndexModel>); 5] = [
+        let plan: [(&Collection<Document>, Vec<IndexModel>); 6] = [
             (
                 &self.sessions,
                 vec![
@@ -160,6 +163,13 @@ impl MongoStore {
                     index(doc! {"tenant_id": 1, "url": 1}, false),
                     index(doc! {"tenant_id": 1, "job_id": 1}, false),
                     index(doc! {"tenant_id": 1, "terms": 1}, false),
+                ],
+            ),
+            (
+                &self.webhooks,
+                vec![
+                    index(doc! {"status": 1, "next_attempt_at": 1}, false),
+                    index(doc! {"job_id": 1, "created_at": 1}, false),
                 ],
             ),
         ];
