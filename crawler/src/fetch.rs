@@ -4,8 +4,10 @@
 //! limit enforced while reading, and the body decoded from its declared or sniffed charset.
 
 use platform::netguard::{self, NetPolicy};
+use platform::store::Validators;
 use platform::Code;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +109,10 @@ pub struct Fetched {
     pub last_modified: Option<String>,
     /// `Content-Language`, as sent.
     pub content_language: Option<String>,
+    /// `ETag`, as sent.
+    pub etag: Option<String>,
+    /// SHA-256 of the body bytes, in hex.
+    pub body_hash: String,
 }
 
 /// The longest `Retry-After` honoured.
@@ -184,6 +190,17 @@ impl Fetcher {
 
     /// GET a URL, following redirects.
     pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+        self.get_if_changed(url, None).await
+    }
+
+    /// GET a URL, following redirects; with `known` validators (from a page fetched before),
+    /// the first request is conditional (`If-None-Match`, `If-Modified-Since`), and a server
+    /// whose page did not change answers 304 with no body.
+    pub async fn get_if_changed(
+        &self,
+        url: &Url,
+        known: Option<&Validators>,
+    ) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
         let mut redirects = Vec::new();
         let mut seen = HashSet::new();
@@ -200,12 +217,16 @@ impl Fetcher {
             if !seen.insert(current.to_string()) {
                 return Err(FetchError::RedirectLoop(current.to_string()));
             }
-            let resp = self
-                .client
-                .get(current.clone())
-                .send()
-                .await
-                .map_err(|e| self.classify(e))?;
+            let mut request = self.client.get(current.clone());
+            if let Some(v) = known.filter(|_| redirects.is_empty()) {
+                if let Some(etag) = &v.etag {
+                    request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+                }
+                if let Some(date) = &v.http_last_modified {
+                    request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+                }
+            }
+            let resp = request.send().await.map_err(|e| self.classify(e))?;
             let status = resp.status();
             if status.is_redirection() {
                 if let Some(loc) = resp
@@ -262,6 +283,7 @@ impl Fetcher {
             .flatten()
             .and_then(|v| final_url.join(v).ok());
         let last_modified = header(reqwest::header::LAST_MODIFIED).map(str::to_string);
+        let etag = header(reqwest::header::ETAG).map(str::to_string);
         let content_language = header(reqwest::header::CONTENT_LANGUAGE).map(str::to_string);
         let content_type = resp
             .headers()
@@ -316,7 +338,41 @@ impl Fetcher {
             content_location,
             last_modified,
             content_language,
+            etag,
+            body_hash: hex::encode(Sha256::digest(&body)),
         })
+    }
+
+    /// POST a body to a URL under the network policy, following no redirect: the answer's
+    /// status. Used for webhooks.
+    pub async fn post(
+        &self,
+        url: &Url,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> Result<u16, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::InvalidUrl(url.to_string()));
+        }
+        netguard::check_url(url, &self.cfg.network)
+            .await
+            .map_err(|e| match e {
+                platform::EngineError::BlockedUrl(m) => FetchError::Blocked(m),
+                other => FetchError::Network(other.to_string()),
+            })?;
+        let mut request = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let resp = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(resp.status().as_u16())
     }
 }
 

@@ -201,6 +201,42 @@ impl Knowledge {
         }
     }
 
+    /// A page a resync found unchanged: its stored passages (and their vectors) now belong to
+    /// the resync's job, with no embedding. A page with no passages in this model yet is
+    /// queued for indexing instead.
+    pub async fn carry_page(&self, page: PageRecord) -> Result<()> {
+        let mut chunks = self.store.page_chunks(&page.tenant_id, &page.url).await?;
+        let usable = !chunks.is_empty()
+            && chunks
+                .iter()
+                .all(|c| c.model == MODEL_NAME && c.vector.len() == DIMENSION);
+        if !usable {
+            self.index_page(page);
+            return Ok(());
+        }
+        for c in &mut chunks {
+            c.job_id = page.job_id.clone();
+        }
+        let points = chunks.iter().cloned().map(VectorPoint::from).collect();
+        self.store
+            .replace_chunks(&page.tenant_id, &page.job_id, &page.url, chunks)
+            .await?;
+        self.index
+            .replace_page(&page.tenant_id, &page.url, points)
+            .await
+    }
+
+    /// A page that is gone (a resync found it answering 404 or 410): its passages leave the
+    /// store and the vector index, so no search finds it.
+    pub async fn remove_page(&self, page: &PageRecord) -> Result<()> {
+        self.store
+            .replace_chunks(&page.tenant_id, &page.job_id, &page.url, Vec::new())
+            .await?;
+        self.index
+            .replace_page(&page.tenant_id, &page.url, Vec::new())
+            .await
+    }
+
     /// Wait until every page queued for a job is indexed (or `limit` passes).
     pub async fn drain(&self, job_id: &str, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;

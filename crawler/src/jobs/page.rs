@@ -6,7 +6,7 @@ use crate::extract::{self, Extracted, Link};
 use crate::fetch::{Fetched, Fetcher};
 use crate::urlnorm::{normalize, same_site};
 use platform::jobs::{JobError, RenderMode};
-use platform::store::PageRecord;
+use platform::store::{PageChange, PageRecord, Validators};
 use platform::Code;
 use platform::{Renderer, TenantId};
 use url::Url;
@@ -28,6 +28,8 @@ pub struct PageJob<'a> {
     pub job_id: &'a str,
     /// When to render.
     pub render: RenderMode,
+    /// A resync: each page is compared with the job resynced (see [`PageJob::crawl`]).
+    pub resync: bool,
 }
 
 /// A crawled page and the links on it.
@@ -40,6 +42,9 @@ pub struct Crawled {
     pub off_site: Option<Url>,
     /// The server answered 429 or 503 and asked to wait this long before trying again.
     pub retry_after: Option<std::time::Duration>,
+    /// The page did not change and was not read again: its links are those the job resynced
+    /// found on it.
+    pub carried: bool,
 }
 
 impl Crawled {
@@ -50,6 +55,7 @@ impl Crawled {
             links: Vec::new(),
             off_site: None,
             retry_after: None,
+            carried: false,
         }
     }
 
@@ -174,30 +180,53 @@ impl PageJob<'_> {
     }
 
     /// Crawl one page at `url` (as linked), found `depth` hops from the start. A 404 is tried
-    /// once more with the trailing slash toggled before it is recorded.
-    pub async fn crawl(&self, url: &Url, depth: u32) -> Crawled {
-        let crawled = self.crawl_once(url, depth).await;
-        if !crawled.not_found() {
-            return crawled;
-        }
-        match slash_variant(url) {
-            Some(variant) => {
-                let again = self.crawl_once(&variant, depth).await;
+    /// once more with the trailing slash toggled before it is recorded. On a resync,
+    /// `previous` is the page as the job resynced stored it: it is asked for conditionally, and
+    /// the record says what changed ([`PageRecord::change`]).
+    pub async fn crawl(&self, url: &Url, depth: u32, previous: Option<&PageRecord>) -> Crawled {
+        let mut crawled = self.crawl_once(url, depth, previous).await;
+        if crawled.not_found() {
+            if let Some(variant) = slash_variant(url) {
+                let again = self.crawl_once(&variant, depth, None).await;
                 if again.record.ok {
-                    again
-                } else {
-                    crawled
+                    crawled = again;
                 }
             }
-            None => crawled,
+        }
+        if self.resync && crawled.record.change.is_none() {
+            crawled.record.change = change_since(&crawled.record, previous);
+        }
+        crawled
+    }
+
+    /// The page as stored before, for this job: its content, links and passages carried over.
+    fn unchanged(&self, previous: &PageRecord, fetched: &Fetched) -> Crawled {
+        let mut rec = previous.clone();
+        rec.job_id = self.job_id.to_string();
+        rec.fetched_at = platform::store::now_secs();
+        rec.change = Some(PageChange::Unchanged);
+        if fetched.status == 304 {
+            // A 304 may carry fresh validators; what it leaves out stays as it was.
+            let v = &mut rec.validators;
+            v.etag = fetched.etag.clone().or(v.etag.take());
+            v.http_last_modified = fetched
+                .last_modified
+                .clone()
+                .or(v.http_last_modified.take());
+        }
+        Crawled {
+            carried: true,
+            ..Crawled::alone(rec)
         }
     }
 
-    async fn crawl_once(&self, url: &Url, depth: u32) -> Crawled {
-        if self.render == RenderMode::Always {
+    async fn crawl_once(&self, url: &Url, depth: u32, previous: Option<&PageRecord>) -> Crawled {
+        let previous = previous.filter(|p| p.ok);
+        if self.render == RenderMode::Always && previous.is_none() {
             return self.render(url, depth, None).await;
         }
-        let fetched = match self.fetcher.get(url).await {
+        let known = previous.map(|p| &p.validators);
+        let fetched = match self.fetcher.get_if_changed(url, known).await {
             Ok(f) => f,
             Err(e) => {
                 let mut rec = self.empty(url, depth, "http");
@@ -214,10 +243,27 @@ impl PageJob<'_> {
             );
             return Crawled::off_site(rec, fetched.final_url);
         }
+        let validators = Validators {
+            etag: fetched.etag.clone(),
+            http_last_modified: fetched.last_modified.clone(),
+            body_hash: Some(fetched.body_hash.clone()),
+        };
+        if let Some(prev) = previous {
+            let same_body = prev.validators.body_hash == validators.body_hash;
+            if fetched.status == 304 || (fetched.status == 200 && same_body) {
+                return self.unchanged(prev, &fetched);
+            }
+            if self.render == RenderMode::Always {
+                let mut rendered = self.render(url, depth, None).await;
+                rendered.record.validators = validators;
+                return rendered;
+            }
+        }
         let mut rec = self.empty(&fetched.final_url, depth, "http");
         if normalize(&fetched.final_url) != normalize(url) {
             rec.requested_url = Some(normalize(url).to_string());
         }
+        rec.validators = validators;
         rec.status_code = Some(fetched.status);
         rec.content_type = fetched.mime.clone();
         rec.encoding = Some(fetched.encoding.to_string());
@@ -276,6 +322,7 @@ impl PageJob<'_> {
                 if let Some(h) = http {
                     rec.requested_url = h.requested_url.clone();
                     rec.encoding = h.encoding.clone();
+                    rec.validators = h.validators.clone();
                 } else if normalize(&final_url) != normalize(url) {
                     rec.requested_url = Some(normalize(url).to_string());
                 }
@@ -306,6 +353,22 @@ impl PageJob<'_> {
             }
         }
     }
+}
+
+/// What a resync found a page to be, against the page the job resynced stored (`previous`):
+/// new, changed, the same content (its Markdown and title), or gone (404 or 410). A page that
+/// failed otherwise (a timeout, a 500) is none of these: its knowledge stays as it was.
+fn change_since(rec: &PageRecord, previous: Option<&PageRecord>) -> Option<PageChange> {
+    let prev = previous.filter(|p| p.ok);
+    if rec.ok {
+        return Some(match prev {
+            None => PageChange::New,
+            Some(p) if p.markdown == rec.markdown && p.title == rec.title => PageChange::Unchanged,
+            Some(_) => PageChange::Changed,
+        });
+    }
+    let gone = matches!(rec.status_code, Some(404) | Some(410));
+    (gone && prev.is_some()).then_some(PageChange::Removed)
 }
 
 /// Whether a page failure means the whole site is unreachable (worth retrying the job later)

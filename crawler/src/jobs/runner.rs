@@ -3,18 +3,19 @@
 //! restart or a crashed worker) goes on where this one stopped.
 
 mod links;
+mod resync;
 
-use super::events;
 use super::pace::Pace;
 use super::page::{is_site_down, Crawled, PageJob};
 use super::politeness::{host_key, RetryBudget};
 use super::run::{RunDeps, RunError, RunOutcome};
+use super::{events, webhooks};
 use crate::frontier::{Entry, Frontier, Offer, Scope};
 use crate::robots::Robots;
 use crate::sitemap;
 use crate::urlnorm::normalize;
 use platform::jobs::{JobRecord, JobStatus};
-use platform::store::{JobUpdate, LinkQuery, PageRecord};
+use platform::store::{JobUpdate, LinkQuery, PageChange, PageRecord};
 use platform::telemetry::PageCrawled;
 use platform::Code;
 use std::collections::{HashMap, HashSet};
@@ -110,6 +111,9 @@ pub async fn run(
         last_checkpoint: Instant::now(),
     };
     run.read_robots_and_sitemaps(!resumed).await?;
+    if !resumed {
+        run.seed_from_previous().await?;
+    }
     run.crawl(shutdown).await
 }
 
@@ -343,7 +347,10 @@ impl Run<'_> {
         let render = self.job.options.render;
         let delay = self.crawl_delay;
         let platform = self.deps.platform.clone();
+        let resync_of = self.job.resync_of.clone();
         tasks.spawn(async move {
+            let previous =
+                resync::previous_page(&platform, &tenant, resync_of.as_deref(), &entry.url).await;
             let url = Url::parse(entry.fetch_url()).expect("frontier URLs parse");
             // The host first: a page waiting for its host (a crawl delay, a `Retry-After`)
             // holds none of the slots pages of other hosts need.
@@ -356,9 +363,10 @@ impl Run<'_> {
                 tenant: &tenant,
                 job_id: &job_id,
                 render,
+                resync: resync_of.is_some(),
             };
             let started = std::time::Instant::now();
-            let crawled = job.crawl(&url, entry.depth).await;
+            let crawled = job.crawl(&url, entry.depth, previous.as_ref()).await;
             platform.telemetry.record(PageCrawled {
                 job_id: &job_id,
                 url: &crawled.record.url,
@@ -411,8 +419,9 @@ impl Run<'_> {
         }
         let Crawled {
             record,
-            links,
+            mut links,
             off_site,
+            carried,
             ..
         } = crawled;
         self.check_site_up(&entry, &record)?;
@@ -425,6 +434,9 @@ impl Run<'_> {
             self.job.counters.pages_skipped += 1;
             return self.after_page().await;
         }
+        if carried {
+            links = self.carried_links(&record).await?;
+        }
         let external = self
             .store_links(&record, &links, off_site, entry.depth)
             .await?;
@@ -436,13 +448,15 @@ impl Run<'_> {
             }
         }
         if record.ok {
-            self.job.counters.pages_completed += 1;
-            self.deps.knowledge.index_page(record.clone());
+            self.settle_content(&record).await?;
+        } else if record.change == Some(PageChange::Removed) {
+            self.settle_removed(&record).await?;
         } else {
             self.job.counters.pages_failed += 1;
             events::page_error(bus, &self.job, &record).await;
         }
         events::page_completed(bus, &self.job, &record).await;
+        webhooks::page_completed(&self.deps.platform, &self.job, &record).await;
         self.after_page().await
     }
 
