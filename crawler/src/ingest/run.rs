@@ -129,6 +129,7 @@ async fn record_page(
     if let JobUpdate::Updated(j) = &updated {
         if stored {
             events::page_completed(deps.platform.events.as_ref(), j, &page).await;
+            crate::jobs::webhooks::page_completed(&deps.platform, j, &page).await;
         }
         events::progress(deps.platform.events.as_ref(), j).await;
     }

@@ -6,11 +6,12 @@
 
 use super::run::{RunError, RunOutcome};
 use super::runner;
-use super::{events, Jobs};
+use super::{events, webhooks, Jobs};
 use platform::jobs::{JobError, JobRecord, JobStatus};
 use platform::queue::Delivery;
 use platform::store::{now_secs, JobUpdate};
 use platform::telemetry::{QueueEvent, QueueOp};
+use platform::webhooks::WebhookEvent;
 use platform::Code;
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,6 +142,7 @@ async fn handle(jobs: &Arc<Jobs>, consumer: &str, d: Delivery) {
     };
     tracing::info!(attempt = job.attempts, "job running");
     events::progress(jobs.platform.events.as_ref(), &job).await;
+    webhooks::job_event(&jobs.platform, &job, WebhookEvent::JobStarted).await;
     let attempted = Attempted {
         tenant: job.tenant_id.clone(),
         attempts: job.attempts,
@@ -211,6 +213,7 @@ async fn take(jobs: &Arc<Jobs>, consumer: &str, d: &Delivery, run_id: &str) -> O
     match claim(jobs, consumer, d, run_id).await {
         Ok(Claim::Run(j)) => Some(j),
         Ok(Claim::GaveUp(j)) => {
+            webhooks::job_event(&jobs.platform, &j, WebhookEvent::JobFailed).await;
             let reason = j.error.map(|e| e.message).unwrap_or_default();
             tracing::warn!(%reason, "job failed for good");
             settle(queue.dead_letter(d, &reason).await);
@@ -281,6 +284,7 @@ async fn completed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str) {
             "job completed"
         );
         events::progress(jobs.platform.events.as_ref(), &j).await;
+        webhooks::job_event(&jobs.platform, &j, WebhookEvent::JobCompleted).await;
     }
 }
 
@@ -334,6 +338,9 @@ async fn attempt_failed(jobs: &Arc<Jobs>, d: &Delivery, run_id: &str, job: Attem
         last,
     )
     .await;
+    if let Some(j) = settled.as_ref().filter(|_| last) {
+        webhooks::job_event(&jobs.platform, j, WebhookEvent::JobFailed).await;
+    }
     if settled.is_none() {
         settle(queue.ack(d).await);
     } else if last {
