@@ -333,6 +333,7 @@ fn crawl_request(
         exclude_patterns: exclude,
         render,
         concurrency: Some(concurrency),
+        webhook: None,
     }
 }
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use crawler::jobs::{
     JobIdRequest, JobList, JobView, ListRequest, QueryAnswer, QueryRequest, ResultsPage,
-    ResultsRequest, StartRequest,
+    ResultsRequest, ResyncRequest, StartRequest,
 };
 use crawler::knowledge::{SearchAnswer, SearchRequest};
 use platform::TenantId;
@@ -28,6 +28,25 @@ pub async fn start(
     JsonBody(req): JsonBody<StartRequest>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let job = state.services.jobs.start_job(&tenant, req).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Resync an exploration: a new job over the same site and options that asks for each stored
+/// page conditionally (`If-None-Match`, `If-Modified-Since`), re-embeds only the pages whose
+/// content changed, adds new pages and drops pages that now answer 404 or 410 from search.
+#[utoipa::path(post, path = "/api/knowledge/explore/resync", tag = "knowledge", request_body = ResyncRequest,
+    responses((status = 202, description = "The resync job, queued", body = JobView),
+              (status = 400, description = "Not an exploration, or an invalid webhook or job id", body = ErrorBody),
+              (status = 403, description = "The site or the webhook is in a private network", body = ErrorBody),
+              (status = 404, description = "No such job for this caller", body = ErrorBody),
+              (status = 409, description = "The job has not finished, or the new job id is taken", body = ErrorBody),
+              (status = 503, description = "The job queue is unavailable", body = ErrorBody)))]
+pub async fn resync(
+    State(state): State<AppState>,
+    Extension(tenant): Extension<TenantId>,
+    JsonBody(req): JsonBody<ResyncRequest>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let job = state.services.jobs.resync(&tenant, req).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

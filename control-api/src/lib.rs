@@ -121,6 +121,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(whep)
         .routes(routes!(video_api::whep_delete))
         .routes(routes!(jobs_api::start))
+        .routes(routes!(jobs_api::resync))
         .routes(routes!(jobs_api::status))
         .routes(routes!(jobs_api::pause))
         .routes(routes!(jobs_api::resume))

@@ -9,7 +9,8 @@ pub use testkit::mcp::{python, McpClient};
 pub use testkit::procs::processes_mentioning;
 pub use testkit::redis::RedisServer;
 pub use testkit::sites::{
-    attacker, forms as site, strict as strict_site, topics as topics_site, trap as trap_site,
+    attacker, changing as changing_site, forms as site, strict as strict_site,
+    topics as topics_site, trap as trap_site,
 };
 pub use testkit::wait::{eventually, find_element, metric_value};
 

@@ -8,7 +8,9 @@ mod common;
 mod clients;
 mod control;
 mod correctness;
+mod resync;
 mod scope;
+mod webhooks;
 
 use common::trap_site::{TrapOptions, TrapSite};
 use common::{McpClient, Service};

@@ -69,6 +69,7 @@ async fn ours(
                 exclude_patterns: vec![],
                 render,
                 concurrency: Some(concurrency),
+                webhook: None,
             },
         )
         .await

@@ -4,9 +4,10 @@
 
 use super::kinds::{self, FileKind};
 use super::{download, KIND};
-use crate::jobs::{JobView, Jobs, StartRequest};
+use crate::jobs::{webhooks, JobView, Jobs, StartRequest};
 use platform::files::knowledge_key;
 use platform::jobs::{FileMetadata, FileSource, JobOptions, JobRecord, RenderMode, S3Reference};
+use platform::webhooks::WebhookConfig;
 use platform::{netguard, EngineError, Result, TenantId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,9 @@ pub struct IngestStartRequest {
     /// The job's id; generated when absent.
     #[serde(default)]
     pub job_id: Option<String>,
+    /// Push the job's events to this receiver, signed (see the README's "Webhooks").
+    #[serde(default)]
+    pub webhook: Option<crate::jobs::webhooks::WebhookRequest>,
 }
 
 /// A file uploaded to the service (the multipart form's fields, the file already on disk).
@@ -253,7 +257,8 @@ impl Jobs {
         let claimed = FileKind::claimed(&filename, meta.content_type.as_deref());
         check_claim(req.source_type, &filename, claimed.as_ref(), meta.size)?;
         let source = file_source(req.source_type, reference, filename, meta, &req.options);
-        self.create_ingestion(tenant, req.job_id, display, source)
+        let webhook = webhooks::check(req.webhook, &self.platform().config.network).await?;
+        self.create_ingestion(tenant, req.job_id, display, source, webhook)
             .await
     }
 
@@ -273,6 +278,7 @@ impl Jobs {
             exclude_patterns: Vec::new(),
             render: RenderMode::Auto,
             concurrency: None,
+            webhook: req.webhook,
         };
         self.start_job(tenant, start).await
     }
@@ -371,7 +377,7 @@ impl Jobs {
             extract_code_blocks: upload.options.extract_code_blocks.unwrap_or(true),
             extract_thumbnails: upload.options.extract_thumbnails.unwrap_or(false),
         };
-        self.create_ingestion(tenant, Some(job_id), display, source)
+        self.create_ingestion(tenant, Some(job_id), display, source, None)
             .await
     }
 
@@ -381,6 +387,7 @@ impl Jobs {
         job_id: Option<String>,
         display: String,
         source: FileSource,
+        webhook: Option<WebhookConfig>,
     ) -> Result<JobView> {
         let job_id = self.new_job_id(job_id)?;
         let options = JobOptions {
@@ -395,6 +402,7 @@ impl Jobs {
         };
         let mut job = JobRecord::new(tenant.job_key(&job_id), tenant.clone(), options);
         job.kind = KIND.into();
+        job.webhook = webhook;
         let queued = self.create(job).await?;
         tracing::info!(job_id = %job_id, file = %queued.options.start_url, "ingestion queued");
         Ok(JobView::from_record(&queued, false))

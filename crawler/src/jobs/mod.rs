@@ -11,6 +11,7 @@ mod query;
 pub mod run;
 pub mod runner;
 pub mod view;
+pub mod webhooks;
 mod worker;
 
 pub use view::*;
@@ -128,6 +129,18 @@ impl Jobs {
         }
         let handle = tokio::spawn(worker::watch_queue(jobs.clone()));
         jobs.tasks.lock().expect("tasks lock").push(handle);
+        let sender = Fetcher::new(FetchConfig {
+            timeout: webhooks::send::TIMEOUT,
+            network: cfg.network.clone(),
+            ..FetchConfig::default()
+        })
+        .map_err(|e| EngineError::Config(format!("HTTP client: {e}")))?;
+        let handle = tokio::spawn(webhooks::send::send_loop(
+            platform.clone(),
+            sender,
+            jobs.shutdown.clone(),
+        ));
+        jobs.tasks.lock().expect("tasks lock").push(handle);
         Ok(jobs)
     }
 
@@ -214,6 +227,7 @@ impl Jobs {
             MAX_CONCURRENCY,
         )?;
         let job_id = self.new_job_id(req.job_id)?;
+        let webhook = webhooks::check(req.webhook, &self.platform.config.network).await?;
         for p in req.include_patterns.iter().chain(&req.exclude_patterns) {
             if !p.starts_with('/') && !p.starts_with('*') {
                 return Err(EngineError::InvalidRequest(format!(
@@ -235,9 +249,47 @@ impl Jobs {
             concurrency,
             file: None,
         };
-        let job = JobRecord::new(tenant.job_key(&job_id), tenant.clone(), options);
+        let mut job = JobRecord::new(tenant.job_key(&job_id), tenant.clone(), options);
+        job.webhook = webhook;
         let queued = self.create(job).await?;
         tracing::info!(job_id = %job_id, start_url = %queued.options.start_url, "job queued");
+        Ok(JobView::from_record(&queued, false))
+    }
+
+    /// Resync an exploration: a new job over the same site and options, comparing each page
+    /// with the one the job named stored (see `runner::resync`). The job resynced must have
+    /// finished; the new one records it as `resync_of`.
+    pub async fn resync(&self, tenant: &TenantId, req: ResyncRequest) -> Result<JobView> {
+        let previous = self.owned(tenant, &req.job_id).await?;
+        if previous.kind != "exploration" {
+            return Err(EngineError::InvalidRequest(format!(
+                "job '{}' is a file ingestion; only explorations are resynced",
+                req.job_id
+            )));
+        }
+        if !previous.status.is_terminal() {
+            return Err(EngineError::JobState(format!(
+                "cannot resync job '{}': it is {}; resync it once it has finished",
+                req.job_id,
+                previous.status.as_str()
+            )));
+        }
+        let url = netguard::parse_target(&previous.options.start_url)?;
+        netguard::check_url(&url, &self.platform.config.network).await?;
+        let webhook = match req.webhook {
+            Some(w) => webhooks::check(Some(w), &self.platform.config.network).await?,
+            None => previous.webhook.clone(),
+        };
+        let job_id = self.new_job_id(req.new_job_id)?;
+        let mut job = JobRecord::new(
+            tenant.job_key(&job_id),
+            tenant.clone(),
+            previous.options.clone(),
+        );
+        job.resync_of = Some(previous.job_id.clone());
+        job.webhook = webhook;
+        let queued = self.create(job).await?;
+        tracing::info!(job_id = %job_id, resync_of = %req.job_id, "resync queued");
         Ok(JobView::from_record(&queued, false))
     }
 
@@ -318,6 +370,7 @@ impl Jobs {
         let job = self.owned(tenant, job_id).await?;
         let mut view = JobView::from_record(&job, true);
         view.pages_indexed = Some(self.platform.store.indexed_pages(&job.job_id).await?);
+        view.webhook = webhooks::view(&self.platform, &job).await?;
         Ok(view)
     }
 
@@ -427,11 +480,23 @@ impl Jobs {
             })?],
         };
         let limit = bounded("limit", req.limit, 50, 1, 500)?;
-        let jobs = self
-            .platform
-            .store
-            .list_jobs(Some(tenant), &statuses, limit)
-            .await?;
+        let store = &self.platform.store;
+        let jobs = match req.start_url.as_deref() {
+            None => store.list_jobs(Some(tenant), &statuses, limit).await?,
+            Some(u) => {
+                // As `start_job` keeps it (parsed, fragment dropped); anything else matches as
+                // given, which no job has.
+                let key = netguard::parse_target(u)
+                    .map(|mut url| {
+                        url.set_fragment(None);
+                        url.to_string()
+                    })
+                    .unwrap_or_else(|_| u.to_string());
+                let mut syncs = store.list_jobs_from(tenant, &key, limit).await?;
+                syncs.retain(|j| statuses.is_empty() || statuses.contains(&j.status));
+                syncs
+            }
+        };
         Ok(JobList {
             jobs: jobs
                 .iter()

@@ -54,6 +54,25 @@ pub struct StartRequest {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 32)]
     pub concurrency: Option<usize>,
+    /// Push the job's events to this receiver, signed (see the README's "Webhooks").
+    #[serde(default)]
+    pub webhook: Option<super::webhooks::WebhookRequest>,
+}
+
+/// Resync an exploration: a new job over the same site and options that asks for each stored
+/// page conditionally and re-embeds only what changed.
+#[derive(Debug, Clone, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResyncRequest {
+    /// The job to resync (any earlier sync of the source; usually its latest).
+    pub job_id: String,
+    /// The new job's id; generated when absent. 1-128 of letters, digits, `-_.:`.
+    #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
+    pub new_job_id: Option<String>,
+    /// Push the resync's events here (default: the webhook of the job resynced, if it had one).
+    #[serde(default)]
+    pub webhook: Option<super::webhooks::WebhookRequest>,
 }
 
 /// A path pattern: starts with `/` or `*`; `*` is a wildcard.
@@ -136,6 +155,24 @@ pub struct JobView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub status_history: Option<Vec<StatusEntry>>,
+    /// For a resync: the job it resynced (the sync before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resync_of: Option<String>,
+    /// For a resync: pages whose content is the same as before (passages kept, not embedded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages_unchanged: Option<u64>,
+    /// For a resync: pages whose content changed (extracted and embedded again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages_changed: Option<u64>,
+    /// For a resync: pages the job resynced did not have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages_new: Option<u64>,
+    /// For a resync: pages that now answer 404 or 410, dropped from search.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages_removed: Option<u64>,
+    /// The webhook and its deliveries (in the status answer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<super::webhooks::WebhookView>,
 }
 
 impl JobView {
@@ -170,6 +207,12 @@ impl JobView {
             started_at: j.started_at,
             finished_at: j.finished_at,
             status_history: history.then(|| j.status_history.clone()),
+            resync_of: j.resync_of.as_deref().map(|r| public_job_id(r).to_string()),
+            pages_unchanged: j.resync_of.as_ref().map(|_| c.pages_unchanged),
+            pages_changed: j.resync_of.as_ref().map(|_| c.pages_changed),
+            pages_new: j.resync_of.as_ref().map(|_| c.pages_new),
+            pages_removed: j.resync_of.as_ref().map(|_| c.pages_removed),
+            webhook: None,
         }
     }
 }
@@ -194,6 +237,10 @@ pub struct ListRequest {
     #[serde(default)]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
+    /// Only the syncs of one source: jobs that crawl from this start URL (the first crawl and
+    /// each resync), newest first.
+    #[serde(default)]
+    pub start_url: Option<String>,
 }
 
 /// Which results to return.

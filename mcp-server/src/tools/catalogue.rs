@@ -9,7 +9,7 @@ use browser::session::screen::{ScreenContent, ScreenOptions};
 use browser::session::{ActionResult, BrowserContext, SessionInfo, StartOptions};
 use crawler::jobs::{
     JobIdRequest, JobList, JobView, ListRequest, QueryAnswer, QueryRequest, ResultsPage,
-    ResultsRequest, StartRequest as JobStartRequest,
+    ResultsRequest, ResyncRequest, StartRequest as JobStartRequest,
 };
 use platform::TenantId;
 use serde_json::{Map, Value};
@@ -74,8 +74,11 @@ pub static TOOLS: &[ToolDef] = &[
     tool!("cancel_exploration", JobIdRequest => JobView, read_only: false,
         "Cancel a job for good; pages stored so far stay queryable.",
         cancel_exploration),
+    tool!("resync_exploration", ResyncRequest => JobView, read_only: false,
+        "Resync a finished exploration: a new job over the same site and options that asks for every stored page conditionally, re-extracts and re-embeds only the pages whose content changed, adds new pages and drops pages that now answer 404/410 from search. Its status reports pages_unchanged, pages_changed, pages_new and pages_removed, and resync_of names the job it resynced.",
+        resync_exploration),
     tool!("list_explorations", ListRequest => JobList, read_only: true,
-        "The caller's jobs, newest first, optionally with one status.",
+        "The caller's jobs, newest first, optionally with one status, or only the syncs of one source (start_url: the first crawl and each resync).",
         list_explorations),
     tool!("get_knowledge_results", ResultsArgs => ResultsPage, read_only: true,
         "A page of a job's stored pages in crawl order, with Markdown content (cut to max_chars, default 4000), headings, code blocks and errors. Use offset/next_offset to page.",
@@ -185,6 +188,10 @@ async fn resume_exploration(s: &Services, tenant: &TenantId, args: Args) -> Outc
 async fn cancel_exploration(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let job = parse::<JobIdRequest>(args)?.job_id;
     out(s.jobs.cancel(tenant, &job).await?)
+}
+
+async fn resync_exploration(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
+    out(s.jobs.resync(tenant, parse(args)?).await?)
 }
 
 async fn list_explorations(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
