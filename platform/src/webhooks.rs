@@ -13,7 +13,18 @@ pub const MAX_RETRY_SECS: f64 = 1800.0;
 pub const GIVE_UP_AFTER: f64 = 24.0 * 3600.0;
 
 /// What a webhook is told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    utoipa::ToSchema,
+)]
 pub enum WebhookEvent {
     /// The job's first run started.
     #[serde(rename = "job.started")]
@@ -57,7 +68,17 @@ pub struct WebhookConfig {
 }
 
 /// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not delivered yet; tried again at `next_attempt_at`.
@@ -80,7 +101,9 @@ impl DeliveryStatus {
 }
 
 /// One attempt to deliver.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
+)]
 pub struct DeliveryAttempt {
     /// When it was made (seconds since the Unix epoch).
     pub at: f64,

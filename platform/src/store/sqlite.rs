@@ -51,6 +51,26 @@ impl SqliteStore {
         .await
         .map_err(store_err)?
     }
+
+    /// [`SqliteStore::with`] in an immediate transaction (the write lock taken at once, so two
+    /// processes sharing the file serialise): committed when `f` succeeds, rolled back if not.
+    pub(super) async fn with_tx<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.with(move |c| {
+            c.execute_batch("BEGIN IMMEDIATE")?;
+            let result = f(c);
+            match &result {
+                Ok(_) => c.execute_batch("COMMIT")?,
+                Err(_) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+            }
+            result
+        })
+        .await
+    }
 }
 
 /// The sessions table, keyed by (tenant, room name), and its index (created when missing).

@@ -125,18 +125,8 @@ impl PassageStore for SqliteStore {
             job_id.to_string(),
             url.to_string(),
         );
-        self.with(move |c| {
-            c.execute_batch("BEGIN IMMEDIATE")?;
-            let r = replace_page_chunks(c, &tenant, &job, &url, &chunks);
-            match &r {
-                Ok(_) => c.execute_batch("COMMIT")?,
-                Err(_) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                }
-            }
-            r
-        })
-        .await
+        self.with_tx(move |c| replace_page_chunks(c, &tenant, &job, &url, &chunks))
+            .await
     }
 
     async fn unindexed_pages(&self, limit: usize) -> Result<Vec<PageRecord>> {

@@ -117,34 +117,24 @@ impl JobStore for SqliteStore {
         change: JobChange,
     ) -> Result<JobUpdate> {
         let id = job_id.to_string();
-        self.with(move |c| {
-            c.execute_batch("BEGIN IMMEDIATE")?;
-            let result = (|| {
-                let Some(mut job) = read(c, &id)? else {
-                    return Ok(JobUpdate::Missing);
-                };
-                if !change(&mut job) {
-                    return Ok(JobUpdate::Unchanged(job));
-                }
-                job.updated_at = super::now_secs();
-                let doc = encode(&job)?;
-                c.execute(
-                    &format!(
-                        "UPDATE {} SET status = ?2, doc = ?3, frontier = COALESCE(?4, frontier)
-                         WHERE job_id = ?1",
-                        collections::JOBS
-                    ),
-                    params![id, job.status.as_str(), doc, frontier],
-                )?;
-                Ok(JobUpdate::Updated(job))
-            })();
-            match &result {
-                Ok(_) => c.execute_batch("COMMIT")?,
-                Err(_) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                }
+        self.with_tx(move |c| {
+            let Some(mut job) = read(c, &id)? else {
+                return Ok(JobUpdate::Missing);
+            };
+            if !change(&mut job) {
+                return Ok(JobUpdate::Unchanged(job));
             }
-            result
+            job.updated_at = super::now_secs();
+            let doc = encode(&job)?;
+            c.execute(
+                &format!(
+                    "UPDATE {} SET status = ?2, doc = ?3, frontier = COALESCE(?4, frontier)
+                     WHERE job_id = ?1",
+                    collections::JOBS
+                ),
+                params![id, job.status.as_str(), doc, frontier],
+            )?;
+            Ok(JobUpdate::Updated(job))
         })
         .await
     }

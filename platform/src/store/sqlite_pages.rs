@@ -155,34 +155,24 @@ impl PageStore for SqliteStore {
         if links.is_empty() {
             return Ok(0);
         }
-        self.with(move |c| {
-            c.execute_batch("BEGIN")?;
-            let result = (|| {
-                let mut stmt = c.prepare_cached(&format!(
-                    "INSERT OR IGNORE INTO {} (job_id, tenant_id, from_url, to_url, external, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    collections::LINKS
-                ))?;
-                let mut n = 0;
-                for l in &links {
-                    n += stmt.execute(params![
-                        l.job_id,
-                        l.tenant_id.as_str(),
-                        l.from_url,
-                        l.to_url,
-                        l.external,
-                        encode(l)?
-                    ])?;
-                }
-                Ok(n)
-            })();
-            match &result {
-                Ok(_) => c.execute_batch("COMMIT")?,
-                Err(_) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                }
+        self.with_tx(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO {} (job_id, tenant_id, from_url, to_url, external, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                collections::LINKS
+            ))?;
+            let mut n = 0;
+            for l in &links {
+                n += stmt.execute(params![
+                    l.job_id,
+                    l.tenant_id.as_str(),
+                    l.from_url,
+                    l.to_url,
+                    l.external,
+                    encode(l)?
+                ])?;
             }
-            result
+            Ok(n)
         })
         .await
     }

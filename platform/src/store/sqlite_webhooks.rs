@@ -45,38 +45,26 @@ impl WebhookStore for SqliteStore {
         lease_until: f64,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>> {
-        self.with(move |c| {
-            c.execute_batch("BEGIN IMMEDIATE")?;
-            let result = (|| {
-                let w = collections::WEBHOOKS;
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT doc FROM {w} WHERE status = 'pending' AND next_attempt_at <= ?1
-                     AND lease_until <= ?1 ORDER BY next_attempt_at LIMIT ?2"
-                ))?;
-                let docs = stmt
-                    .query_map(params![now, limit as i64], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let mut taken = Vec::with_capacity(docs.len());
-                for doc in docs {
-                    let mut d = decode(doc)?;
-                    d.lease_until = lease_until;
-                    c.execute(
-                        &format!(
-                            "UPDATE {w} SET lease_until = ?2, doc = ?3 WHERE delivery_id = ?1"
-                        ),
-                        params![d.delivery_id, lease_until, encode(&d)?],
-                    )?;
-                    taken.push(d);
-                }
-                Ok(taken)
-            })();
-            match &result {
-                Ok(_) => c.execute_batch("COMMIT")?,
-                Err(_) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                }
+        self.with_tx(move |c| {
+            let w = collections::WEBHOOKS;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT doc FROM {w} WHERE status = 'pending' AND next_attempt_at <= ?1
+                 AND lease_until <= ?1 ORDER BY next_attempt_at LIMIT ?2"
+            ))?;
+            let docs = stmt
+                .query_map(params![now, limit as i64], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut taken = Vec::with_capacity(docs.len());
+            for doc in docs {
+                let mut d = decode(doc)?;
+                d.lease_until = lease_until;
+                c.execute(
+                    &format!("UPDATE {w} SET lease_until = ?2, doc = ?3 WHERE delivery_id = ?1"),
+                    params![d.delivery_id, lease_until, encode(&d)?],
+                )?;
+                taken.push(d);
             }
-            result
+            Ok(taken)
         })
         .await
     }

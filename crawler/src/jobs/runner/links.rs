@@ -11,27 +11,32 @@ use url::Url;
 impl Run<'_> {
     /// Offer again the links of a page an earlier run stored after its last checkpoint.
     pub(super) async fn reoffer_stored_links(&mut self, entry: &Entry) -> Result<(), RunError> {
-        let links = self
-            .deps
-            .platform
-            .store
-            .list_links(
-                &self.job.tenant_id,
-                &LinkQuery {
-                    job_id: Some(self.job.job_id.clone()),
-                    external: Some(false),
-                    from_url: Some(entry.url.clone()),
-                    limit: 10_000,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        for l in links.items {
+        let job = self.job.job_id.clone();
+        for l in self.links_from(&job, &entry.url, Some(false)).await? {
             if let Ok(u) = Url::parse(&l.to_url) {
                 self.offer(&u, entry.depth + 1);
             }
         }
         Ok(())
+    }
+
+    /// The links a job (of this tenant) stored from one page: all, or only the external
+    /// (`Some(true)`) or internal ones.
+    pub(super) async fn links_from(
+        &self,
+        job_id: &str,
+        from_url: &str,
+        external: Option<bool>,
+    ) -> Result<Vec<LinkRecord>, RunError> {
+        let query = LinkQuery {
+            job_id: Some(job_id.to_string()),
+            external,
+            from_url: Some(from_url.to_string()),
+            limit: 10_000,
+            ..Default::default()
+        };
+        let store = &self.deps.platform.store;
+        Ok(store.list_links(&self.job.tenant_id, &query).await?.items)
     }
 
     /// Offer a page's links to the frontier and store them (links that leave the crawl's

@@ -6,7 +6,7 @@
 
 use super::{Run, RunError};
 use crate::extract::Link;
-use platform::store::{LinkQuery, PageChange, PageOutcome, PageQuery, PageRecord};
+use platform::store::{PageChange, PageOutcome, PageQuery, PageRecord};
 use url::Url;
 
 /// Most pages of the job resynced offered again (its own `max_pages` bounds them first).
@@ -46,22 +46,8 @@ impl Run<'_> {
         let Some(previous) = self.job.resync_of.clone() else {
             return Ok(Vec::new());
         };
-        let links = self
-            .deps
-            .platform
-            .store
-            .list_links(
-                &self.job.tenant_id,
-                &LinkQuery {
-                    job_id: Some(previous),
-                    from_url: Some(record.url.clone()),
-                    limit: 10_000,
-                    ..Default::default()
-                },
-            )
-            .await?;
+        let links = self.links_from(&previous, &record.url, None).await?;
         Ok(links
-            .items
             .into_iter()
             .map(|l| Link {
                 url: l.to_url,

@@ -35,26 +35,8 @@ pub struct WebhookRequest {
     /// Which of `job.started`, `job.completed`, `job.failed`, `page.completed` (default: the
     /// three job events).
     #[serde(default)]
-    #[schema(value_type = Option<Vec<WebhookEventName>>, min_items = 1)]
+    #[schema(min_items = 1)]
     pub events: Option<Vec<WebhookEvent>>,
-}
-
-/// An event a webhook can be sent (the OpenAPI name of [`WebhookEvent`]).
-#[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub enum WebhookEventName {
-    /// The job's first run started.
-    #[serde(rename = "job.started")]
-    JobStarted,
-    /// The job completed.
-    #[serde(rename = "job.completed")]
-    JobCompleted,
-    /// The job failed for good.
-    #[serde(rename = "job.failed")]
-    JobFailed,
-    /// A page was stored.
-    #[serde(rename = "page.completed")]
-    PageCompleted,
 }
 
 /// A webhook as shown: its URL and events (never its secret), and its deliveries.
@@ -63,7 +45,6 @@ pub struct WebhookView {
     /// The receiver.
     pub url: String,
     /// The events sent.
-    #[schema(value_type = Vec<String>)]
     pub events: Vec<WebhookEvent>,
     /// Deliveries, oldest first (at most the first 200).
     pub deliveries: Vec<DeliveryView>,
@@ -75,13 +56,10 @@ pub struct DeliveryView {
     /// The delivery (the `X-Webhook-Id` header).
     pub delivery_id: String,
     /// The event.
-    #[schema(value_type = String)]
     pub event: WebhookEvent,
     /// `pending`, `delivered` or `failed`.
-    #[schema(value_type = String)]
     pub status: DeliveryStatus,
     /// Every attempt, in order.
-    #[schema(value_type = Vec<Object>)]
     pub attempts: Vec<DeliveryAttempt>,
     /// When the event happened.
     pub created_at: f64,

@@ -70,6 +70,25 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// Jobs matching `filter`, newest first, without their frontiers.
+    async fn find_jobs(&self, filter: Document, limit: usize) -> Result<Vec<JobRecord>> {
+        let cursor = self
+            .jobs
+            .find(filter)
+            .projection(doc! {"frontier": 0})
+            .sort(doc! {"created_at": -1, "_id": 1})
+            .limit(limit.min(i64::MAX as usize) as i64)
+            .await
+            .map_err(mongo_err)?;
+        collect(cursor)
+            .await?
+            .into_iter()
+            .map(|d| decode(strip(d)))
+            .collect()
+    }
+}
+
 #[async_trait::async_trait]
 impl JobStore for MongoStore {
     async fn insert_job(&self, job: JobRecord) -> Result<()> {
@@ -110,19 +129,7 @@ impl JobStore for MongoStore {
             let s: Vec<Bson> = statuses.iter().map(|s| Bson::from(s.as_str())).collect();
             filter.insert("status", doc! {"$in": s});
         }
-        let cursor = self
-            .jobs
-            .find(filter)
-            .projection(doc! {"frontier": 0})
-            .sort(doc! {"created_at": -1, "_id": 1})
-            .limit(limit.min(i64::MAX as usize) as i64)
-            .await
-            .map_err(mongo_err)?;
-        collect(cursor)
-            .await?
-            .into_iter()
-            .map(|d| decode(strip(d)))
-            .collect()
+        self.find_jobs(filter, limit).await
     }
 
     async fn list_jobs_from(
@@ -131,19 +138,8 @@ impl JobStore for MongoStore {
         start_url: &str,
         limit: usize,
     ) -> Result<Vec<JobRecord>> {
-        let cursor = self
-            .jobs
-            .find(doc! {"tenant_id": tenant.as_str(), "options.start_url": start_url})
-            .projection(doc! {"frontier": 0})
-            .sort(doc! {"created_at": -1, "_id": 1})
-            .limit(limit.min(i64::MAX as usize) as i64)
-            .await
-            .map_err(mongo_err)?;
-        collect(cursor)
-            .await?
-            .into_iter()
-            .map(|d| decode(strip(d)))
-            .collect()
+        let filter = doc! {"tenant_id": tenant.as_str(), "options.start_url": start_url};
+        self.find_jobs(filter, limit).await
     }
 
     async fn update_job(
