@@ -24,9 +24,24 @@ function tick() { n++; const c = document.getElementById('c');
 requestAnimationFrame(tick);
 </script></body></html>"#;
 
+/// A page that moves for 3 s, then stands still for 3 s, and so on.
+const ALTERNATING: &str = r#"<!doctype html><html><body style="margin:0">
+<div id="c" style="width:100vw;height:100vh;font:120px sans-serif"></div>
+<script>
+let n = 0;
+function tick(t) { const c = document.getElementById('c');
+  if (Math.floor(t / 3000) % 2 === 0) { n++; c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n; }
+  requestAnimationFrame(tick); }
+requestAnimationFrame(tick);
+</script></body></html>"#;
+
 async fn animated_site() -> String {
-    let app =
-        axum::Router::new().route("/animated", axum::routing::get(|| async { Html(ANIMATED) }));
+    let app = axum::Router::new()
+        .route("/animated", axum::routing::get(|| async { Html(ANIMATED) }))
+        .route(
+            "/alternating",
+            axum::routing::get(|| async { Html(ALTERNATING) }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -275,6 +290,94 @@ async fn a_viewer_sees_the_session_at_its_rate_and_size_and_pausing_stops_it() {
     .await;
     assert!(started.elapsed() < Duration::from_secs(30), "{st}");
     viewers.close("watcher-1").await;
+    viewers.engine.shutdown().await;
+}
+
+/// The frames a viewer showed: (shown at, received at) in ms of the viewer page's clock.
+async fn shown(viewers: &Viewers, name: &str) -> Vec<(f64, Option<f64>)> {
+    let v = viewers.state(name).await;
+    v["shown"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|f| (f[0].as_f64().unwrap(), f[1].as_f64()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn frames_carry_their_capture_time_so_motion_shows_at_once_after_a_pause_or_a_still_page() {
+    let page = animated_site().await;
+    let svc = Service::start(&[]).await;
+    let room = "timing";
+    svc.ok(
+        "start_browser_session",
+        json!({"room_name": room, "initial_url": page,
+               "viewport": {"width": 640, "height": 360}, "fps": 10}),
+    )
+    .await;
+    let viewers = Viewers::start().await;
+    viewers
+        .open("watcher", &format!("{}/rooms/{room}/view", svc.base))
+        .await;
+    eventually(30, "the viewer decodes frames", || async {
+        (viewers.frames("watcher").await.0 > 20).then_some(())
+    })
+    .await;
+    // A 5 s pause, then motion again.
+    svc.ok("pause_browser_session", json!({"room_name": room}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    svc.ok("resume_browser_session", json!({"room_name": room}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let frames = shown(&viewers, "watcher").await;
+    let pause = frames
+        .windows(2)
+        .position(|w| w[1].0 - w[0].0 >= 4000.0)
+        .unwrap_or_else(|| panic!("no 5 s pause among the frames shown: {frames:?}"));
+    let after: Vec<f64> = frames[pause + 1..]
+        .iter()
+        .map(|f| f.0)
+        .take_while(|t| *t - frames[pause + 1].0 <= 2000.0)
+        .collect();
+    assert!(
+        after.len() >= 12,
+        "motion resumed at {} frames in 2 s",
+        after.len()
+    );
+    let longest = after.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(longest < 300.0, "a {longest:.0} ms freeze after resuming");
+
+    // A page that stands still for 3 s between 3 s of motion: motion shows at once each time.
+    svc.ok(
+        "execute_action",
+        json!({"room_name": room, "action": "navigate",
+               "url": page.replace("/animated", "/alternating")}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let frames = shown(&viewers, "watcher").await;
+    let (_, st) = viewers.frames("watcher").await;
+    // Every frame shown as soon as it arrived (a frame stamped a gap off is held back for as
+    // long as the gap), the first two seconds of the connection left out.
+    let settled = frames[0].0 + 2000.0;
+    let held: Vec<f64> = frames
+        .iter()
+        .filter(|f| f.0 > settled)
+        .filter_map(|f| f.1.map(|r| f.0 - r))
+        .collect();
+    assert!(
+        held.len() > 100,
+        "receive times of {} frames: {st}",
+        held.len()
+    );
+    let worst = held.iter().copied().fold(0.0, f64::max);
+    assert!(
+        worst < 300.0,
+        "a frame was held {worst:.0} ms before it was shown"
+    );
+    assert_eq!(st["stats"]["framesDropped"], 0, "{st}");
+    viewers.close("watcher").await;
     viewers.engine.shutdown().await;
 }
 

@@ -2,6 +2,7 @@
 //! building a peer, and pumping a pipeline's samples into its track.
 
 use crate::pipeline::{Pipeline, Sample};
+use crate::rtp_clock::RtpClock;
 use crate::StreamError;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
@@ -287,6 +288,7 @@ impl VideoTrack {
             .first()
             .ok_or_else(|| StreamError::WebRtc("track has no SSRC".into()))?;
         let mut need_keyframe = true;
+        let mut clock = RtpClock::default();
         let mut last_request = Instant::now() - KEYFRAME_REQUEST_GAP;
         let mut feedback = true;
         loop {
@@ -330,13 +332,27 @@ impl VideoTrack {
                 continue;
             }
             need_keyframe = false;
+            // Stamped with its capture time: the clock is moved on by the time since the previous
+            // frame's capture (an empty sample: no packet), then the frame is written without
+            // moving it further.
+            let step = clock.advance(sample.captured);
+            let writer = || self.track.sample_writer(ssrc, payload_type);
+            if !step.is_zero() {
+                let skip = rtc::media::Sample {
+                    duration: step,
+                    ..rtc::media::Sample::new(sample.captured)
+                };
+                writer()
+                    .write_sample(&skip)
+                    .await
+                    .map_err(|e| rtc_error("advance the clock", e))?;
+            }
             let out = rtc::media::Sample {
                 data: bytes::Bytes::copy_from_slice(&sample.frame.data),
-                duration: sample.duration,
-                ..rtc::media::Sample::new(Instant::now())
+                duration: Duration::ZERO,
+                ..rtc::media::Sample::new(sample.captured)
             };
-            self.track
-                .sample_writer(ssrc, payload_type)
+            writer()
                 .write_sample(&out)
                 .await
                 .map_err(|e| rtc_error("write sample", e))?;

@@ -14,13 +14,15 @@ use tokio::sync::{broadcast, watch};
 /// How often the encoder thread looks for a new frame.
 const POLL: Duration = Duration::from_millis(4);
 
-/// A sample for viewers: an encoded frame and how long it lasts.
+/// A sample for viewers: an encoded frame and when its picture was captured (what each
+/// viewer's RTP clock stamps it with, see [`crate::rtp_clock`]).
 #[derive(Debug, Clone)]
 pub struct Sample {
     /// The frame.
     pub frame: Arc<EncodedFrame>,
-    /// Time since the previous sample.
-    pub duration: Duration,
+    /// When the screencast delivered its picture (a still page's repeat: when it was encoded
+    /// again). Never before the previous sample's.
+    pub captured: Instant,
 }
 
 /// Counters of a pipeline.
@@ -158,7 +160,7 @@ fn run(
 ) {
     let mut pacer = Pacer::new(config.fps, config.keep_alive);
     let mut last: Option<RgbFrame> = None;
-    let mut last_sent = Instant::now();
+    let mut last_captured: Option<Instant> = None;
     let mut first = true;
     while !shared.stop.load(Ordering::SeqCst) {
         // Look for a new frame every few milliseconds and encode it as soon as it is due, rather
@@ -185,9 +187,11 @@ fn run(
             continue;
         }
         let started = Instant::now();
+        let mut captured = started;
         if step == Step::Encode {
             let jpeg = frames.borrow_and_update().clone();
             if let Some(j) = jpeg {
+                captured = j.at;
                 match decode_jpeg(&j.jpeg) {
                     Ok(rgb) => last = Some(rgb),
                     Err(e) => {
@@ -213,12 +217,14 @@ fn run(
                     .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
                 s.busy_micros
                     .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-                let duration = last_sent.elapsed();
-                last_sent = Instant::now();
+                // A frame that waited for the pacer keeps its capture time, but never goes
+                // back before the previous one's.
+                let captured = last_captured.map_or(captured, |l| captured.max(l));
+                last_captured = Some(captured);
                 // No subscriber is fine: the frame is dropped.
                 let _ = tx.send(Sample {
                     frame: Arc::new(frame),
-                    duration,
+                    captured,
                 });
             }
             Err(e) => {
