@@ -12,6 +12,7 @@ mod jobs_api;
 pub mod limits;
 mod openapi;
 pub mod origin;
+mod recordings_api;
 pub mod rooms;
 mod tools_api;
 pub mod video_api;
@@ -120,6 +121,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(video_api::viewer_page))
         .routes(whep)
         .routes(routes!(video_api::whep_delete))
+        .routes(routes!(recordings_api::start))
+        .routes(routes!(recordings_api::stop))
+        .routes(routes!(recordings_api::list))
+        .routes(routes!(recordings_api::fetch))
         .routes(routes!(jobs_api::start))
         .routes(routes!(jobs_api::resync))
         .routes(routes!(jobs_api::status))

@@ -106,6 +106,9 @@ pub struct Config {
     pub navigation_timeout: Duration,
     /// Sessions with no action for this long are closed (`SESSION_IDLE_TIMEOUT_SECS`, 0 = never).
     pub session_idle_timeout: Option<Duration>,
+    /// Recordings older than this are deleted (`RECORDING_RETENTION_DAYS`, default 30; 0 keeps
+    /// them for ever).
+    pub recording_retention: Option<Duration>,
     /// Log as JSON lines (`LOG_FORMAT=json`).
     pub log_json: bool,
     /// Let pages use WebRTC over UDP outside the egress proxy (`PAGE_WEBRTC_UDP=true`; off by
@@ -230,6 +233,7 @@ impl Config {
         };
         let (max_browsers, max_sessions) = pool_limits(&get)?;
         let idle: u64 = parse(&get, "SESSION_IDLE_TIMEOUT_SECS", 1800)?;
+        let retention_days: u64 = parse(&get, "RECORDING_RETENTION_DAYS", 30)?;
         Ok(Self {
             jobs: jobs_config(&get)?,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
@@ -269,6 +273,8 @@ impl Config {
                 30_000,
             )?),
             session_idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+            recording_retention: (retention_days > 0)
+                .then(|| Duration::from_secs(retention_days.saturating_mul(86_400))),
             log_json: log_json(&get)?,
             page_webrtc_udp: match get("PAGE_WEBRTC_UDP").as_deref() {
                 None | Some("") | Some("false") | Some("0") => false,

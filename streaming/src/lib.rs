@@ -12,6 +12,7 @@ pub mod pacer;
 pub mod peer;
 pub mod pipeline;
 pub mod publishing;
+pub mod recording;
 pub mod rtp_clock;
 pub mod screencast;
 pub mod whep;

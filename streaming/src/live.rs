@@ -4,6 +4,8 @@
 //! [`SessionObserver`]: a pause stops sending, a resume restarts it with a keyframe, the end of
 //! the session closes every connection and releases the encoder.
 
+mod recordings;
+
 use crate::livekit::{self, Publisher};
 use crate::peer::RtcSettings;
 use crate::pipeline::{Pipeline, PipelineConfig};
@@ -65,6 +67,7 @@ struct RoomState {
     source: Option<Source>,
     viewers: HashMap<String, Viewer>,
     publisher: Option<Publisher>,
+    recording: Option<crate::recording::ActiveRecording>,
     paused: watch::Sender<bool>,
 }
 
@@ -77,6 +80,8 @@ pub struct LiveVideo {
     settings: RtcSettings,
     /// Rooms by (tenant, room name), as sessions are.
     rooms: Mutex<HashMap<(TenantId, String), SharedRoom>>,
+    /// Recordings of ended sessions being finished and stored, listed as `finishing`.
+    finishing: Mutex<Vec<(TenantId, browser::session::observer::RecordingInfo)>>,
     me: Weak<LiveVideo>,
 }
 
@@ -96,12 +101,17 @@ impl LiveVideo {
             settings: RtcSettings::from_config(&engine.platform.config),
             engine: engine.clone(),
             rooms: Mutex::new(HashMap::new()),
+            finishing: Mutex::new(Vec::new()),
             me: me.clone(),
         });
         engine.sessions.observe(Arc::new(Observer(tx)));
         engine.sessions.set_publish_policy(Arc::new(
             crate::publishing::LiveKitPolicy::from_config(&engine.platform.config),
         ));
+        engine
+            .sessions
+            .set_recorder(Arc::new(recordings::Recorder(Arc::downgrade(&live))));
+        live.keep_recordings();
         let weak = Arc::downgrade(&live);
         // Changes are applied one at a time, in order.
         tokio::spawn(async move {
@@ -134,6 +144,7 @@ impl LiveVideo {
                     source: None,
                     viewers: HashMap::new(),
                     publisher: None,
+                    recording: None,
                     paused: watch::channel(info.status == SessionStatus::Paused).0,
                 }))
             })
@@ -181,7 +192,7 @@ impl LiveVideo {
 
     /// Stop the encoder when nothing uses it.
     async fn release_if_unused(&self, room: &str, st: &mut RoomState) {
-        if st.viewers.is_empty() && st.publisher.is_none() {
+        if st.viewers.is_empty() && st.publisher.is_none() && st.recording.is_none() {
             if let Some(src) = st.source.take() {
                 stop_source(src, self.telemetry(), room).await;
             }
@@ -306,17 +317,14 @@ impl LiveVideo {
 
     async fn apply(&self, tenant: TenantId, room: String, change: SessionChange) {
         match change {
-            SessionChange::Started { livekit } => {
+            SessionChange::Started { livekit, record } => {
+                if record {
+                    if let Err(e) = self.start_recording(&tenant, &room).await {
+                        self.video_error(&tenant, &room, &e, "recording").await;
+                    }
+                }
                 if let Err(e) = self.start_publishing(&tenant, &room, livekit).await {
-                    tracing::warn!(room, error = %e, "not published to LiveKit");
-                    emit(
-                        self.engine.platform.events.as_ref(),
-                        &room_channel(&tenant, &room),
-                        EventKind::BrowserError,
-                        serde_json::json!({"room_name": room, "reason": e.to_string(),
-                            "code": e.code(), "recoverable": true, "source": "livekit"}),
-                    )
-                    .await;
+                    self.video_error(&tenant, &room, &e, "livekit").await;
                 }
             }
             SessionChange::Paused | SessionChange::Resumed => {
@@ -331,14 +339,42 @@ impl LiveVideo {
             }
             SessionChange::Ended => {
                 let key = (tenant.clone(), room.clone());
-                let state = self.rooms.lock().expect("rooms lock").remove(&key);
+                let state = self.rooms.lock().expect("rooms lock").get(&key).cloned();
                 if let Some(state) = state {
-                    let viewers =
-                        close_room(&mut *state.lock().await, self.telemetry(), &room).await;
+                    let mut st = state.lock().await;
+                    // Listed as finishing from the moment it is no longer in its room.
+                    let finishing = st.recording.as_ref().map(|r| {
+                        let mut info = r.info.clone();
+                        info.status = "finishing".into();
+                        (tenant.clone(), info)
+                    });
+                    if let Some(f) = finishing.clone() {
+                        self.finishing.lock().expect("finishing lock").push(f);
+                    }
+                    self.rooms.lock().expect("rooms lock").remove(&key);
+                    let viewers = close_room(&mut st, self.telemetry(), &room).await;
+                    if let Some((_, info)) = finishing {
+                        let mut f = self.finishing.lock().expect("finishing lock");
+                        f.retain(|(t, i)| !(*t == tenant && i.name == info.name));
+                    }
                     tracing::info!(room, viewers, "session ended: video closed");
                 }
             }
         }
+    }
+
+    /// A recording or a LiveKit publication (`source`) could not start: logged, and told to the
+    /// room as a recoverable `browser_error`.
+    async fn video_error(&self, tenant: &TenantId, room: &str, e: &StreamError, source: &str) {
+        tracing::warn!(room, error = %e, source, "live video not started");
+        emit(
+            self.engine.platform.events.as_ref(),
+            &room_channel(tenant, room),
+            EventKind::BrowserError,
+            serde_json::json!({"room_name": room, "reason": e.to_string(),
+                "code": e.code(), "recoverable": true, "source": source}),
+        )
+        .await;
     }
 
     async fn start_publishing(
@@ -383,9 +419,14 @@ impl LiveVideo {
     }
 }
 
-/// Close a room's viewers, its LiveKit publisher and its encoder; how many viewers it had.
+/// Close a room's viewers, its LiveKit publisher, its recording (stored with what was written)
+/// and its encoder; how many viewers it had.
 async fn close_room(st: &mut RoomState, telemetry: &Telemetry, room: &str) -> usize {
     let viewers = st.viewers.len();
+    if let Some(r) = st.recording.take() {
+        let info = r.finish().await;
+        tracing::info!(room, name = %info.name, status = %info.status, "recording stored");
+    }
     for (_, v) in st.viewers.drain() {
         v.close().await;
         telemetry.record(telemetry::ViewerLeft { room });

@@ -50,6 +50,7 @@ struct Shared {
 /// A session's running encoder.
 pub struct Pipeline {
     shared: Arc<Shared>,
+    fps: u32,
     samples: broadcast::Sender<Sample>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -107,6 +108,7 @@ impl Pipeline {
             .map_err(|e| crate::StreamError::Encode(format!("encoder thread: {e}")))?;
         Ok(Self {
             shared,
+            fps: config.fps,
             samples: tx,
             thread: Some(thread),
         })
@@ -134,6 +136,11 @@ impl Pipeline {
     /// Its counters.
     pub fn stats(&self) -> &PipelineStats {
         &self.shared.stats
+    }
+
+    /// Its frame rate at most.
+    pub fn fps(&self) -> u32 {
+        self.fps
     }
 
     /// How many subscribers it has.

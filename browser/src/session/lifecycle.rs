@@ -66,6 +66,7 @@ impl SessionManager {
             viewport,
             fps,
             livekit,
+            record: opts.record.unwrap_or(false),
         })
     }
 
@@ -113,6 +114,7 @@ impl SessionManager {
                 mutations_seen: 0,
                 tasks: Vec::new(),
                 livekit: start.livekit.clone(),
+                record: start.record,
             }),
             cursor: Mutex::new((0.0, 0.0)),
             ended: tokio::sync::watch::channel(false).0,
@@ -131,9 +133,12 @@ impl SessionManager {
         });
         self.persist(session).await;
         let info = session.info();
-        let livekit = session.lock().livekit.clone();
+        let (livekit, record) = {
+            let i = session.lock();
+            (i.livekit.clone(), i.record)
+        };
         let published = livekit.is_some();
-        self.notify(session, SessionChange::Started { livekit });
+        self.notify(session, SessionChange::Started { livekit, record });
         self.publish(
             &session.tenant,
             room,
@@ -341,8 +346,11 @@ impl SessionManager {
                 return Err(e);
             }
         }
-        let livekit = s.lock().livekit.clone();
-        self.notify(&s, SessionChange::Started { livekit });
+        let (livekit, record) = {
+            let i = s.lock();
+            (i.livekit.clone(), i.record)
+        };
+        self.notify(&s, SessionChange::Started { livekit, record });
         self.deps.telemetry.record(telemetry::SessionStarted {
             room,
             recovered: true,
@@ -416,4 +424,5 @@ struct Start {
     viewport: Viewport,
     fps: u32,
     livekit: Option<LiveKitTarget>,
+    record: bool,
 }

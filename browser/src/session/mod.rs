@@ -27,7 +27,7 @@ use chromiumoxide::cdp::browser_protocol::page::{
 };
 use driver::PageState;
 use futures::StreamExt;
-use observer::{LiveKitTarget, PublishPolicy, SessionChange, SessionObserver};
+use observer::{LiveKitTarget, PublishPolicy, RecordingControl, SessionChange, SessionObserver};
 use platform::config::Viewport;
 use platform::error::{EngineError, Result};
 use platform::events::{emit, room_channel, EventBus, EventKind};
@@ -55,6 +55,8 @@ struct Inner {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Where it is published in LiveKit (kept in memory only: the token is a secret).
     livekit: Option<LiveKitTarget>,
+    /// Whether its video is recorded from its start (and again after a recovery).
+    record: bool,
 }
 
 /// One live browser session.
@@ -157,6 +159,7 @@ pub struct SessionManager {
     sessions: Mutex<HashMap<(TenantId, String), Arc<Session>>>,
     observers: Mutex<Vec<Arc<dyn SessionObserver>>>,
     publishing: Mutex<Option<Arc<dyn PublishPolicy>>>,
+    recorder: Mutex<Option<Arc<dyn RecordingControl>>>,
 }
 
 fn valid_room_name(room: &str) -> Result<()> {
@@ -196,6 +199,7 @@ impl SessionManager {
             sessions: Mutex::new(HashMap::new()),
             observers: Mutex::new(Vec::new()),
             publishing: Mutex::new(None),
+            recorder: Mutex::new(None),
         });
         tokio::spawn(watch_deaths(Arc::downgrade(&mgr), mgr.deps.pool.deaths()));
         if let Some(idle) = mgr.deps.idle_timeout {
@@ -288,6 +292,20 @@ impl SessionManager {
     /// installs one; without it no session is published).
     pub fn set_publish_policy(&self, policy: Arc<dyn PublishPolicy>) {
         *self.publishing.lock().expect("publishing lock") = Some(policy);
+    }
+
+    /// Let `recorder` record sessions' video (live video installs one).
+    pub fn set_recorder(&self, recorder: Arc<dyn RecordingControl>) {
+        *self.recorder.lock().expect("recorder lock") = Some(recorder);
+    }
+
+    /// What records sessions' video; a process without live video records nothing.
+    pub fn recorder(&self) -> Result<Arc<dyn RecordingControl>> {
+        self.recorder
+            .lock()
+            .expect("recorder lock")
+            .clone()
+            .ok_or_else(|| EngineError::InvalidRequest("this process records no video".into()))
     }
 
     /// Where a session started with `opts` is published, if anywhere; an error refuses the start.

@@ -41,6 +41,8 @@ pub enum SessionChange {
     Started {
         /// Where to publish in LiveKit, if anywhere.
         livekit: Option<LiveKitTarget>,
+        /// Whether its video is recorded (a new recording after a recovery).
+        record: bool,
     },
     /// Paused: nothing should be published until it resumes.
     Paused,
@@ -54,4 +56,56 @@ pub enum SessionChange {
 pub trait SessionObserver: Send + Sync {
     /// One session changed. Called on the async runtime; must return quickly.
     fn session_changed(&self, tenant: &TenantId, room: &str, change: SessionChange);
+}
+
+/// A recording of a session's video, as listed.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    utoipa::ToSchema,
+)]
+pub struct RecordingInfo {
+    /// Its name in the room's recordings (`{started}.mp4`, the start in milliseconds).
+    pub name: String,
+    /// The session's room.
+    pub room_name: String,
+    /// `recording` (being written), `complete`, or `interrupted` (the service stopped before it
+    /// was closed: what was written is kept, playable).
+    pub status: String,
+    /// When it started (seconds since the Unix epoch).
+    pub started_at: f64,
+    /// When it ended.
+    pub ended_at: Option<f64>,
+    /// Seconds of video (paused time left out).
+    pub duration_secs: Option<f64>,
+    /// Its size in bytes.
+    pub size_bytes: Option<u64>,
+    /// Actions in its action track.
+    pub actions: Option<u32>,
+    /// Where to fetch it: a presigned URL on S3, else the service's own route (send the API
+    /// key with it).
+    pub url: Option<String>,
+}
+
+/// A room's recordings.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema, utoipa::ToSchema)]
+pub struct RecordingList {
+    /// Oldest first; one being written comes last, `status: recording`.
+    pub recordings: Vec<RecordingInfo>,
+}
+
+/// Records sessions' video; the streaming crate installs one with
+/// `SessionManager::set_recorder`.
+#[async_trait::async_trait]
+pub trait RecordingControl: Send + Sync {
+    /// Start recording a session (the running recording when there is one).
+    async fn start(&self, tenant: &TenantId, room: &str) -> platform::Result<RecordingInfo>;
+    /// Stop a session's recording and store it.
+    async fn stop(&self, tenant: &TenantId, room: &str) -> platform::Result<RecordingInfo>;
+    /// A room's recordings, oldest first (the one being written last).
+    async fn list(&self, tenant: &TenantId, room: &str) -> platform::Result<Vec<RecordingInfo>>;
 }

@@ -22,6 +22,10 @@ pub struct StartOptions {
     /// LiveKit access token for the room (default: one the service signs with its API key).
     #[serde(default)]
     pub livekit_token: Option<String>,
+    /// Record the session's video (an MP4 with its actions as a subtitle track) from the start;
+    /// see `start_recording` and `list_recordings`.
+    #[serde(default)]
+    pub record: Option<bool>,
 }
 
 /// A session as reported to callers.

@@ -5,6 +5,7 @@ use super::{out, parse, schemas, split_field, Services, ToolDef, ToolOutput};
 use super::{ExecuteArgs, NoArgs, ResultsArgs, RoomArgs, ScreenArgs, SessionList, StartArgs};
 use crate::error::ToolError;
 use browser::session::actions::{ActionFields, ActionKind};
+use browser::session::observer::{RecordingInfo, RecordingList};
 use browser::session::screen::{ScreenContent, ScreenOptions};
 use browser::session::{ActionResult, BrowserContext, SessionInfo, StartOptions};
 use crawler::jobs::{
@@ -56,6 +57,15 @@ pub static TOOLS: &[ToolDef] = &[
     tool!("recover_browser_session", RoomArgs => SessionInfo, read_only: false,
         "Recover a session whose browser crashed (or that was open when the service restarted): a fresh browser context, loaded with the last URL.",
         recover_browser_session),
+    tool!("start_recording", RoomArgs => RecordingInfo, read_only: false,
+        "Record a session's video from now on: an MP4 (H.264) with the session's actions as a subtitle track, stored when it stops (stop_recording, or the session closing). Pausing the session pauses the recording. start_browser_session takes record: true to record from the start.",
+        start_recording),
+    tool!("stop_recording", RoomArgs => RecordingInfo, read_only: false,
+        "Stop a session's recording and store it; returns its duration, size and where to fetch it.",
+        stop_recording),
+    tool!("list_recordings", RoomArgs => RecordingList, read_only: true,
+        "A room's recordings (also of sessions already closed), oldest first, with status, duration, size, action count and a URL to fetch each.",
+        list_recordings),
     tool!("list_browser_sessions", NoArgs => SessionList, read_only: true,
         "The caller's open browser sessions.",
         list_browser_sessions),
@@ -112,6 +122,22 @@ async fn close_browser_session(s: &Services, tenant: &TenantId, args: Args) -> O
 async fn recover_browser_session(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
     out(s.engine.sessions.recover(tenant, &room).await?)
+}
+
+async fn start_recording(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
+    let room = parse::<RoomArgs>(args)?.room_name;
+    out(s.engine.sessions.recorder()?.start(tenant, &room).await?)
+}
+
+async fn stop_recording(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
+    let room = parse::<RoomArgs>(args)?.room_name;
+    out(s.engine.sessions.recorder()?.stop(tenant, &room).await?)
+}
+
+async fn list_recordings(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
+    let room = parse::<RoomArgs>(args)?.room_name;
+    let recordings = s.engine.sessions.recorder()?.list(tenant, &room).await?;
+    out(RecordingList { recordings })
 }
 
 async fn get_browser_context(s: &Services, tenant: &TenantId, args: Args) -> Outcome {

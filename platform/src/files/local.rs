@@ -107,6 +107,40 @@ impl FileStore for LocalFiles {
         }
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let root = self.root.clone();
+        let prefix = prefix.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut dirs = vec![root.clone()];
+            while let Some(dir) = dirs.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let path = e.path();
+                    let Ok(meta) = e.metadata() else { continue };
+                    let key = path
+                        .strip_prefix(&root)
+                        .map(|k| k.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if meta.is_dir() {
+                        // Only directories on the way to the prefix, or under it.
+                        if prefix.starts_with(&format!("{key}/")) || key.starts_with(&prefix) {
+                            dirs.push(path);
+                        }
+                    } else if key.starts_with(&prefix) {
+                        out.push((key, meta.len()));
+                    }
+                }
+            }
+            out.sort();
+            out
+        })
+        .await
+        .map_err(|e| EngineError::Files(format!("listing files: {e}")))
+    }
+
     async fn health(&self) -> Result<()> {
         tokio::fs::metadata(&self.root)
             .await

@@ -43,6 +43,8 @@ pub trait FileStore: Send + Sync + 'static {
     ) -> Result<Option<String>>;
     /// Remove a file (no error when it is not there).
     async fn delete(&self, key: &str) -> Result<()>;
+    /// The files whose keys start with `prefix`, with their sizes, in key order.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>>;
     /// Check the backend answers.
     async fn health(&self) -> Result<()>;
 }
