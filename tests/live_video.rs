@@ -15,14 +15,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ANIMATED: &str = r#"<!doctype html><html><body style="margin:0">
-<div id="c" style="width:100vw;height:100vh;font:120px sans-serif"></div>
-<script>
-let n = 0;
-function tick() { n++; const c = document.getElementById('c');
-  c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n; requestAnimationFrame(tick); }
-requestAnimationFrame(tick);
-</script></body></html>"#;
+const ANIMATED: &str = testkit::sites::ANIMATED_PAGE;
 
 /// A page that moves for 3 s, then stands still for 3 s, and so on.
 const ALTERNATING: &str = r#"<!doctype html><html><body style="margin:0">

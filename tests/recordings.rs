@@ -15,14 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use testkit::servers::{S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 
-const ANIMATED: &str = r#"<!doctype html><html><body style="margin:0">
-<div id="c" style="width:100vw;height:100vh;font:120px sans-serif">0</div>
-<script>
-let n = 0;
-function tick() { n++; const c = document.getElementById('c');
-  c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n; requestAnimationFrame(tick); }
-requestAnimationFrame(tick);
-</script></body></html>"#;
+const ANIMATED: &str = testkit::sites::ANIMATED_PAGE;
 
 /// A page playing `/recording.mp4` that says in its title how playing went.
 const PLAYER: &str = r#"<!doctype html><html><head><title>loading</title></head><body>

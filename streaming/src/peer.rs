@@ -332,31 +332,42 @@ impl VideoTrack {
                 continue;
             }
             need_keyframe = false;
-            // Stamped with its capture time: the clock is moved on by the time since the previous
-            // frame's capture (an empty sample: no packet), then the frame is written without
-            // moving it further.
-            let step = clock.advance(sample.captured);
-            let writer = || self.track.sample_writer(ssrc, payload_type);
-            if !step.is_zero() {
-                let skip = rtc::media::Sample {
-                    duration: step,
-                    ..rtc::media::Sample::new(sample.captured)
-                };
-                writer()
-                    .write_sample(&skip)
-                    .await
-                    .map_err(|e| rtc_error("advance the clock", e))?;
-            }
-            let out = rtc::media::Sample {
-                data: bytes::Bytes::copy_from_slice(&sample.frame.data),
-                duration: Duration::ZERO,
+            self.write_stamped(&mut clock, &sample, ssrc, payload_type)
+                .await?;
+        }
+    }
+
+    /// Write a sample stamped with its capture time: the clock is moved on by the time since the
+    /// previous frame's capture (an empty sample: no packet), then the frame is written without
+    /// moving it further.
+    async fn write_stamped(
+        &self,
+        clock: &mut RtpClock,
+        sample: &Sample,
+        ssrc: u32,
+        payload_type: u8,
+    ) -> Result<(), StreamError> {
+        let step = clock.advance(sample.captured);
+        let writer = || self.track.sample_writer(ssrc, payload_type);
+        if !step.is_zero() {
+            let skip = rtc::media::Sample {
+                duration: step,
                 ..rtc::media::Sample::new(sample.captured)
             };
             writer()
-                .write_sample(&out)
+                .write_sample(&skip)
                 .await
-                .map_err(|e| rtc_error("write sample", e))?;
+                .map_err(|e| rtc_error("advance the clock", e))?;
         }
+        let out = rtc::media::Sample {
+            data: bytes::Bytes::copy_from_slice(&sample.frame.data),
+            duration: Duration::ZERO,
+            ..rtc::media::Sample::new(sample.captured)
+        };
+        writer()
+            .write_sample(&out)
+            .await
+            .map_err(|e| rtc_error("write sample", e))
     }
 }
 

@@ -40,6 +40,19 @@ pub struct PipelineStats {
     pub busy_micros: AtomicU64,
 }
 
+impl PipelineStats {
+    /// Count one frame encoded (new or repeated), its bytes and the time it took.
+    fn count(&self, step: Step, bytes: usize, took: Duration) {
+        match step {
+            Step::Encode => self.encoded.fetch_add(1, Ordering::Relaxed),
+            _ => self.repeated.fetch_add(1, Ordering::Relaxed),
+        };
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.busy_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
 struct Shared {
     paused: AtomicBool,
     stop: AtomicBool,
@@ -215,15 +228,9 @@ fn run(
         }
         match encoder.encode(rgb) {
             Ok(frame) => {
-                let s = &shared.stats;
-                match step {
-                    Step::Encode => s.encoded.fetch_add(1, Ordering::Relaxed),
-                    _ => s.repeated.fetch_add(1, Ordering::Relaxed),
-                };
-                s.bytes
-                    .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
-                s.busy_micros
-                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                shared
+                    .stats
+                    .count(step, frame.data.len(), started.elapsed());
                 // A frame that waited for the pacer keeps its capture time, but never goes
                 // back before the previous one's.
                 let captured = last_captured.map_or(captured, |l| captured.max(l));

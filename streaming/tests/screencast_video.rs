@@ -31,14 +31,7 @@ mod openh264_check {
     }
 }
 
-const ANIMATED: &str = r#"<!doctype html><html><body style="margin:0">
-<div id="c" style="width:100vw;height:100vh;font:120px sans-serif"></div>
-<script>
-let n = 0;
-function tick() { n++; const c = document.getElementById('c');
-  c.style.background = `hsl(${n % 360}, 70%, 50%)`; c.textContent = n; requestAnimationFrame(tick); }
-requestAnimationFrame(tick);
-</script></body></html>"#;
+const ANIMATED: &str = testkit::sites::ANIMATED_PAGE;
 
 const STILL: &str = "<!doctype html><html><body><h1>Nothing moves here</h1></body></html>";
 

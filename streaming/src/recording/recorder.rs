@@ -174,6 +174,17 @@ async fn write(
     let fps = inputs.pipeline.fps().max(1) as u64;
     let duration = last_pts.map(|p| (p + 1000 / fps) as f64 / 1000.0);
     tracing::info!(frames, actions = vtt.cues, ?duration, "recording ended");
+    conclude(spooled, writer, vtt, files.as_ref(), duration).await
+}
+
+/// Finish the MP4, mux the action track in, and store it.
+async fn conclude(
+    spooled: Spooled,
+    writer: Mp4Writer,
+    vtt: VttWriter,
+    files: &dyn FileStore,
+    duration: Option<f64>,
+) -> RecordingInfo {
     let finished = writer.finish().await;
     if let Err(e) = &finished {
         tracing::warn!(error = %e, "recording not finished cleanly; keeping what was written");
@@ -193,5 +204,5 @@ async fn write(
     } else {
         "interrupted"
     };
-    store::store(files.as_ref(), &spooled, &video, status, duration, cues).await
+    store::store(files, &spooled, &video, status, duration, cues).await
 }

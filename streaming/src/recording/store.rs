@@ -42,6 +42,21 @@ fn started_ms(name: &str) -> Option<u64> {
         .ok()
 }
 
+/// What is known of a recording the service could not finish: its name, room and start.
+fn interrupted(name: &str, room: &str, started_ms: u64) -> RecordingInfo {
+    RecordingInfo {
+        name: name.to_string(),
+        room_name: room.to_string(),
+        status: "interrupted".into(),
+        started_at: started_ms as f64 / 1000.0,
+        ended_at: None,
+        duration_secs: None,
+        size_bytes: None,
+        actions: None,
+        url: None,
+    }
+}
+
 /// A new recording of a room, spooled under `root`.
 pub fn spool(root: &Path, tenant: &TenantId, room: &str) -> Result<Spooled> {
     let started = now_secs();
@@ -157,17 +172,7 @@ pub async fn recover(files: &dyn FileStore, root: &Path) {
             .map(|t| t.matches(" --> ").count() as u32)
             .unwrap_or(0);
         let spooled = Spooled {
-            info: RecordingInfo {
-                name: name.to_string(),
-                room_name: room.to_string(),
-                status: "interrupted".into(),
-                started_at: ms as f64 / 1000.0,
-                ended_at: None,
-                duration_secs: None,
-                size_bytes: None,
-                actions: None,
-                url: None,
-            },
+            info: interrupted(name, room, ms),
             vtt,
             key: key.clone(),
             mp4: mp4.clone(),
@@ -206,17 +211,7 @@ pub async fn list(
             true => read_sidecar(files, &json_key, scratch).await,
             false => None,
         }
-        .unwrap_or_else(|| RecordingInfo {
-            name: name.clone(),
-            room_name: room.to_string(),
-            status: "interrupted".into(),
-            started_at: ms as f64 / 1000.0,
-            ended_at: None,
-            duration_secs: None,
-            size_bytes: None,
-            actions: None,
-            url: None,
-        });
+        .unwrap_or_else(|| interrupted(&name, room, ms));
         info.size_bytes = Some(*size);
         info.url = Some(url_of(files, key, room, &name).await?);
         out.push(info);
