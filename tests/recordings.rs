@@ -136,9 +136,12 @@ async fn a_recorded_session_is_an_mp4_with_its_actions_that_chromium_plays() {
     )
     .await;
     let t0 = Instant::now();
-    let listed = recordings(&svc, room).await;
-    assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0]["status"], "recording");
+    // Started with the session (its live video follows the session's start on a task of its own).
+    eventually(10, "the recording starts", || async {
+        let listed = recordings(&svc, room).await;
+        (listed.len() == 1 && listed[0]["status"] == "recording").then_some(())
+    })
+    .await;
     // Three actions, a 5 s pause between the second and the third, 20 s in all.
     act(
         &svc,

@@ -194,6 +194,9 @@ fn engine_config(dir: &std::path::Path) -> Config {
         "MAX_SESSIONS" => Some("64".into()),
         "MAX_BROWSERS" => Some("1".into()),
         "WEBRTC_UDP_ADDRS" => Some("127.0.0.1:0".into()),
+        // The viewer pages are trusted: their WebRTC media is UDP, which the egress proxy every
+        // other page goes through cannot carry.
+        "PAGE_WEBRTC_UDP" => Some("true".into()),
         "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" | "LIVEKIT_URL" => None,
         _ => std::env::var(k).ok(),
     })

@@ -1,12 +1,14 @@
-//! JPEG frames to H.264: decoded with zune-jpeg, converted to I420 and encoded with OpenH264 for
-//! real-time screen content (Annex-B NAL units, a keyframe on request and every few seconds).
+//! JPEG frames to H.264: decoded with zune-jpeg straight to I420 (JPEG's own YCbCr, its chroma
+//! halved and both mapped to the limited range H.264 decoders expect, with no detour through RGB)
+//! and encoded with OpenH264 for real-time screen content (Annex-B NAL units, a keyframe on
+//! request and every few seconds).
 
 use crate::StreamError;
 use openh264::encoder::{
     BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
     UsageType,
 };
-use openh264::formats::{RgbSliceU8, YUVBuffer};
+use openh264::formats::{RgbSliceU8, YUVBuffer, YUVSource};
 use openh264::OpenH264API;
 
 /// An encoded frame.
@@ -22,44 +24,119 @@ pub struct EncodedFrame {
     pub height: usize,
 }
 
-/// A JPEG decoded to RGB, cropped to even dimensions (I420 needs them).
-pub struct RgbFrame {
-    /// RGB8 pixels, row after row.
-    pub rgb: Vec<u8>,
+/// A JPEG decoded to I420 (limited-range BT.601, as H.264 decoders read it), cropped to even
+/// dimensions (I420 needs them).
+pub struct YuvFrame {
+    /// Luma, `width` bytes per row.
+    pub y: Vec<u8>,
+    /// Blue-difference chroma at half width and height.
+    pub u: Vec<u8>,
+    /// Red-difference chroma at half width and height.
+    pub v: Vec<u8>,
     /// Width in pixels (even).
     pub width: usize,
     /// Height in pixels (even).
     pub height: usize,
 }
 
-/// Decode a JPEG to RGB.
-pub fn decode_jpeg(jpeg: &[u8]) -> Result<RgbFrame, StreamError> {
+impl YUVSource for YuvFrame {
+    fn dimensions(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+
+    fn strides(&self) -> (usize, usize, usize) {
+        (self.width, self.width / 2, self.width / 2)
+    }
+
+    fn y(&self) -> &[u8] {
+        &self.y
+    }
+
+    fn u(&self) -> &[u8] {
+        &self.u
+    }
+
+    fn v(&self) -> &[u8] {
+        &self.v
+    }
+}
+
+/// Full-range (JPEG) luma to limited range: 0-255 to 16-235.
+fn luma_table() -> [u8; 256] {
+    std::array::from_fn(|i| (16 + (i as u32 * 219 + 127) / 255) as u8)
+}
+
+/// Full-range (JPEG) chroma to limited range: 0-255 around 128 to 16-240 around 128.
+fn chroma_table() -> [u8; 256] {
+    std::array::from_fn(|i| {
+        (128 + ((i as i32 - 128) * 224 + 127 * (i as i32 - 128).signum()) / 255) as u8
+    })
+}
+
+impl YuvFrame {
+    /// Planes from JPEG's full-resolution, full-range YCbCr (3 bytes a pixel, `w` a row): luma
+    /// mapped to limited range, chroma averaged over each 2x2 block and mapped likewise. This
+    /// replaces a YCbCr-to-RGB conversion and an RGB-to-YUV one, which cost six times the decode.
+    pub fn from_ycbcr(ycc: &[u8], w: usize, width: usize, height: usize) -> Self {
+        let (luma, chroma) = (luma_table(), chroma_table());
+        let (hw, hh) = (width / 2, height / 2);
+        let mut y = Vec::with_capacity(width * height);
+        for row in ycc.chunks_exact(w * 3).take(height) {
+            y.extend(
+                row[..width * 3]
+                    .chunks_exact(3)
+                    .map(|p| luma[p[0] as usize]),
+            );
+        }
+        let (mut u, mut v) = (Vec::with_capacity(hw * hh), Vec::with_capacity(hw * hh));
+        for j in 0..hh {
+            let top = &ycc[2 * j * w * 3..][..width * 3];
+            let bottom = &ycc[(2 * j + 1) * w * 3..][..width * 3];
+            for (a, b) in top.chunks_exact(6).zip(bottom.chunks_exact(6)) {
+                let avg = |k: usize| {
+                    (a[k] as u16 + a[k + 3] as u16 + b[k] as u16 + b[k + 3] as u16 + 2) / 4
+                };
+                u.push(chroma[avg(1) as usize]);
+                v.push(chroma[avg(2) as usize]);
+            }
+        }
+        Self {
+            y,
+            u,
+            v,
+            width,
+            height,
+        }
+    }
+
+    /// Planes from RGB8 pixels (`width` x `height`, both even), converted as OpenH264 does.
+    pub fn from_rgb(rgb: &[u8], width: usize, height: usize) -> Self {
+        let b = YUVBuffer::from_rgb_source(RgbSliceU8::new(rgb, (width, height)));
+        Self {
+            y: b.y().to_vec(),
+            u: b.u().to_vec(),
+            v: b.v().to_vec(),
+            width,
+            height,
+        }
+    }
+}
+
+/// Decode a screencast JPEG straight to I420.
+pub fn decode_jpeg(jpeg: &[u8]) -> Result<YuvFrame, StreamError> {
     use zune_jpeg::zune_core::colorspace::ColorSpace;
     use zune_jpeg::zune_core::options::DecoderOptions;
-    let opts = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+    let opts = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::YCbCr);
     let mut d = zune_jpeg::JpegDecoder::new_with_options(jpeg, opts);
-    let rgb = d.decode().map_err(|e| StreamError::Decode(e.to_string()))?;
+    let ycc = d.decode().map_err(|e| StreamError::Decode(e.to_string()))?;
     let (w, h) = d
         .dimensions()
         .ok_or_else(|| StreamError::Decode("no dimensions".into()))?;
     let (ew, eh) = (w & !1, h & !1);
-    if ew == 0 || eh == 0 {
+    if ew == 0 || eh == 0 || ycc.len() < w * h * 3 {
         return Err(StreamError::Decode(format!("a {w}x{h} frame is too small")));
     }
-    let rgb = if ew == w && eh == h {
-        rgb
-    } else {
-        let mut out = Vec::with_capacity(ew * eh * 3);
-        for row in rgb.chunks_exact(w * 3).take(eh) {
-            out.extend_from_slice(&row[..ew * 3]);
-        }
-        out
-    };
-    Ok(RgbFrame {
-        rgb,
-        width: ew,
-        height: eh,
-    })
+    Ok(YuvFrame::from_ycbcr(&ycc, w, ew, eh))
 }
 
 /// An H.264 encoder for one session's video.
@@ -98,17 +175,15 @@ impl FrameEncoder {
         self.want_keyframe = true;
     }
 
-    /// Encode one RGB frame.
-    pub fn encode(&mut self, frame: &RgbFrame) -> Result<EncodedFrame, StreamError> {
+    /// Encode one frame.
+    pub fn encode(&mut self, frame: &YuvFrame) -> Result<EncodedFrame, StreamError> {
         if self.want_keyframe {
             self.encoder.force_intra_frame();
             self.want_keyframe = false;
         }
-        let yuv =
-            YUVBuffer::from_rgb_source(RgbSliceU8::new(&frame.rgb, (frame.width, frame.height)));
         let out = self
             .encoder
-            .encode(&yuv)
+            .encode(frame)
             .map_err(|e| StreamError::Encode(e.to_string()))?;
         Ok(EncodedFrame {
             keyframe: matches!(out.frame_type(), FrameType::IDR | FrameType::I),
@@ -131,11 +206,7 @@ mod tests {
             .flat_map(|i| [(i % w * 4) as u8, (i / w * 5) as u8, 128])
             .collect();
         let mut enc = FrameEncoder::new(10, 500_000, 20).unwrap();
-        let frame = RgbFrame {
-            rgb,
-            width: w,
-            height: h,
-        };
+        let frame = YuvFrame::from_rgb(&rgb, w, h);
         let first = enc.encode(&frame).unwrap();
         assert!(first.keyframe, "the first frame is a keyframe");
         let second = enc.encode(&frame).unwrap();
@@ -147,8 +218,38 @@ mod tests {
         );
         let mut dec = openh264::decoder::Decoder::new().unwrap();
         let decoded = dec.decode(&first.data).unwrap().expect("a picture");
-        use openh264::formats::YUVSource;
         assert_eq!(decoded.dimensions(), (w, h));
+    }
+
+    #[test]
+    fn a_jpeg_decodes_to_the_planes_an_rgb_conversion_gives() {
+        // A 160x90 colour test pattern: decoded straight to I420, and through RGB as before.
+        let jpeg = include_bytes!("fixtures/frame.jpg");
+        let direct = decode_jpeg(jpeg).unwrap();
+        use zune_jpeg::zune_core::colorspace::ColorSpace;
+        use zune_jpeg::zune_core::options::DecoderOptions;
+        let opts = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+        let rgb = zune_jpeg::JpegDecoder::new_with_options(jpeg, opts)
+            .decode()
+            .unwrap();
+        let via_rgb = YuvFrame::from_rgb(&rgb, 160, 90);
+        assert_eq!((direct.width, direct.height), (160, 90));
+        for (name, a, b) in [
+            ("y", &direct.y, &via_rgb.y),
+            ("u", &direct.u, &via_rgb.u),
+            ("v", &direct.v, &via_rgb.v),
+        ] {
+            assert_eq!(a.len(), b.len(), "{name}");
+            let diff: u64 = a.iter().zip(b).map(|(x, y)| x.abs_diff(*y) as u64).sum();
+            let mean = diff as f64 / a.len() as f64;
+            assert!(mean < 2.0, "{name} plane differs by {mean:.2} on average");
+        }
+        // Limited range: black and white map to 16 and 235, neutral chroma stays 128.
+        assert_eq!((luma_table()[0], luma_table()[255]), (16, 235));
+        assert_eq!(
+            (chroma_table()[0], chroma_table()[128], chroma_table()[255]),
+            (16, 128, 240)
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! every subscriber (viewers share one encoder). A subscriber that joins asks for a keyframe.
 //! Pausing stops sending; dropping the pipeline stops the thread.
 
-use crate::encode::{decode_jpeg, EncodedFrame, FrameEncoder, RgbFrame};
+use crate::encode::{decode_jpeg, EncodedFrame, FrameEncoder, YuvFrame};
 use crate::pacer::{Pacer, Step};
 use crate::screencast::JpegFrame;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -179,7 +179,7 @@ fn run(
     tx: broadcast::Sender<Sample>,
 ) {
     let mut pacer = Pacer::new(config.fps, config.keep_alive);
-    let mut last: Option<RgbFrame> = None;
+    let mut last: Option<YuvFrame> = None;
     let mut last_captured: Option<Instant> = None;
     let mut first = true;
     while !shared.stop.load(Ordering::SeqCst) {
@@ -213,7 +213,7 @@ fn run(
             if let Some(j) = jpeg {
                 captured = j.at;
                 match decode_jpeg(&j.jpeg) {
-                    Ok(rgb) => last = Some(rgb),
+                    Ok(picture) => last = Some(picture),
                     Err(e) => {
                         shared.stats.errors.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(error = %e, "screencast frame skipped");
@@ -222,11 +222,11 @@ fn run(
                 }
             }
         }
-        let Some(rgb) = &last else { continue };
+        let Some(picture) = &last else { continue };
         if shared.keyframe.swap(false, Ordering::SeqCst) {
             encoder.request_keyframe();
         }
-        match encoder.encode(rgb) {
+        match encoder.encode(picture) {
             Ok(frame) => {
                 shared
                     .stats
