@@ -551,3 +551,61 @@ async fn s3_references_stay_within_the_tenants_prefix() {
         );
     }
 }
+
+/// An upload takes a webhook as a form field, checked like the start bodies': a receiver the
+/// network policy refuses is refused before the file is kept, and an allowed one gets the job's
+/// events.
+#[tokio::test]
+async fn an_upload_pushes_its_events_to_a_webhook() {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let g = g.clone();
+            async move {
+                let event = headers.get("x-webhook-event").and_then(|v| v.to_str().ok());
+                g.lock().unwrap().push(event.unwrap_or("").to_string());
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let svc = Service::start(&[]).await;
+    let text = b"Webhooks tell the platform when an uploaded file is ready.".to_vec();
+    let webhook = |url: &str| json!({"url": url, "secret": "upload-secret-0123456789"}).to_string();
+    let refused = webhook("http://10.9.8.7/hook");
+    let (status, v) = upload(&svc, "a.txt", None, text.clone(), &[("webhook", &refused)]).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("blocked_url")),
+        "{v}"
+    );
+    let (status, v) = upload(
+        &svc,
+        "a.txt",
+        None,
+        text.clone(),
+        &[("webhook", "{not json")],
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    let allowed = webhook(&hook);
+    let (status, v) = upload(&svc, "a.txt", None, text, &[("webhook", &allowed)]).await;
+    assert_eq!(status, 202, "{v}");
+    ingested(&svc, v["job_id"].as_str().unwrap()).await;
+    common::eventually(
+        30,
+        "job.started and job.completed are delivered",
+        || async {
+            let got = got.lock().unwrap().clone();
+            (got.contains(&"job.started".to_string()) && got.contains(&"job.completed".to_string()))
+                .then_some(())
+        },
+    )
+    .await;
+    let status = svc.job(v["job_id"].as_str().unwrap()).await;
+    assert_eq!(status["webhook"]["url"], hook.as_str(), "{status}");
+}

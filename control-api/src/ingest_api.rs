@@ -54,6 +54,9 @@ pub struct UploadForm {
     extract_code_blocks: Option<String>,
     /// `true` or `false` (default); needs ffmpeg.
     extract_thumbnails: Option<String>,
+    /// Push the job's events to a receiver: JSON `{"url", "secret", "events"}`, as in the start
+    /// bodies.
+    webhook: Option<String>,
 }
 
 fn flag(name: &str, v: &str) -> Result<bool, ApiError> {
@@ -105,6 +108,7 @@ pub async fn upload(
         source_type: None,
         job_id: None,
         options: IngestOptions::default(),
+        webhook: None,
     };
     let mut have_file = false;
     while let Some(mut field) = form.next_field().await.map_err(bad_part)? {
@@ -198,10 +202,11 @@ async fn form_field(
         "source_type",
         "extract_code_blocks",
         "extract_thumbnails",
+        "webhook",
     ];
     if !known.contains(&name.as_str()) {
         return Err(ApiError::BadRequest(format!(
-            "unknown form field {name:?} (expected file, source_type, job_id, extract_code_blocks, extract_thumbnails)"
+            "unknown form field {name:?} (expected file, source_type, job_id, extract_code_blocks, extract_thumbnails, webhook)"
         )));
     }
     let value = field.text().await.map_err(bad_part)?;
@@ -219,6 +224,13 @@ async fn form_field(
             })
         }
         "extract_code_blocks" => upload.options.extract_code_blocks = Some(flag(&name, &value)?),
+        "webhook" => {
+            upload.webhook = Some(serde_json::from_str(&value).map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "`webhook` must be JSON {{\"url\", \"secret\", \"events\"}}: {e}"
+                ))
+            })?)
+        }
         _ => upload.options.extract_thumbnails = Some(flag(&name, &value)?),
     }
     Ok(())

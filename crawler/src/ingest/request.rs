@@ -126,6 +126,8 @@ pub struct Upload {
     pub job_id: Option<String>,
     /// How to ingest.
     pub options: IngestOptions,
+    /// Where to push the job's events.
+    pub webhook: Option<webhooks::WebhookRequest>,
 }
 
 /// The most bytes a file claiming `kind` may have (the largest limit when nothing is claimed).
@@ -340,6 +342,7 @@ impl Jobs {
             ));
         }
         check_claim(source_type, &upload.filename, claimed.as_ref(), Some(size))?;
+        let webhook = webhooks::check(upload.webhook, &self.platform().config.network).await?;
         let head = kinds::read_head(path, 8192)
             .await
             .map_err(|e| EngineError::Files(format!("the upload: {e}")))?;
@@ -377,7 +380,7 @@ impl Jobs {
             extract_code_blocks: upload.options.extract_code_blocks.unwrap_or(true),
             extract_thumbnails: upload.options.extract_thumbnails.unwrap_or(false),
         };
-        self.create_ingestion(tenant, Some(job_id), display, source, None)
+        self.create_ingestion(tenant, Some(job_id), display, source, webhook)
             .await
     }
 
