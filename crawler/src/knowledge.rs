@@ -217,23 +217,24 @@ impl Knowledge {
         for c in &mut chunks {
             c.job_id = page.job_id.clone();
         }
+        self.replace_passages(&page, chunks).await
+    }
+
+    /// A page that is gone (a resync found it answering 404 or 410): its passages leave the
+    /// store and the vector index, so no search finds it.
+    pub async fn remove_page(&self, page: &PageRecord) -> Result<()> {
+        self.replace_passages(page, Vec::new()).await
+    }
+
+    /// Replace a page's passages (as crawled by its job) in the store and the vector index
+    /// together.
+    async fn replace_passages(&self, page: &PageRecord, chunks: Vec<ChunkRecord>) -> Result<()> {
         let points = chunks.iter().cloned().map(VectorPoint::from).collect();
         self.store
             .replace_chunks(&page.tenant_id, &page.job_id, &page.url, chunks)
             .await?;
         self.index
             .replace_page(&page.tenant_id, &page.url, points)
-            .await
-    }
-
-    /// A page that is gone (a resync found it answering 404 or 410): its passages leave the
-    /// store and the vector index, so no search finds it.
-    pub async fn remove_page(&self, page: &PageRecord) -> Result<()> {
-        self.store
-            .replace_chunks(&page.tenant_id, &page.job_id, &page.url, Vec::new())
-            .await?;
-        self.index
-            .replace_page(&page.tenant_id, &page.url, Vec::new())
             .await
     }
 
@@ -309,13 +310,7 @@ impl Knowledge {
                     updated_at: now,
                 })
                 .collect();
-            let points = records.iter().cloned().map(VectorPoint::from).collect();
-            self.store
-                .replace_chunks(&page.tenant_id, &page.job_id, &page.url, records)
-                .await?;
-            self.index
-                .replace_page(&page.tenant_id, &page.url, points)
-                .await?;
+            self.replace_passages(page, records).await?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod jobs;
+pub mod media;
 pub mod netguard;
 pub mod open;
 pub mod queue;

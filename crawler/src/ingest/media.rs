@@ -50,27 +50,7 @@ pub async fn probe(path: &Path, kind: &'static str, format: &str) -> MediaInfo {
         .await
         .map(|m| m.len())
         .unwrap_or(0);
-    let mut duration = None;
-    if have("ffprobe") {
-        let out = run(
-            tokio::process::Command::new("ffprobe")
-                .args([
-                    "-v",
-                    "error",
-                    "-show_entries",
-                    "format=duration",
-                    "-of",
-                    "csv=p=0",
-                ])
-                .arg(path),
-            Duration::from_secs(30),
-        )
-        .await;
-        duration = out
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse::<f64>().ok());
-    }
+    let mut duration = platform::media::probe_duration(path).await;
     if duration.is_none() {
         let head = super::kinds::read_head(path, 1 << 20)
             .await

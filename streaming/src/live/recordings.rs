@@ -76,23 +76,15 @@ impl LiveVideo {
         let state = self.room_state(tenant, room).ok_or_else(none)?;
         let mut st = state.lock().await;
         let r = st.recording.take().ok_or_else(none)?;
-        let info = r.finish().await;
+        let mut info = r.finish().await;
         self.release_if_unused(room, &mut st).await;
-        self.with_url(tenant, room, info).await
-    }
-
-    /// A finished recording's info with where to fetch it.
-    async fn with_url(
-        &self,
-        tenant: &TenantId,
-        room: &str,
-        info: RecordingInfo,
-    ) -> Result<RecordingInfo, StreamError> {
-        let listed = self.recordings(tenant, room).await?;
-        Ok(listed
-            .into_iter()
-            .find(|r| r.name == info.name)
-            .unwrap_or(info))
+        if info.size_bytes.is_some() {
+            // Stored: where to fetch it, as the listing would say.
+            let key = format!("{}{}", store::prefix(tenant, room), info.name);
+            let files = self.engine.platform.files.as_ref();
+            info.url = Some(store::url_of(files, &key, room, &info.name).await?);
+        }
+        Ok(info)
     }
 
     /// A room's recordings: those stored, oldest first, then the one being written.

@@ -68,15 +68,7 @@ impl Mp4Writer {
     pub async fn finish(self) -> Result<(), StreamError> {
         let Self { child, stdin } = self;
         drop(stdin);
-        let out = tokio::time::timeout(FINISH, child.wait_with_output())
-            .await
-            .map_err(|_| ffmpeg_error("ffmpeg", "did not finish in time"))?
-            .map_err(|e| ffmpeg_error("ffmpeg", e))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(ffmpeg_error("ffmpeg failed", err.trim()));
-        }
-        Ok(())
+        succeeded("finishing the file", child.wait_with_output()).await
     }
 }
 
@@ -104,32 +96,22 @@ pub async fn add_action_track(video: &Path, vtt: &Path, out: &Path) -> Result<()
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(FINISH, result)
-        .await
-        .map_err(|_| ffmpeg_error("muxing the actions", "took too long"))?
-        .map_err(|e| ffmpeg_error("muxing the actions", e))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(ffmpeg_error("muxing the actions", err.trim()));
-    }
-    Ok(())
+    succeeded("muxing the actions", result).await
 }
 
-/// The duration of a video file, from `ffprobe`, if it can tell.
-pub async fn probe_duration(path: &Path) -> Option<f64> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
+/// Wait (at most [`FINISH`]) for an ffmpeg run doing `what` to end, and fail with its own
+/// message when it did not succeed.
+async fn succeeded(
+    what: &str,
+    run: impl std::future::Future<Output = std::io::Result<std::process::Output>>,
+) -> Result<(), StreamError> {
+    let out = tokio::time::timeout(FINISH, run)
         .await
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        .map_err(|_| ffmpeg_error(what, "ffmpeg did not finish in time"))?
+        .map_err(|e| ffmpeg_error(what, e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(ffmpeg_error(what, err.trim()));
+    }
+    Ok(())
 }

@@ -5,9 +5,9 @@
 //! `kill -9`) is stored from its spooled, fragmented MP4 at the next start; recordings past the
 //! retention are deleted.
 
-use super::mp4::probe_duration;
 use browser::session::observer::RecordingInfo;
 use platform::files::{safe_filename, FileStore, PRESIGN_DEFAULT};
+use platform::media::probe_duration;
 use platform::store::now_secs;
 use platform::{EngineError, Result, TenantId};
 use std::path::{Path, PathBuf};
@@ -184,7 +184,7 @@ pub async fn recover(files: &dyn FileStore, root: &Path) {
 }
 
 /// Where a listed recording can be fetched: a presigned URL on S3, else the service's route.
-async fn url_of(files: &dyn FileStore, key: &str, room: &str, name: &str) -> Result<String> {
+pub async fn url_of(files: &dyn FileStore, key: &str, room: &str, name: &str) -> Result<String> {
     Ok(match files.presign_get(None, key, PRESIGN_DEFAULT).await? {
         Some(u) => u,
         None => format!("/rooms/{room}/recordings/{name}"),

@@ -132,19 +132,22 @@ pub async fn view(platform: &Platform, job: &JobRecord) -> Result<Option<Webhook
     }))
 }
 
-/// Store a delivery of `event` for the job's webhook, if it has one that wants the event. The
-/// delivery's id is derived from the job, the event and `about` (a page's URL), so an event
-/// reported twice (a step repeated after a takeover) is delivered once.
+/// The job's webhook, if it has one that wants `event`.
+fn wanting(job: &JobRecord, event: WebhookEvent) -> Option<&WebhookConfig> {
+    job.webhook.as_ref().filter(|w| w.events.contains(&event))
+}
+
+/// Store a delivery of `event` for the webhook `w`. The delivery's id is derived from the job,
+/// the event and `about` (a page's URL), so an event reported twice (a step repeated after a
+/// takeover) is delivered once.
 async fn enqueue(
     platform: &Platform,
     job: &JobRecord,
+    w: &WebhookConfig,
     event: WebhookEvent,
     about: &str,
     body: serde_json::Value,
 ) {
-    let Some(w) = job.webhook.as_ref().filter(|w| w.events.contains(&event)) else {
-        return;
-    };
     let key = format!("{}\n{}\n{about}", job.job_id, event.as_str());
     let delivery_id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, key.as_bytes()).to_string();
     let now = now_secs();
@@ -178,12 +181,16 @@ async fn enqueue(
 
 /// A job event (`job.started`, `job.completed`, `job.failed`), with the job as its status shows.
 pub async fn job_event(platform: &Platform, job: &JobRecord, event: WebhookEvent) {
+    let Some(w) = wanting(job, event) else { return };
     let body = json!({ "job": JobView::from_record(job, false) });
-    enqueue(platform, job, event, "", body).await;
+    enqueue(platform, job, w, event, "", body).await;
 }
 
 /// `page.completed`: a page of the job was stored (with content or with its error).
 pub async fn page_completed(platform: &Platform, job: &JobRecord, page: &PageRecord) {
+    // Every page of every job comes here: nothing is built for a job that sends no page events.
+    let event = WebhookEvent::PageCompleted;
+    let Some(w) = wanting(job, event) else { return };
     let body = json!({
         "job_id": public_job_id(&job.job_id),
         "page": {
@@ -196,5 +203,5 @@ pub async fn page_completed(platform: &Platform, job: &JobRecord, page: &PageRec
             "error": page.error,
         },
     });
-    enqueue(platform, job, WebhookEvent::PageCompleted, &page.url, body).await;
+    enqueue(platform, job, w, event, &page.url, body).await;
 }
