@@ -32,6 +32,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             ));
         }
         integral_numbers(&mut value);
+        if beyond_int64(&value) {
+            return Err(ApiError::BadRequest(INT64_RANGE.into()));
+        }
         T::deserialize(value)
             .map(Self)
             .map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
@@ -58,6 +61,28 @@ fn integral_numbers(v: &mut Value) {
     }
 }
 
+/// What a number beyond the document's integer range is refused with.
+const INT64_RANGE: &str = "invalid body: integers are 64-bit signed (at most 9223372036854775807)";
+
+/// Whether a body holds an integer above `i64::MAX`: the OpenAPI document declares every integer
+/// `int64`, so the service refuses what its document calls invalid even where a field is unsigned.
+fn beyond_int64(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_u64().is_some_and(|u| u > i64::MAX as u64),
+        Value::Array(items) => items.iter().any(beyond_int64),
+        Value::Object(map) => map.values().any(beyond_int64),
+        _ => false,
+    }
+}
+
+/// Whether a query value is a decimal integer above `i64::MAX` (see [`beyond_int64`]).
+fn query_beyond_int64(text: &str) -> bool {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.parse::<i64>().is_err()
+}
+
 /// Query parameters: malformed ones answer 400 `bad_request` saying what is wrong with them.
 pub struct QueryParams<T>(pub T);
 
@@ -65,6 +90,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(Query(pairs)) =
+            Query::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            if let Some((name, _)) = pairs.iter().find(|(_, v)| query_beyond_int64(v)) {
+                return Err(ApiError::BadRequest(format!(
+                    "invalid query parameter {name}: integers are 64-bit signed (at most {})",
+                    i64::MAX
+                )));
+            }
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| Self(v))
@@ -145,6 +180,12 @@ mod tests {
             ("[3, null]", "application/json", 400, "bad_request"),
             ("{\"count\": -1}", "application/json", 400, "bad_request"),
             ("{\"count\": 1.5}", "application/json", 400, "bad_request"),
+            (
+                "{\"count\": 1, \"n\": [9223372036854775808]}",
+                "application/json",
+                400,
+                "bad_request",
+            ),
             ("{not json", "application/json", 400, "bad_request"),
             (
                 "{\"count\": 1}",
@@ -178,5 +219,9 @@ mod tests {
         let (s, b) = send(get("?limit=x")).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(code(&b), "bad_request");
+        // The document declares integers int64: one beyond it is refused, not read as unsigned.
+        let (s, b) = send(get("?limit=9223372036854775808")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+        assert!(b.contains("limit") && b.contains("64-bit"), "{b}");
     }
 }
