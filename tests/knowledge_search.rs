@@ -309,6 +309,11 @@ async fn a_recrawl_replaces_passages_and_another_model_is_refused() {
         "no duplicated passages after a re-crawl: {found:?}"
     );
     assert!(distinct.len() >= 3, "{found:?}");
+    // The keyword side follows the re-crawl too, and is rebuilt from the store at a restart.
+    potash_ranks_tomatoes_first(&svc, &base, &second).await;
+    svc.stop();
+    let mut svc = Service::start_in(dir.clone(), &[]).await;
+    potash_ranks_tomatoes_first(&svc, &base, &second).await;
     svc.stop();
 
     // The stored vectors now claim another model: searching is refused, not answered wrongly.
@@ -333,6 +338,23 @@ async fn a_recrawl_replaces_passages_and_another_model_is_refused() {
     );
     // The service keeps serving.
     assert_eq!(svc.health().await["store"]["ok"], true);
+}
+
+/// Hybrid search for a rare word: its page first, each passage once, all from the latest crawl.
+async fn potash_ranks_tomatoes_first(svc: &Service, base: &str, job: &str) {
+    let answer = search(svc, json!({"query": "potash", "top_k": 5, "hybrid": true})).await;
+    assert_eq!(
+        urls(&answer)[0],
+        format!("{base}/garden/tomatoes"),
+        "{answer}"
+    );
+    let hits = answer["hits"].as_array().unwrap();
+    let ids: HashSet<&str> = hits
+        .iter()
+        .map(|h| h["chunk_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), hits.len(), "no passage twice: {answer}");
+    assert!(hits.iter().all(|h| h["job_id"] == job), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

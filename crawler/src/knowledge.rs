@@ -8,7 +8,9 @@ use crate::embed::{EmbedError, Embedder, MiniLm, DIMENSION, MODEL_NAME};
 use platform::store::{ChunkRecord, DocumentStore, PageRecord};
 use platform::telemetry::{PassagesEmbedded, Telemetry};
 use platform::tenant::public_job_id;
-use platform::vectors::{ExactIndex, QdrantIndex, VectorFilter, VectorIndex, VectorPoint};
+use platform::vectors::{
+    ExactIndex, KeywordIndex, QdrantIndex, VectorFilter, VectorIndex, VectorPoint,
+};
 use platform::Platform;
 use platform::{Config, EngineError, Result, TenantId};
 use schemars::JsonSchema;
@@ -91,6 +93,9 @@ pub struct Knowledge {
     /// processes, such as `worker`s, write passages too). `None` with Qdrant, which every
     /// process writes to directly.
     synced: Option<tokio::sync::Mutex<u64>>,
+    /// With the in-memory vector index, the keyword side of hybrid search in memory too
+    /// (following the store the same way); with Qdrant, the store's own keyword search.
+    keywords: Option<KeywordIndex>,
     embedder: Embedder,
     queue: mpsc::UnboundedSender<PageRecord>,
     pending: Arc<Pending>,
@@ -129,7 +134,7 @@ impl Knowledge {
         backlog: bool,
     ) -> Result<Arc<Self>> {
         let (config, store) = (&platform.config, platform.store.clone());
-        let mut synced = None;
+        let (mut synced, mut keywords) = (None, None);
         let index: Arc<dyn VectorIndex> = match &config.qdrant_url {
             Some(url) => Arc::new(
                 QdrantIndex::connect(url, config.qdrant_api_key.clone(), MODEL_NAME, DIMENSION)
@@ -139,14 +144,16 @@ impl Knowledge {
                 // Changes from here on are replayed at the next search (replaying is idempotent).
                 synced = Some(tokio::sync::Mutex::new(store.chunk_change_seq().await?));
                 let exact = ExactIndex::new();
-                let points = store
+                let chunks: Vec<ChunkRecord> = store
                     .all_chunk_vectors()
                     .await?
                     .into_iter()
                     .filter(|c| c.model == MODEL_NAME && c.vector.len() == DIMENSION)
-                    .map(VectorPoint::from)
                     .collect();
-                exact.load(points)?;
+                let words = KeywordIndex::new();
+                words.load(&chunks);
+                keywords = Some(words);
+                exact.load(chunks.into_iter().map(VectorPoint::from).collect())?;
                 Arc::new(exact)
             }
         };
@@ -156,6 +163,7 @@ impl Knowledge {
             telemetry: platform.telemetry.clone(),
             index,
             synced,
+            keywords,
             embedder,
             queue: tx,
             pending: Arc::new(Pending {
@@ -230,9 +238,13 @@ impl Knowledge {
     /// together.
     async fn replace_passages(&self, page: &PageRecord, chunks: Vec<ChunkRecord>) -> Result<()> {
         let points = chunks.iter().cloned().map(VectorPoint::from).collect();
+        let kept = self.keywords.as_ref().map(|_| chunks.clone());
         self.store
             .replace_chunks(&page.tenant_id, &page.job_id, &page.url, chunks)
             .await?;
+        if let (Some(words), Some(chunks)) = (&self.keywords, kept) {
+            words.replace_page(&page.tenant_id, &page.url, &chunks);
+        }
         self.index
             .replace_page(&page.tenant_id, &page.url, points)
             .await
@@ -346,16 +358,20 @@ impl Knowledge {
         let wide = if hybrid { top_k * 4 } else { top_k };
         let semantic = self.index.search(tenant, &vector, &filter, wide).await?;
         let ranked: Vec<(String, f64)> = if hybrid {
-            let keyword = self
-                .store
-                .keyword_search(
-                    tenant,
-                    &query,
-                    req.job_id.as_deref(),
-                    req.site.as_deref(),
-                    wide,
-                )
-                .await?;
+            let keyword = match &self.keywords {
+                Some(words) => words.search(tenant, &query, &filter, wide),
+                None => {
+                    self.store
+                        .keyword_search(
+                            tenant,
+                            &query,
+                            req.job_id.as_deref(),
+                            req.site.as_deref(),
+                            wide,
+                        )
+                        .await?
+                }
+            };
             fuse(&semantic, &keyword, top_k)
         } else {
             semantic.into_iter().map(|(id, s)| (id, s as f64)).collect()
@@ -445,14 +461,17 @@ impl Knowledge {
             pages.sort();
             pages.dedup();
             for (tenant, url) in pages {
-                let points = self
+                let chunks: Vec<ChunkRecord> = self
                     .store
                     .page_chunks(&tenant, &url)
                     .await?
                     .into_iter()
                     .filter(|c| c.model == MODEL_NAME && c.vector.len() == DIMENSION)
-                    .map(VectorPoint::from)
                     .collect();
+                if let Some(words) = &self.keywords {
+                    words.replace_page(&tenant, &url, &chunks);
+                }
+                let points = chunks.into_iter().map(VectorPoint::from).collect();
                 self.index.replace_page(&tenant, &url, points).await?;
             }
             *seq = last;

@@ -1,12 +1,15 @@
 //! The vector index: nearest passages to a query vector, filtered by tenant (always), job and
 //! site. Embedded default: exact cosine search in memory over the vectors the store keeps
 //! ([`ExactIndex`]). Production: Qdrant ([`QdrantIndex`], `QDRANT_URL`), one collection per
-//! embedding model.
+//! embedding model. Beside the exact index, the keyword side of hybrid search runs in memory
+//! too ([`KeywordIndex`]).
 
 mod exact;
+mod keyword;
 mod qdrant;
 
 pub use exact::ExactIndex;
+pub use keyword::KeywordIndex;
 pub use qdrant::QdrantIndex;
 
 use crate::error::Result;
