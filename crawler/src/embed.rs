@@ -23,7 +23,7 @@ pub const DIMENSION: usize = 384;
 /// Word pieces read per text (the model's own limit).
 pub const MAX_TOKENS: usize = 256;
 /// Texts per forward pass.
-pub const BATCH: usize = 32;
+pub const BATCH: usize = 8;
 
 /// Why embeddings cannot be made.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -138,8 +138,19 @@ impl MiniLm {
         })
     }
 
-    /// Embed texts: one L2-normalised 384-d vector each, in order.
+    /// Embed texts: one L2-normalised 384-d vector each, in order. A single text (a question)
+    /// runs its matrix products on this thread alone: at a few dozen tokens, handing them to
+    /// other threads costs more than it saves.
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.len() == 1 {
+            if let Some(pool) = one_thread() {
+                return pool.install(|| self.embed_sorted(texts));
+            }
+        }
+        self.embed_sorted(texts)
+    }
+
+    fn embed_sorted(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         // A batch is padded to its longest text: batching texts of similar length wastes the
         // least work, so they go through the model sorted by length and come back in order.
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -208,6 +219,13 @@ impl MiniLm {
             .to_vec2::<f32>()
             .map_err(infer)
     }
+}
+
+/// A pool of one thread, for work too small to share out (`None` if it cannot be started).
+fn one_thread() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().ok())
+        .as_ref()
 }
 
 type Request = (
