@@ -58,3 +58,110 @@ async fn renders_script_drawn_content_and_closes_the_page() {
     engine.shutdown().await;
     assert!(common::processes_mentioning(data.to_str().unwrap()).is_empty());
 }
+
+/// A site for a job's renders: a page filled in from a `fetch` answered after 400 ms (longer
+/// than the stillness window), a page with images and a web font, and a count of the requests
+/// for those.
+async fn render_site() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::response::{Html, IntoResponse};
+    use axum::routing::get;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let media = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = media.clone();
+    let app = axum::Router::new()
+        .route(
+            "/fetched",
+            get(|| async {
+                Html(
+                    r#"<!doctype html><title>Fetched</title><div id="app">Loading…</div>
+                    <script>fetch("/data").then(r => r.text()).then(t => {
+                      document.getElementById("app").innerHTML = "<p>" + t + "</p>";
+                    });</script>"#,
+                )
+            }),
+        )
+        .route(
+            "/data",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                "Answered after a while"
+            }),
+        )
+        .route(
+            "/pictures",
+            get(|| async {
+                Html(
+                    r#"<!doctype html><title>Pictures</title>
+                    <style>@font-face { font-family: F; src: url(/font.woff2); } p { font-family: F; }</style>
+                    <p>Words beside pictures</p><img src="/a.png" alt="a"><img src="/b.png" alt="b">
+                    <video src="/clip.mp4" autoplay muted></video>"#,
+                )
+            }),
+        )
+        .route(
+            "/{file}",
+            get(move |axum::extract::Path(file): axum::extract::Path<String>| {
+                let counted = counted.clone();
+                async move {
+                    // (Chromium asks for /favicon.ico on its own; that is not the page's media.)
+                    if file != "favicon.ico" {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    axum::http::StatusCode::NOT_FOUND.into_response()
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, media)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_jobs_renders_reuse_its_pages_skip_media_and_wait_for_fetches() {
+    use platform::Renderer;
+    let (base, media) = render_site().await;
+    let data = common::temp_dir("render-scope");
+    let engine = engine(&data).await;
+    let scope = engine.scope();
+    let fetched = url::Url::parse(&format!("{base}/fetched")).unwrap();
+    let pictures = url::Url::parse(&format!("{base}/pictures")).unwrap();
+    for _ in 0..3 {
+        // The content a fetch brought, though the DOM was still for longer than the window.
+        let page = scope.render(&fetched).await.unwrap();
+        assert!(
+            page.html.contains("<p>Answered after a while</p>"),
+            "{}",
+            page.html
+        );
+        let page = scope.render(&pictures).await.unwrap();
+        assert!(page.html.contains("Words beside pictures"), "{}", page.html);
+    }
+    assert_eq!(
+        media.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "images, video and fonts are never requested"
+    );
+    // One page (in one context) served all six renders, one after another.
+    let report = engine.pool.report().await;
+    let contexts: usize = report.browsers.iter().map(|b| b.contexts).sum();
+    let spare: usize = report.browsers.iter().map(|b| b.spare_pages).sum();
+    assert_eq!(contexts, spare + 1, "{report:?}");
+    // A failed render gives its page up; the job's next render gets a fresh one.
+    let hang = url::Url::parse(&site::start().await.url("/hang")).unwrap();
+    assert_eq!(scope.render(&hang).await.unwrap_err().code(), "timeout");
+    assert!(scope.render(&pictures).await.is_ok());
+    // The job ends: its contexts are closed.
+    drop(scope);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let report = engine.pool.report().await;
+        if report.browsers.iter().all(|b| b.contexts <= b.spare_pages) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{report:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    engine.shutdown().await;
+    assert!(common::processes_mentioning(data.to_str().unwrap()).is_empty());
+}

@@ -143,4 +143,13 @@ impl Renderer for Engine {
     fn render<'a>(&'a self, url: &'a url::Url) -> platform::render::RenderFuture<'a> {
         Box::pin(self.render_page(url))
     }
+
+    fn scope(&self) -> Arc<dyn platform::RenderScope> {
+        let config = self.config();
+        Arc::new(render::JobRenderer::new(
+            self.pool.clone(),
+            config.network.clone(),
+            config.navigation_timeout,
+        ))
+    }
 }

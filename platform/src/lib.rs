@@ -27,7 +27,7 @@ pub mod webhooks;
 pub use code::Code;
 pub use config::{Config, LiveKitKeys, Viewport};
 pub use error::{EngineError, Result};
-pub use render::{Rendered, Renderer};
+pub use render::{RenderScope, Rendered, Renderer};
 pub use tenant::TenantId;
 
 use events::{EventBus, LocalBus, RedisBus};

@@ -27,4 +27,14 @@ pub type RenderFuture<'a> = Pin<Box<dyn Future<Output = Result<Rendered>> + Send
 pub trait Renderer: Send + Sync {
     /// Load `url` in a fresh, isolated page and return the document once it has settled.
     fn render<'a>(&'a self, url: &'a url::Url) -> RenderFuture<'a>;
+    /// A scope for one job's renders: its pages live in contexts of their own (fresh for the
+    /// scope, never shared with another job or a session), reused from one page to the next,
+    /// and closed when the scope is dropped.
+    fn scope(&self) -> std::sync::Arc<dyn RenderScope>;
+}
+
+/// One job's renderer (see [`Renderer::scope`]).
+pub trait RenderScope: Send + Sync {
+    /// Load `url` in one of the scope's pages and return the document once it has settled.
+    fn render<'a>(&'a self, url: &'a url::Url) -> RenderFuture<'a>;
 }

@@ -8,7 +8,7 @@ use crate::urlnorm::{normalize, same_site};
 use platform::jobs::{JobError, RenderMode};
 use platform::store::{PageChange, PageRecord, Validators};
 use platform::Code;
-use platform::{Renderer, TenantId};
+use platform::{RenderScope, TenantId};
 use url::Url;
 
 /// Pages with fewer words than this whose HTML carries scripts are rendered in Chromium.
@@ -17,7 +17,7 @@ const RENDER_BELOW_WORDS: usize = 30;
 /// What a job needs to crawl one page.
 pub struct PageJob<'a> {
     /// Renders pages that need scripts.
-    pub renderer: &'a dyn Renderer,
+    pub renderer: &'a dyn RenderScope,
     /// The HTTP fetcher.
     pub fetcher: &'a Fetcher,
     /// The crawl's start URL (bounds the site).

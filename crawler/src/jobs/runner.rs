@@ -17,8 +17,9 @@ use crate::urlnorm::normalize;
 use platform::jobs::{JobRecord, JobStatus};
 use platform::store::{JobUpdate, LinkQuery, PageChange, PageRecord};
 use platform::telemetry::PageCrawled;
-use platform::Code;
+use platform::{Code, RenderScope};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,8 @@ const SITEMAP_URLS: usize = 50_000;
 
 struct Run<'a> {
     deps: &'a RunDeps,
+    /// This run's renderer: its pages' contexts live as long as the run.
+    renderer: Arc<dyn RenderScope>,
     job: JobRecord,
     run_id: String,
     start: Url,
@@ -97,6 +100,7 @@ pub async fn run(
         .collect();
     let mut run = Run {
         deps,
+        renderer: deps.renderer.scope(),
         base_secs: job.run_secs,
         job,
         run_id,
@@ -337,7 +341,7 @@ impl Run<'_> {
     fn spawn(&mut self, tasks: &mut JoinSet<(Entry, Crawled)>, entry: Entry) {
         self.in_flight.insert(entry.url.clone(), entry.clone());
         self.job.current_url = Some(entry.url.clone());
-        let renderer = self.deps.renderer.clone();
+        let renderer = self.renderer.clone();
         let fetcher = self.deps.fetcher.clone();
         let gate = self.deps.gate.clone();
         let global = self.deps.global.clone();
