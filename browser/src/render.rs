@@ -38,6 +38,12 @@ const STILLNESS_JS: &str = "[window.__basMutations || 0, \
      performance.getEntriesByType('resource').length, \
      window.__basPending ? window.__basPending() : 0, document.readyState]";
 
+const DOCUMENT_JS: &str = "(() => { const n = performance.getEntriesByType('navigation')[0]; \
+     const s = n && n.responseStatus; \
+     return [location.href, document.title, \
+       document.documentElement ? document.documentElement.outerHTML : '', \
+       s > 0 ? s : null, document.contentType || null]; })()";
+
 /// A page made ready for rendering: its blocker of unneeded resources runs as long as it lives.
 struct RenderPage {
     lease: PageLease,
@@ -124,23 +130,20 @@ async fn render_in(
         blocked: lease.refusals(),
         cursor: &cursor,
     };
+    // (The navigation's own state read started the document's mutation counter.)
     actions::run(&ctx, &Action::Navigate(url.clone()), None).await?;
     settle(page).await?;
-    let html: String = driver::eval(
-        page,
-        "document.documentElement ? document.documentElement.outerHTML : ''",
-    )
-    .await?;
-    let (status, content_type): (Option<u16>, Option<String>) = driver::eval(
-        page,
-        "(() => { const n = performance.getEntriesByType('navigation')[0]; \
-         const s = n && n.responseStatus; return [s > 0 ? s : null, document.contentType || null]; })()",
-    )
-    .await?;
-    let state = driver::state(page).await?;
+    // The document and what is known of it, in one round trip.
+    let (final_url, title, html, status, content_type): (
+        String,
+        String,
+        String,
+        Option<u16>,
+        Option<String>,
+    ) = driver::eval(page, DOCUMENT_JS).await?;
     Ok(Rendered {
-        final_url: state.url,
-        title: state.title,
+        final_url,
+        title,
         html,
         status,
         content_type,
@@ -149,8 +152,6 @@ async fn render_in(
 
 /// Wait until the page is still (see the module's documentation), or [`SETTLE_MAX`] passed.
 async fn settle(page: &chromiumoxide::Page) -> Result<()> {
-    // The state read starts the mutation counter in this document.
-    driver::state(page).await?;
     let started = Instant::now();
     let mut last: Option<(u64, u64)> = None;
     let mut still_since = Instant::now();
