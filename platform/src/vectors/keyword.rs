@@ -8,7 +8,7 @@
 //!
 //! Replaced passages leave a tombstone (their slot is dead and their terms' document frequencies
 //! are lowered at once, so scores stay exact); the postings are compacted once a quarter of the
-//! slots are dead.
+//! slots are dead. A page's slots are found through a map from its URL, not by a scan.
 
 use super::VectorFilter;
 use crate::store::{keywords, ChunkRecord};
@@ -30,7 +30,6 @@ struct Postings {
 /// A passage's slot.
 struct Slot {
     chunk_id: String,
-    url: String,
     job: u32,
     site: u32,
     /// Words in the passage; 0 once dead.
@@ -47,6 +46,8 @@ struct TenantKeywords {
     /// Live passages holding each term.
     df: Vec<u32>,
     slots: Vec<Slot>,
+    /// Each page's live slots.
+    by_url: HashMap<String, Vec<u32>>,
     live: usize,
     total_len: u64,
     names: HashMap<String, u32>,
@@ -85,9 +86,9 @@ impl TenantKeywords {
             self.df[t as usize] += 1;
         }
         let (job, site) = (self.name_id(&c.job_id), self.name_id(&c.site));
+        self.by_url.entry(c.url.clone()).or_default().push(slot);
         self.slots.push(Slot {
             chunk_id: c.chunk_id.clone(),
-            url: c.url.clone(),
             job,
             site,
             len,
@@ -99,7 +100,8 @@ impl TenantKeywords {
     }
 
     fn remove_url(&mut self, url: &str) {
-        for s in self.slots.iter_mut().filter(|s| s.live && s.url == url) {
+        for slot in self.by_url.remove(url).unwrap_or_default() {
+            let s = &mut self.slots[slot as usize];
             s.live = false;
             for &t in s.terms.iter() {
                 self.df[t as usize] -= 1;
@@ -125,6 +127,11 @@ impl TenantKeywords {
             }
         }
         self.slots.retain(|s| s.live);
+        for slots in self.by_url.values_mut() {
+            for slot in slots.iter_mut() {
+                *slot = renumber[*slot as usize];
+            }
+        }
         for p in &mut self.postings {
             let mut kept = 0;
             for i in 0..p.slots.len() {
