@@ -80,7 +80,7 @@ impl LiveVideo {
         self.release_if_unused(room, &mut st).await;
         if info.size_bytes.is_some() {
             // Stored: where to fetch it, as the listing would say.
-            let key = format!("{}{}", store::prefix(tenant, room), info.name);
+            let key = store::key(tenant, room, &info.name);
             let files = self.engine.platform.files.as_ref();
             info.url = Some(store::url_of(files, &key, room, &info.name).await?);
         }

@@ -34,6 +34,11 @@ pub fn prefix(tenant: &TenantId, room: &str) -> String {
     )
 }
 
+/// The key of a room's recording `name` (`{ms}.mp4`).
+pub fn key(tenant: &TenantId, room: &str, name: &str) -> String {
+    format!("{}{name}", prefix(tenant, room))
+}
+
 /// The milliseconds a recording's name starts with (`{started}.mp4`).
 fn started_ms(name: &str) -> Option<u64> {
     name.strip_suffix(".mp4")
@@ -61,7 +66,7 @@ fn interrupted(name: &str, room: &str, started_ms: u64) -> RecordingInfo {
 pub fn spool(root: &Path, tenant: &TenantId, room: &str) -> Result<Spooled> {
     let started = now_secs();
     let name = format!("{}.mp4", (started * 1000.0) as u64);
-    let key = format!("{}{name}", prefix(tenant, room));
+    let key = key(tenant, room, &name);
     let mp4 = root.join(&key);
     if let Some(dir) = mp4.parent() {
         std::fs::create_dir_all(dir)
@@ -240,7 +245,7 @@ pub async fn fetch(
     if started_ms(name).is_none() || !name.ends_with(".mp4") {
         return Err(EngineError::FileNotFound(name.to_string()));
     }
-    let key = format!("{}{name}", prefix(tenant, room));
+    let key = key(tenant, room, name);
     files.get_file(None, &key, dest, u64::MAX).await
 }
 
