@@ -140,10 +140,6 @@ impl Engine {
 }
 
 impl Renderer for Engine {
-    fn render<'a>(&'a self, url: &'a url::Url) -> platform::render::RenderFuture<'a> {
-        Box::pin(self.render_page(url))
-    }
-
     fn scope(&self) -> Arc<dyn platform::RenderScope> {
         let config = self.config();
         Arc::new(render::JobRenderer::new(

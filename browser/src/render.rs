@@ -204,11 +204,6 @@ impl JobRenderer {
         }
     }
 
-    /// Pages kept open between renders.
-    pub fn idle_pages(&self) -> usize {
-        self.idle.lock().expect("render pages lock").len()
-    }
-
     async fn render_page(&self, url: &url::Url) -> Result<Rendered> {
         let reused = self.idle.lock().expect("render pages lock").pop();
         let page = match reused {

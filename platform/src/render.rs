@@ -1,5 +1,6 @@
-//! The one thing the crawler needs from a browser: a URL rendered into a document. The browser
-//! crate implements [`Renderer`] with its Chromium pool; the crawler depends on this trait only.
+//! The one thing the crawler needs from a browser: URLs rendered into documents, in pages that
+//! belong to one job ([`RenderScope`]). The browser crate implements [`Renderer`] with its
+//! Chromium pool; the crawler depends on these traits only.
 
 use crate::error::Result;
 use std::future::Future;
@@ -23,10 +24,8 @@ pub struct Rendered {
 /// The future a [`Renderer`] returns.
 pub type RenderFuture<'a> = Pin<Box<dyn Future<Output = Result<Rendered>> + Send + 'a>>;
 
-/// Renders one URL in a real browser: load it, let its scripts run, return the document.
+/// Renders URLs in a real browser: load them, let their scripts run, return the documents.
 pub trait Renderer: Send + Sync {
-    /// Load `url` in a fresh, isolated page and return the document once it has settled.
-    fn render<'a>(&'a self, url: &'a url::Url) -> RenderFuture<'a>;
     /// A scope for one job's renders: its pages live in contexts of their own (fresh for the
     /// scope, never shared with another job or a session), reused from one page to the next,
     /// and closed when the scope is dropped.
