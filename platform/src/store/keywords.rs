@@ -23,7 +23,23 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         })
 }
 
-/// BM25 scores (k1 = 1.2, b = 0.75) of candidate passages for query terms. `candidates` are
+/// BM25's term-frequency saturation.
+pub const K1: f64 = 1.2;
+/// BM25's length normalisation.
+pub const B: f64 = 0.75;
+
+/// BM25's inverse document frequency of a term held by `df` of `n` passages.
+pub fn idf(n: f64, df: f64) -> f64 {
+    ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+}
+
+/// BM25's weight of a term found `f` times in a passage of `len` words, where passages have
+/// `avg_len` words on average (to be multiplied by the term's [`idf`]).
+pub fn term_weight(f: f64, len: f64, avg_len: f64) -> f64 {
+    f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / avg_len.max(1.0)))
+}
+
+/// BM25 scores ([`K1`], [`B`]) of candidate passages for query terms. `candidates` are
 /// every passage holding at least one query term (so document frequencies are exact), as
 /// `(id, text)`; `total` is how many passages the search covers.
 pub fn bm25(query: &[String], candidates: &[(String, String)], total: u64) -> Vec<(String, f64)> {
@@ -55,7 +71,6 @@ pub fn bm25(query: &[String], candidates: &[(String, String)], total: u64) -> Ve
             }
         }
     }
-    let (k1, b) = (1.2, 0.75);
     let mut scored: Vec<(String, f64)> = docs
         .iter()
         .filter(|(_, tf, _)| !tf.is_empty())
@@ -64,9 +79,7 @@ pub fn bm25(query: &[String], candidates: &[(String, String)], total: u64) -> Ve
                 .iter()
                 .map(|(t, &f)| {
                     let d = df.get(t.as_str()).copied().unwrap_or(1.0);
-                    let idf = ((n - d + 0.5) / (d + 0.5) + 1.0).ln();
-                    let f = f as f64;
-                    idf * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * *len as f64 / avg_len.max(1.0)))
+                    idf(n, d) * term_weight(f as f64, *len as f64, avg_len)
                 })
                 .sum();
             (id.to_string(), score)

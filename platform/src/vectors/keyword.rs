@@ -2,7 +2,8 @@
 //! per tenant (term → passages holding it, with the term's count in each), ranked by BM25
 //! (k1 = 1.2, b = 0.75) over the tenant's live passages. A query walks only its terms' lists,
 //! adding each passage's share into one score array, and keeps the best `limit` in a heap: no
-//! passage text is read at query time. Words are the store's index terms
+//! passage text is read at query time. The formula is the store's ([`keywords::idf`],
+//! [`keywords::term_weight`]), so both keyword searches score alike. Words are the store's index terms
 //! ([`crate::store::keywords::words`]: lower case, plural `s` folded), taken from the passage's
 //! title, headings and text, as the MongoDB store indexes them.
 //!
@@ -16,9 +17,6 @@ use crate::tenant::TenantId;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::RwLock;
-
-const K1: f32 = 1.2;
-const B: f32 = 0.75;
 
 /// One term's passages, in slot order: the slot and the term's count there (capped at 255).
 #[derive(Default)]
@@ -158,27 +156,25 @@ impl TenantKeywords {
         if self.live == 0 || limit == 0 {
             return Vec::new();
         }
-        let n = self.live as f32;
-        let avg_len = (self.total_len as f32 / n).max(1.0);
-        let mut scores = vec![0f32; self.slots.len()];
+        let n = self.live as f64;
+        let avg_len = self.total_len as f64 / n;
+        let mut scores = vec![0f64; self.slots.len()];
         for term in keywords::terms(text) {
             let Some(&t) = self.terms.get(&term) else {
                 continue;
             };
-            let df = self.df[t as usize] as f32;
+            let df = self.df[t as usize] as f64;
             if df == 0.0 {
                 continue;
             }
-            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            let idf = keywords::idf(n, df);
             let p = &self.postings[t as usize];
             for (&slot, &count) in p.slots.iter().zip(&p.counts) {
                 let s = &self.slots[slot as usize];
-                if !s.live {
-                    continue;
+                if s.live {
+                    let weight = keywords::term_weight(count as f64, s.len as f64, avg_len);
+                    scores[slot as usize] += idf * weight;
                 }
-                let f = count as f32;
-                let norm = K1 * (1.0 - B + B * s.len as f32 / avg_len);
-                scores[slot as usize] += idf * f * (K1 + 1.0) / (f + norm);
             }
         }
         let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(limit + 1);
@@ -200,14 +196,14 @@ impl TenantKeywords {
         }
         heap.into_sorted_vec()
             .into_iter()
-            .map(|Ranked(score, id)| (id.to_string(), score as f64))
+            .map(|Ranked(score, id)| (id.to_string(), score))
             .collect()
     }
 }
 
 /// A scored passage; "less" is better (higher score, then lower id), so the heap's top is the
 /// worst kept and a sorted vector is best first.
-struct Ranked<'a>(f32, &'a str);
+struct Ranked<'a>(f64, &'a str);
 impl PartialEq for Ranked<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
