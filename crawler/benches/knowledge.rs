@@ -5,6 +5,11 @@
 //! SQLite FTS5, the store's own keyword search used beside Qdrant). Figures are medians.
 //!
 //! `cargo bench -p crawler --bench knowledge [-- PASSAGES_TO_EMBED QUERIES MOST_STORED]`
+//!
+//! With `BAS_BENCH_PYTHON` naming a Python that has sentence-transformers (what
+//! `bench/embeddings/run.sh` sets up), the same passages are also embedded by sentence-transformers
+//! on PyTorch in the same run: both rates and the largest cosine distance between the two
+//! vectors of each passage are printed.
 
 use crawler::chunk::{chunk, DEFAULT_MAX_WORDS};
 use crawler::embed::{MiniLm, DIMENSION, MODEL_NAME};
@@ -73,6 +78,65 @@ fn unit_vector(rng: &mut Rng) -> Vec<f32> {
     v
 }
 
+/// Embed the same passages with sentence-transformers on PyTorch (`bench/embeddings`) and print
+/// its rate beside ours and the largest cosine distance between the two vectors of a passage.
+fn pytorch_peer(
+    python: &str,
+    model_dir: &std::path::Path,
+    texts: &[String],
+    ours: &[Vec<f32>],
+    rate: f64,
+) {
+    let dir = std::env::temp_dir().join(format!("bas-embed-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, output) = (dir.join("passages.json"), dir.join("vectors.json"));
+    std::fs::write(&input, serde_json::to_vec(texts).unwrap()).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bench/embeddings/pytorch_embed.py"
+    );
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(model_dir)
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .expect("run the PyTorch side (BAS_BENCH_PYTHON)");
+    assert!(
+        out.status.success(),
+        "PyTorch side failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        out.stdout
+            .split(|b| *b == b'\n')
+            .rfind(|l| !l.is_empty())
+            .unwrap(),
+    )
+    .unwrap();
+    let theirs: Vec<Vec<f32>> = serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    assert_eq!(theirs.len(), ours.len());
+    let worst = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| {
+            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            1.0 - dot / (norm(a) * norm(b))
+        })
+        .fold(0.0f32, f32::max);
+    let peer = report["rate"].as_f64().unwrap();
+    println!(
+        "sentence-transformers on PyTorch {} ({} threads, batches of {}), same passages: {peer:.1} passages/s; ours / theirs = {:.2}x",
+        report["torch"].as_str().unwrap_or("?"),
+        report["threads"],
+        report["batch_size"],
+        rate / peer
+    );
+    println!("largest cosine distance between our vector and theirs for a passage: {worst:.2e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args()
@@ -93,18 +157,22 @@ async fn main() {
     let words: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
     model.embed(&texts[..32.min(texts.len())]).unwrap(); // warm up
     let mut rates = Vec::new();
+    let mut ours = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        let v = model.embed(&texts).unwrap();
-        assert_eq!(v.len(), texts.len());
+        ours = model.embed(&texts).unwrap();
+        assert_eq!(ours.len(), texts.len());
         rates.push(texts.len() as f64 / t.elapsed().as_secs_f64());
     }
+    let rate = median(rates);
     println!(
-        "embedding: {:.1} passages/s (median of 3 runs of {} passages, {:.0} words each on average)",
-        median(rates),
+        "embedding: {rate:.1} passages/s (median of 3 runs of {} passages, {:.0} words each on average)",
         texts.len(),
         words as f64 / texts.len() as f64
     );
+    if let Ok(python) = std::env::var("BAS_BENCH_PYTHON") {
+        pytorch_peer(&python, &MiniLm::dir_in(&models), &texts, &ours, rate);
+    }
     let questions: Vec<String> = (0..queries)
         .map(|i| {
             format!(
