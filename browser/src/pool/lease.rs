@@ -17,6 +17,8 @@ pub struct PageLease {
     /// The proxy listener the context's traffic goes through; closed with the lease.
     proxy: EgressPort,
     raw: tokio::sync::OnceCell<super::raw::RawCdp>,
+    /// The viewport the pool already applied to the page, if it did.
+    viewport: Option<platform::config::Viewport>,
     released: AtomicBool,
 }
 
@@ -27,9 +29,15 @@ impl PageLease {
             context: opened.context,
             page: opened.page,
             proxy: opened.proxy,
-            raw: tokio::sync::OnceCell::new(),
+            raw: tokio::sync::OnceCell::new_with(opened.prepared.raw),
+            viewport: opened.prepared.viewport,
             released: AtomicBool::new(false),
         }
+    }
+
+    /// The viewport already applied to the page by the pool (a spare page's default), if any.
+    pub fn viewport(&self) -> Option<platform::config::Viewport> {
+        self.viewport
     }
 
     /// The page.

@@ -3,19 +3,18 @@
 //! (with its whole process group), its sessions are told, and a replacement is started.
 
 mod lease;
+mod opening;
 pub mod process;
 pub mod raw;
 
 pub use lease::PageLease;
 
-use crate::cdp::CdpResult;
 use chromiumoxide::cdp::browser_protocol::browser::CloseParams;
-use chromiumoxide::cdp::browser_protocol::target::{
-    CreateBrowserContextParams, CreateTargetParams, GetBrowserContextsParams, GetTargetsParams,
-};
+use chromiumoxide::cdp::browser_protocol::target::{GetBrowserContextsParams, GetTargetsParams};
 use chromiumoxide::handler::HandlerConfig;
 use chromiumoxide::Browser;
 use futures::StreamExt;
+use opening::{open_page, prepare, OpenedPage};
 use platform::egress::{self, Egress, EgressPort};
 use platform::error::{EngineError, Result};
 use platform::netguard::NetPolicy;
@@ -275,6 +274,8 @@ impl BrowserPool {
             .expect("pool lock")
             .slots
             .push(slot.clone());
+        // Spare pages from the start, so even the first session does not wait for one.
+        self.replenish(&slot);
         Ok(slot)
     }
 
@@ -365,7 +366,10 @@ impl BrowserPool {
                 let egress = p.egress.clone();
                 drop(p);
                 match open_page(&slot, &egress).await {
-                    Ok(spare) => slot.spares.lock().expect("spares lock").push(spare),
+                    Ok(mut spare) => {
+                        spare.prepared = prepare(&slot, &spare.page).await;
+                        slot.spares.lock().expect("spares lock").push(spare)
+                    }
                     Err(e) => {
                         tracing::warn!(browser_id = slot.id, error = %e, "could not open a spare page");
                         break;
@@ -454,48 +458,6 @@ impl BrowserPool {
         for slot in slots {
             slot.alive.store(false, Ordering::SeqCst);
             stop_slot(&slot, &self.egress).await;
-        }
-    }
-}
-
-/// A fresh incognito context with one blank page, its traffic sent through a proxy listener of
-/// its own.
-pub(crate) struct OpenedPage {
-    pub(crate) context: chromiumoxide::cdp::browser_protocol::browser::BrowserContextId,
-    pub(crate) page: chromiumoxide::Page,
-    pub(crate) proxy: EgressPort,
-}
-
-async fn open_page(slot: &BrowserSlot, egress: &Arc<Egress>) -> Result<OpenedPage> {
-    let timeout = Duration::from_secs(15);
-    let proxy = egress.listen().await?;
-    let params = CreateBrowserContextParams {
-        proxy_server: Some(proxy.proxy_server()),
-        proxy_bypass_list: Some(egress::BYPASS_NONE.into()),
-        ..Default::default()
-    };
-    let ctx = tokio::time::timeout(timeout, slot.browser.create_browser_context(params))
-        .await
-        .map_err(|_| EngineError::Timeout("creating a browser context".into()))?
-        .cdp()?;
-    let params = CreateTargetParams::builder()
-        .url("about:blank")
-        .browser_context_id(ctx.clone())
-        .build()
-        .map_err(EngineError::Browser)?;
-    match tokio::time::timeout(timeout, slot.browser.new_page(params)).await {
-        Ok(Ok(page)) => Ok(OpenedPage {
-            context: ctx,
-            page,
-            proxy,
-        }),
-        Ok(Err(e)) => {
-            let _ = slot.browser.dispose_browser_context(ctx).await;
-            Err(crate::cdp::cdp_error(e))
-        }
-        Err(_) => {
-            let _ = slot.browser.dispose_browser_context(ctx).await;
-            Err(EngineError::Timeout("opening a page".into()))
         }
     }
 }

@@ -92,12 +92,32 @@ pub async fn state(page: &Page) -> Result<PageState> {
     eval(page, &expr).await
 }
 
+/// Read the page state once the document has loaded, waiting in the page for its `load` event
+/// (at most `wait_ms`): one round trip, where polling the state would add up to a polling
+/// interval to every page load.
+async fn loaded_state(page: &Page, wait_ms: u128) -> Result<PageState> {
+    let expr = format!(
+        "{}\nnew Promise((done) => {{ if (document.readyState === 'complete') return done(); \
+         addEventListener('load', () => setTimeout(done), {{ once: true }}); setTimeout(done, {wait_ms}); }})\
+         .then(() => {})",
+        OBSERVE_JS.trim(),
+        STATE_JS.trim().trim_end_matches(';')
+    );
+    eval(page, &expr).await
+}
+
 /// Wait until the document has finished loading, or fail with a timeout after stopping the load.
 pub async fn wait_for_load(page: &Page, timeout: Duration) -> Result<PageState> {
     let deadline = Instant::now() + timeout;
     loop {
-        // A navigation in flight can destroy the context between two reads; just read again.
-        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(2), state(page)).await {
+        // A navigation in flight can destroy the context while the page waits; just ask again.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let wait = left.min(Duration::from_secs(2));
+        let read = tokio::time::timeout(
+            wait + Duration::from_millis(500),
+            loaded_state(page, wait.as_millis()),
+        );
+        if let Ok(Ok(s)) = read.await {
             if s.ready_state == "complete" {
                 return Ok(s);
             }
@@ -109,7 +129,8 @@ pub async fn wait_for_load(page: &Page, timeout: Duration) -> Result<PageState> 
                 timeout.as_millis()
             )));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A read that failed at once (a context destroyed by a navigation) asks again shortly.
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

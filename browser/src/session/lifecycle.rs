@@ -11,23 +11,33 @@ impl SessionManager {
         room: &str,
         opts: StartOptions,
     ) -> Result<SessionInfo> {
+        let t0 = Instant::now();
         let start = self.check_start(room, &opts).await?;
         let session = self.reserve(tenant, room, &start)?;
+        let checked_ms = t0.elapsed().as_secs_f64() * 1e3;
         let started = async {
             let _op = session.op.lock().await;
             self.open_page(&session).await?;
+            let opened_ms = t0.elapsed().as_secs_f64() * 1e3;
             if let Some(url) = &start.initial {
                 self.navigate_locked(&session, url).await?;
             }
-            Ok::<_, EngineError>(())
+            Ok::<_, EngineError>(opened_ms)
         }
         .instrument(session.span.clone())
         .await;
-        if let Err(e) = started {
-            self.discard(&session).await;
-            return Err(e);
-        }
-        Ok(self.announce_start(&session).await)
+        let opened_ms = match started {
+            Ok(ms) => ms,
+            Err(e) => {
+                self.discard(&session).await;
+                return Err(e);
+            }
+        };
+        let loaded_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let info = self.announce_start(&session).await;
+        tracing::debug!(parent: &session.span, checked_ms, opened_ms, loaded_ms,
+            announced_ms = t0.elapsed().as_secs_f64() * 1e3, "session started");
+        Ok(info)
     }
 
     /// Check a start's room name, URL (against the network policy), viewport, frame rate and
@@ -158,6 +168,9 @@ impl SessionManager {
         let page = lease.page().clone();
         let viewport = s.lock().viewport;
         let setup = async {
+            if lease.viewport() == Some(viewport) {
+                return Ok(());
+            }
             page.execute(SetDeviceMetricsOverrideParams::new(
                 viewport.width as i64,
                 viewport.height as i64,

@@ -28,6 +28,7 @@ pub(super) async fn navigate(
 ) -> Result<PageState> {
     netguard::check_url(url, ctx.network).await?;
     ctx.blocked.take();
+    let t0 = std::time::Instant::now();
     let raw = ctx.lease.raw().await?;
     let nav = tokio::time::timeout(
         timeout,
@@ -56,7 +57,13 @@ pub(super) async fn navigate(
             }
         }
     }
+    let committed_ms = t0.elapsed().as_secs_f64() * 1e3;
     let state = driver::wait_for_load(ctx.page, timeout).await?;
+    tracing::debug!(
+        committed_ms,
+        loaded_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "navigated"
+    );
     if state.url.starts_with("chrome-error://") {
         return Err(load_error(
             ctx,
