@@ -1,8 +1,10 @@
 //! Session benchmark (not a test): session start latency on a warm pool, action round-trip
-//! through MCP over streamable HTTP, and memory per open session.
+//! through MCP over streamable HTTP with one session open and with many, and memory per open
+//! session.
 //!
-//! Run: `cargo bench --bench sessions` (add `-- --quick` for fewer iterations). It starts the
-//! release binary against a local page and prints medians and 90th percentiles.
+//! Run: `cargo bench --bench sessions [-- --quick] [-- --open N]` (`--quick`: fewer iterations;
+//! `--open N`: the click line with N sessions open, default 100). It starts the release binary
+//! against a local page and prints medians, 90th and 95th percentiles.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -21,7 +23,23 @@ fn report(name: &str, samples: &mut [f64], unit: &str) {
     let n = samples.len();
     let med = percentile(samples, 0.5);
     let p90 = percentile(samples, 0.9);
-    println!("| {name} | {n} | {med:.1} {unit} | {p90:.1} {unit} |");
+    let p95 = percentile(samples, 0.95);
+    println!("| {name} | {n} | {med:.1} {unit} | {p90:.1} {unit} | {p95:.1} {unit} |");
+}
+
+/// `execute_action` click round trips on the `/buttons` page of room `room`.
+async fn clicks(mcp: &mut Mcp, room: &str, n: usize) -> Vec<f64> {
+    let mut click = Vec::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        mcp.call(
+            "execute_action",
+            json!({"room_name": room, "action": "click", "selector": "#inc"}),
+        )
+        .await;
+        click.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    click
 }
 
 /// A minimal MCP client over streamable HTTP: enough for `initialize` and `tools/call`.
@@ -133,13 +151,22 @@ fn pss_kib(needle: &str) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let crowd: usize = args
+        .iter()
+        .position(|a| a == "--open")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(100);
     let (starts, actions, open) = if quick { (5, 20, 4) } else { (30, 200, 10) };
     let site = site::start().await;
+    let most = (crowd + open + 2).to_string();
+    // `BAS_BENCH_LOG` (a `RUST_LOG` filter) keeps more of the service's log in its data directory.
+    let log = std::env::var("BAS_BENCH_LOG").unwrap_or_else(|_| "warn".into());
     let svc = Service::start(&[
-        ("MAX_SESSIONS", "40"),
-        ("MAX_BROWSERS", "1"),
-        ("RUST_LOG", "warn"),
+        ("MAX_SESSIONS", most.as_str()),
+        ("MAX_BROWSERS", "2"),
+        ("RUST_LOG", log.as_str()),
     ])
     .await;
     let url = site.url("/form");
@@ -152,8 +179,8 @@ async fn main() {
         std::thread::available_parallelism().unwrap()
     );
     println!();
-    println!("| measure | samples | median | p90 |");
-    println!("|---|---|---|---|");
+    println!("| measure | samples | median | p90 | p95 |");
+    println!("|---|---|---|---|---|");
 
     // Warm up: the first session also starts the page's network service and caches.
     svc.ok(
@@ -164,24 +191,34 @@ async fn main() {
     svc.ok("close_browser_session", json!({"room_name": "warm"}))
         .await;
 
-    let mut samples = Vec::new();
-    for i in 0..starts {
-        let room = format!("start-{i}");
-        let t = Instant::now();
-        svc.ok(
-            "start_browser_session",
-            json!({"room_name": room, "initial_url": url}),
-        )
-        .await;
-        samples.push(t.elapsed().as_secs_f64() * 1000.0);
-        svc.ok("close_browser_session", json!({"room_name": room}))
+    // Back to back (each start right after the previous session closed, while the pool tops up
+    // its spare pages), then one a second (an idle machine, as a lone agent sees it).
+    for (pause, line) in [
+        (
+            0,
+            "session start, warm pool, to first page loaded, back to back (HTTP API)",
+        ),
+        (
+            1000,
+            "session start, warm pool, to first page loaded, one a second (HTTP API)",
+        ),
+    ] {
+        let mut samples = Vec::new();
+        for i in 0..starts {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            let room = format!("start-{pause}-{i}");
+            let t = Instant::now();
+            svc.ok(
+                "start_browser_session",
+                json!({"room_name": room, "initial_url": url}),
+            )
             .await;
+            samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            svc.ok("close_browser_session", json!({"room_name": room}))
+                .await;
+        }
+        report(line, &mut samples, "ms");
     }
-    report(
-        "session start, warm pool, to first page loaded (HTTP API)",
-        &mut samples,
-        "ms",
-    );
 
     let mut mcp = Mcp::connect(&svc.base).await;
     mcp.call(
@@ -211,15 +248,7 @@ async fn main() {
         json!({"room_name": "rt", "action": "navigate", "url": site.url("/buttons")}),
     )
     .await;
-    for _ in 0..actions {
-        let t = Instant::now();
-        mcp.call(
-            "execute_action",
-            json!({"room_name": "rt", "action": "click", "selector": "#inc"}),
-        )
-        .await;
-        click.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    click.extend(clicks(&mut mcp, "rt", actions).await);
     report("MCP/HTTP round-trip: get_browser_context", &mut ctx, "ms");
     report(
         "MCP/HTTP round-trip: execute_action scroll",
@@ -227,10 +256,32 @@ async fn main() {
         "ms",
     );
     report(
-        "MCP/HTTP round-trip: execute_action click",
+        "MCP/HTTP round-trip: execute_action click, 1 session open",
         &mut click,
         "ms",
     );
+
+    // The same clicks with a crowd of other sessions open (each on its own page, idle).
+    for i in 0..crowd.saturating_sub(1) {
+        svc.ok(
+            "start_browser_session",
+            json!({"room_name": format!("crowd-{i}"), "initial_url": url}),
+        )
+        .await;
+    }
+    let mut crowded = clicks(&mut mcp, "rt", actions).await;
+    report(
+        &format!("MCP/HTTP round-trip: execute_action click, {crowd} sessions open"),
+        &mut crowded,
+        "ms",
+    );
+    for i in 0..crowd.saturating_sub(1) {
+        svc.ok(
+            "close_browser_session",
+            json!({"room_name": format!("crowd-{i}")}),
+        )
+        .await;
+    }
     mcp.call("close_browser_session", json!({"room_name": "rt"}))
         .await;
 
@@ -248,7 +299,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = pss_kib(&needle);
     let per = (after.saturating_sub(before)) as f64 / open as f64 / 1024.0;
-    println!("| memory per open session (Chromium PSS, {open} sessions on a small form page) | {open} | {per:.1} MiB | - |");
+    println!("| memory per open session (Chromium PSS, {open} sessions on a small form page) | {open} | {per:.1} MiB | - | - |");
     println!();
     println!(
         "Chromium tree PSS: {:.0} MiB idle (one warm browser), {:.0} MiB with {open} sessions",
