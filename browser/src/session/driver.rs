@@ -92,14 +92,14 @@ pub async fn state(page: &Page) -> Result<PageState> {
     eval(page, &expr).await
 }
 
-/// Read the page state once the document has loaded, waiting in the page for its `load` event
-/// (at most `wait_ms`): one round trip, where polling the state would add up to a polling
-/// interval to every page load.
-async fn loaded_state(page: &Page, wait_ms: u128) -> Result<PageState> {
+/// Read the page state once the document has loaded, waiting in the page for its `load` event:
+/// one round trip, where polling the state would add up to a polling interval to every page load.
+/// No page timer is used (a render counts the page's timers as work still to do); the caller's
+/// deadline bounds the wait.
+async fn loaded_state(page: &Page) -> Result<PageState> {
     let expr = format!(
-        "{}\nnew Promise((done) => {{ if (document.readyState === 'complete') return done(); \
-         addEventListener('load', () => setTimeout(done), {{ once: true }}); setTimeout(done, {wait_ms}); }})\
-         .then(() => {})",
+        "{}\nnew Promise((done) => document.readyState === 'complete' ? done() \
+         : addEventListener('load', () => done(), {{ once: true }})).then(() => {})",
         OBSERVE_JS.trim(),
         STATE_JS.trim().trim_end_matches(';')
     );
@@ -110,14 +110,12 @@ async fn loaded_state(page: &Page, wait_ms: u128) -> Result<PageState> {
 pub async fn wait_for_load(page: &Page, timeout: Duration) -> Result<PageState> {
     let deadline = Instant::now() + timeout;
     loop {
-        // A navigation in flight can destroy the context while the page waits; just ask again.
-        let left = deadline.saturating_duration_since(Instant::now());
-        let wait = left.min(Duration::from_secs(2));
-        let read = tokio::time::timeout(
-            wait + Duration::from_millis(500),
-            loaded_state(page, wait.as_millis()),
-        );
-        if let Ok(Ok(s)) = read.await {
+        // A navigation in flight can destroy the context while the page waits, and a document
+        // replaced by another never fires its `load`: ask again, at least every 2 s.
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(2));
+        if let Ok(Ok(s)) = tokio::time::timeout(wait, loaded_state(page)).await {
             if s.ready_state == "complete" {
                 return Ok(s);
             }
