@@ -1,12 +1,12 @@
 //! Pages per second crawling a generated site of N pages (default 1000) served on 127.0.0.1:
 //! the service's crawler in HTTP mode and in render mode (every page in Chromium), and the
-//! `spider` crate, in the same run on the same site. Each figure is the median of several runs.
+//! `spider` crate over HTTP and in its Chrome mode, in the same run on the same site. Each figure
+//! is the median of several runs.
 //!
 //! `cargo run --release --manifest-path bench/crawl/Cargo.toml -- [PAGES] [RUNS] [RENDER_RUNS]`
 //!
 //! Pages are embedded for search behind the crawl, as in the service: the HTTP figure is the
 //! crawl's, with the embedding thread competing for the CPU.
-
 
 use browser::Engine;
 use crawler::jobs::StartRequest;
@@ -89,11 +89,17 @@ async fn ours(
     (done.pages_completed as usize, secs)
 }
 
-async fn spider_crawl(site: &TrapSite, pages: usize) -> (usize, f64) {
+/// spider with its default settings: over HTTP (`crawl_raw`, what `crawl` does without the
+/// `chrome` feature) or rendering every page in its Chrome mode (`crawl`).
+async fn spider_crawl(site: &TrapSite, pages: usize, chrome: bool) -> (usize, f64) {
     let mut website = spider::website::Website::new(&site.url("/"));
     website.with_limit((pages + 1) as u32);
     let started = Instant::now();
-    website.crawl().await;
+    if chrome {
+        website.crawl().await;
+    } else {
+        website.crawl_raw().await;
+    }
     let secs = started.elapsed().as_secs_f64();
     (website.get_links().len(), secs)
 }
@@ -132,17 +138,24 @@ async fn main() {
         // The embedding thread finishes the batch it had begun: let it, so spider runs on an
         // idle machine.
         tokio::time::sleep(Duration::from_secs(8)).await;
-        spider.push(spider_crawl(&site, pages).await);
+        spider.push(spider_crawl(&site, pages, false).await);
     }
     // Rendering is two orders of magnitude slower: one run (RENDER_RUNS) is enough.
+    let mut spider_chrome = Vec::new();
     for _ in 0..render_runs {
         render.push(ours(&site, pages, RenderMode::Always, 4).await);
+        spider_chrome.push(spider_crawl(&site, pages, true).await);
     }
     let h = report("ours, HTTP (8 at once, store + extraction)", http);
     let s = report("spider 2.53.9 (default settings, links only)", spider);
     println!("ratio: HTTP / spider = {:.2}", h / s);
     if !render.is_empty() {
         let r = report("ours, render every page (4 at once, 2 browsers)", render);
+        let c = report(
+            "spider 2.53.9, Chrome mode (default settings)",
+            spider_chrome,
+        );
         println!("ratio: render / HTTP = {:.3}", r / h);
+        println!("ratio: our render / spider's Chrome mode = {:.2}", r / c);
     }
 }
