@@ -32,16 +32,12 @@ pub(crate) struct Prepared {
 /// Get a spare page ready for a session: the default viewport applied and the direct DevTools
 /// connection open (the renderer's resize alone is 30-100 ms of a session start otherwise).
 pub(super) async fn prepare(slot: &BrowserSlot, page: &chromiumoxide::Page) -> Prepared {
-    use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
     let viewport = platform::config::Viewport::default();
-    let metrics = SetDeviceMetricsOverrideParams::new(
-        viewport.width as i64,
-        viewport.height as i64,
-        1.0,
-        false,
-    );
     let url = slot.target_ws_url(page.target_id().as_ref());
-    let (sized, raw) = tokio::join!(page.execute(metrics), raw::RawCdp::connect(&url));
+    let (sized, raw) = tokio::join!(
+        crate::session::driver::set_viewport(page, viewport),
+        raw::RawCdp::connect(&url)
+    );
     Prepared {
         viewport: sized.is_ok().then_some(viewport),
         raw: raw.ok(),

@@ -2,6 +2,7 @@
 
 use super::keys::Chord;
 use crate::cdp::CdpResult;
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::input::{
     DispatchKeyEventParams, DispatchKeyEventType, DispatchMouseEventParams, DispatchMouseEventType,
     InsertTextParams, MouseButton,
@@ -90,6 +91,20 @@ pub async fn state(page: &Page) -> Result<PageState> {
         STATE_JS.trim().trim_end_matches(';')
     );
     eval(page, &expr).await
+}
+
+/// Lay the page out at `viewport` (CSS pixels, scale 1, not mobile). Spare pages and sessions are
+/// sized through this one call, so a spare already at a session's viewport needs no resize.
+pub async fn set_viewport(page: &Page, viewport: platform::config::Viewport) -> Result<()> {
+    page.execute(SetDeviceMetricsOverrideParams::new(
+        viewport.width as i64,
+        viewport.height as i64,
+        1.0,
+        false,
+    ))
+    .await
+    .cdp()?;
+    Ok(())
 }
 
 /// Read the page state once the document has loaded, waiting in the page for its `load` event:

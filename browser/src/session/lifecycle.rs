@@ -171,15 +171,7 @@ impl SessionManager {
             if lease.viewport() == Some(viewport) {
                 return Ok(());
             }
-            page.execute(SetDeviceMetricsOverrideParams::new(
-                viewport.width as i64,
-                viewport.height as i64,
-                1.0,
-                false,
-            ))
-            .await
-            .cdp()
-            .map(|_| ())
+            driver::set_viewport(&page, viewport).await
         };
         if let Err(e) = tokio::time::timeout(Duration::from_secs(15), setup)
             .await

@@ -20,7 +20,6 @@ use crate::cdp::CdpResult;
 use crate::pool::{BrowserPool, PageLease};
 use actions::{Action, ActionContext, ActionFields, ActionKind};
 use base64::Engine as _;
-use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::inspector::EventTargetCrashed;
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams, EventFrameNavigated, EventLoadEventFired,
