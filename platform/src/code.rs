@@ -134,6 +134,12 @@ codes! {
     EmbeddingFailed = "embedding_failed", 500;
     /// Embeddings are stopped (the service is shutting down).
     EmbeddingUnavailable = "embedding_unavailable", 503;
+    /// The engine worker holding the session is gone (crashed or stopped without a drain); recover the session.
+    WorkerLost = "worker_lost", 503;
+    /// No live engine worker can take the session or the job.
+    NoWorker = "no_worker", 503;
+    /// This process does not serve the request (a control plane asked for what only an engine worker does).
+    NotServedHere = "not_served_here", 501;
     /// A page redirected back to itself.
     RedirectLoop = "redirect_loop", 502;
     /// A page redirected more times than allowed.

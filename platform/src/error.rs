@@ -96,6 +96,24 @@ pub enum EngineError {
     /// A file's type is not one the service ingests, or its content is not what it claims.
     #[error("unsupported file: {0}")]
     UnsupportedFile(String),
+    /// The engine worker holding the session is gone.
+    #[error("the engine worker holding the session is gone: {0}")]
+    WorkerLost(String),
+    /// No live engine worker can take the work.
+    #[error("no engine worker: {0}")]
+    NoWorker(String),
+    /// This process does not serve the request.
+    #[error("{0}")]
+    NotServedHere(String),
+    /// An error another process (the engine worker holding a session) answered with, passed on
+    /// with its code and message unchanged.
+    #[error("{message}")]
+    Remote {
+        /// Its code.
+        code: Code,
+        /// Its message, as the other process wrote it.
+        message: String,
+    },
 }
 
 impl EngineError {
@@ -132,6 +150,10 @@ impl EngineError {
             Self::FileNotFound(_) => Code::FileNotFound,
             Self::FileTooLarge(_) => Code::FileTooLarge,
             Self::UnsupportedFile(_) => Code::UnsupportedFileType,
+            Self::WorkerLost(_) => Code::WorkerLost,
+            Self::NoWorker(_) => Code::NoWorker,
+            Self::NotServedHere(_) => Code::NotServedHere,
+            Self::Remote { code, .. } => *code,
         }
     }
 
@@ -140,6 +162,10 @@ impl EngineError {
         match self {
             Self::SessionLimit(_) | Self::TenantSessionLimit(_) => Some(10),
             Self::UploadQuota(_, secs) => Some((*secs).max(1)),
+            Self::Remote {
+                code: Code::SessionLimit | Code::TenantSessionLimit,
+                ..
+            } => Some(10),
             _ => None,
         }
     }

@@ -83,6 +83,8 @@ pub struct Telemetry {
     encoders_started: Counter,
     encoders_stopped: Counter,
     queue: Family<QueueLabel, Counter>,
+    /// Series other crates register after the start (the cluster's).
+    more: std::sync::Mutex<Registry>,
 }
 
 /// Register each named field's series in the registry, with its name and help text.
@@ -119,6 +121,7 @@ impl Telemetry {
             encoders_stopped: Counter::default(),
             queue: Family::default(),
             registry: Registry::default(),
+            more: std::sync::Mutex::new(Registry::default()),
         };
         register!(t;
             sessions_started => "bas_sessions_started", "Sessions started (and recovered).";
@@ -150,13 +153,31 @@ impl Telemetry {
     /// Every series in the OpenMetrics text format ([`CONTENT_TYPE`]), with the current number
     /// of open sessions and whether a browser is alive.
     pub fn render(&self, sessions_open: usize, browsers_alive: bool) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         self.sessions_open.set(sessions_open as i64);
         self.browsers_alive.set(browsers_alive as i64);
         let mut out = String::new();
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+        let more = self.more.lock().expect("metrics lock");
+        let encoded = encode_registry(&mut out, &self.registry)
+            .and_then(|_| encode_registry(&mut out, &more))
+            .and_then(|_| encode_eof(&mut out));
+        if let Err(e) = encoded {
             tracing::warn!(error = %e, "metrics could not be encoded");
         }
         out
+    }
+
+    /// Export one more series (a crate started after the platform registers its own).
+    pub fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.more
+            .lock()
+            .expect("metrics lock")
+            .register(name, help, metric);
     }
 }
 

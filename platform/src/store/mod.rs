@@ -100,6 +100,10 @@ pub struct SessionRecord {
     pub fps: u32,
     /// Why it failed, if it did.
     pub last_error: Option<String>,
+    /// Its cookies and its page's local storage as last snapshotted (by an engine worker of a
+    /// cluster, after each action that changed them): what recovery on another worker restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<serde_json::Value>,
     /// Seconds since the Unix epoch.
     pub created_at: f64,
     /// Seconds since the Unix epoch.

@@ -73,6 +73,7 @@ fn session(room: &str, tenant: &str, status: SessionStatus, at: f64) -> SessionR
         viewport: Default::default(),
         fps: 10,
         last_error: None,
+        storage: None,
         created_at: 1.0,
         updated_at: at,
     }
