@@ -125,6 +125,7 @@ impl SessionManager {
                 tasks: Vec::new(),
                 livekit: start.livekit.clone(),
                 record: start.record,
+                storage: None,
             }),
             cursor: Mutex::new((0.0, 0.0)),
             ended: tokio::sync::watch::channel(false).0,
@@ -324,7 +325,10 @@ impl SessionManager {
                 };
                 self.start_session(tenant, room, opts).await?;
                 let s = self.get(tenant, room)?;
-                return Ok(self.restore_url(&s, url).await);
+                let seeded = self.restore_snapshot(&s, rec.storage.as_ref()).await;
+                let info = self.restore_url(&s, url).await;
+                self.unseed(&s, seeded).await;
+                return Ok(info);
             }
         };
         let url = s.lock().url.clone().filter(|u| u.starts_with("http"));
@@ -360,7 +364,11 @@ impl SessionManager {
             room,
             recovered: true,
         });
-        Ok(self.restore_url(&s, url).await)
+        let snapshot = s.lock().storage.clone();
+        let seeded = self.restore_snapshot(&s, snapshot.as_ref()).await;
+        let info = self.restore_url(&s, url).await;
+        self.unseed(&s, seeded).await;
+        Ok(info)
     }
 
     pub(super) async fn restore_url(&self, s: &Arc<Session>, url: Option<String>) -> SessionInfo {

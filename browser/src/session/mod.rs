@@ -8,9 +8,12 @@ pub mod keys;
 mod lifecycle;
 pub mod observer;
 pub mod screen;
+mod service;
+mod storage;
 mod types;
 mod watching;
 
+pub use service::SessionService;
 pub use types::*;
 
 use lifecycle::reap_idle;
@@ -56,6 +59,8 @@ struct Inner {
     livekit: Option<LiveKitTarget>,
     /// Whether its video is recorded from its start (and again after a recovery).
     record: bool,
+    /// Cookies and local storage as last snapshotted ([`SessionRecord::storage`]).
+    storage: Option<Value>,
 }
 
 /// One live browser session.
@@ -89,6 +94,7 @@ impl Session {
             last_error: i.last_error.clone(),
             restored_url: None,
             restore_error: None,
+            worker: None,
         }
     }
 
@@ -102,6 +108,7 @@ impl Session {
             viewport: i.viewport,
             fps: i.fps,
             last_error: i.last_error.clone(),
+            storage: i.storage.clone(),
             created_at: self.created_at,
             updated_at: now_secs(),
         }

@@ -52,6 +52,9 @@ pub struct SessionInfo {
     /// Set by recovery when the page could not be loaded again (the session is open regardless).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_error: Option<String>,
+    /// In a cluster: the engine worker holding the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 /// The result of one action.
