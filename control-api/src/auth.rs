@@ -11,7 +11,7 @@ use platform::TenantId;
 
 /// The tenant a request acts for, from its key.
 pub fn tenant_for(state: &AppState, req: &Request) -> Result<TenantId, ApiError> {
-    let keys = &state.engine.platform.config.api_keys;
+    let keys = &state.platform.config.api_keys;
     if keys.is_empty() {
         return Ok(TenantId::local());
     }

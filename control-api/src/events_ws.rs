@@ -28,14 +28,26 @@ pub async fn events(
     // Bound to the session open now: the socket closes when it ends, so it never carries a
     // later session of the same name. With several tenants, a room's events are only for its
     // owner: no session of the caller's, no socket.
-    let ended = state.engine.sessions.end_signal(&tenant, &room);
-    if ended.is_none() && !state.engine.platform.config.api_keys.is_empty() {
+    let ended = state
+        .engine
+        .as_ref()
+        .and_then(|e| e.sessions.end_signal(&tenant, &room));
+    let known = match &state.engine {
+        Some(_) => ended.is_some(),
+        None => state
+            .services
+            .sessions
+            .list(&tenant)
+            .await?
+            .iter()
+            .any(|s| s.room_name == room),
+    };
+    if !known && !state.platform.config.api_keys.is_empty() {
         return Err(ApiError::NotFound(format!(
             "no browser session for room '{room}'"
         )));
     }
     let stream = state
-        .engine
         .platform
         .events
         .subscribe(&room_channel(&tenant, &room))

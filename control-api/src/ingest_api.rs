@@ -97,7 +97,7 @@ pub async fn upload(
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(e.body_text()),
         _ => ApiError::BadRequest(e.body_text()),
     })?;
-    let dir = state.engine.platform.config.data_dir.join("tmp");
+    let dir = state.platform.config.data_dir.join("tmp");
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| EngineError::Files(format!("upload directory: {e}")))?;

@@ -21,7 +21,7 @@ use axum::routing::get;
 use axum::Router;
 use browser::Engine;
 use mcp_server::Services;
-use platform::TenantId;
+use platform::{Platform, TenantId};
 use rooms::Rooms;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -32,38 +32,48 @@ use utoipa_axum::routes;
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The engine.
-    pub engine: Arc<Engine>,
+    /// The backends.
+    pub platform: Arc<Platform>,
+    /// This process's engine (`None` on a control plane).
+    pub engine: Option<Arc<Engine>>,
     /// The engine and the job service, as the tools take them.
     pub services: Arc<Services>,
     /// Connection counts per room.
     pub rooms: Arc<Rooms>,
-    /// Live video: WHEP viewers and LiveKit publishing per room.
-    pub live: Arc<streaming::LiveVideo>,
+    /// Live video: WHEP viewers and LiveKit publishing per room (`None` on a control plane).
+    pub live: Option<Arc<streaming::LiveVideo>>,
     /// Request rates and upload quotas per tenant.
     pub limits: Arc<limits::Limits>,
+}
+
+impl AppState {
+    /// Live video, or the error a control plane answers: viewers and publishers run on the engine
+    /// worker holding the session.
+    pub fn live(&self) -> Result<&Arc<streaming::LiveVideo>, platform::EngineError> {
+        self.live.as_ref().ok_or_else(|| {
+            platform::EngineError::NotServedHere(
+                "live video is served by the engine worker holding the session; this control plane does not forward it yet".into(),
+            )
+        })
+    }
 }
 
 /// Build the whole router. `cancel` ends long-lived MCP streams at shutdown.
 pub fn router(
     services: Arc<Services>,
-    live: Arc<streaming::LiveVideo>,
+    live: Option<Arc<streaming::LiveVideo>>,
     cancel: CancellationToken,
 ) -> Router {
-    let engine = services.engine.clone();
+    let platform = services.platform.clone();
     let state = AppState {
-        engine: engine.clone(),
+        platform: platform.clone(),
+        engine: services.engine.clone(),
         services: services.clone(),
         rooms: Arc::new(Rooms::default()),
         live,
-        limits: Arc::new(limits::Limits::from_config(&engine.platform.config)),
+        limits: Arc::new(limits::Limits::from_config(&platform.config)),
     };
-    let fallback_tenant = engine
-        .platform
-        .config
-        .api_keys
-        .is_empty()
-        .then(TenantId::local);
+    let fallback_tenant = platform.config.api_keys.is_empty().then(TenantId::local);
     let mcp = mcp_server::streamable_http_service(services, fallback_tenant, cancel);
     let (api, doc) = api_routes().split_for_parts();
     let doc = Arc::new(openapi::complete(doc));
@@ -139,10 +149,51 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs_api::knowledge_search))
 }
 
+/// The HTTP surface of an engine worker (`worker`), for probes and Prometheus: `GET /health`
+/// (200 when Chromium and the backends work, 503 otherwise) and `GET /metrics`. Agents and the
+/// platform reach the worker's sessions through a control plane, never here.
+pub fn worker_router(engine: Arc<Engine>) -> Router {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let metrics_engine = engine.clone();
+    Router::new()
+        .route(
+            "/health",
+            get(move || {
+                let engine = engine.clone();
+                async move {
+                    let h = engine.health().await;
+                    let status = if h.status == "ok" {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, axum::Json(h)).into_response()
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let engine = metrics_engine.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            platform::telemetry::CONTENT_TYPE,
+                        )],
+                        engine.render_metrics(),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+}
+
 /// Serve the API until `shutdown` resolves, then stop accepting connections.
 pub async fn serve(
     services: Arc<Services>,
-    live: Arc<streaming::LiveVideo>,
+    live: Option<Arc<streaming::LiveVideo>>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {

@@ -29,7 +29,7 @@ fn host_name(host: &str) -> &str {
 
 /// Middleware: check `Host` and `Origin`, answer preflights, mark listed origins' answers.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let config = &state.engine.platform.config;
+    let config = &state.platform.config;
     let host = req
         .headers()
         .get(header::HOST)

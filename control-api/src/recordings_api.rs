@@ -22,7 +22,7 @@ pub async fn start(
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Result<Json<RecordingInfo>, ApiError> {
-    Ok(Json(state.live.start_recording(&tenant, &room).await?))
+    Ok(Json(state.live()?.start_recording(&tenant, &room).await?))
 }
 
 /// Stop a session's recording and store it.
@@ -36,7 +36,7 @@ pub async fn stop(
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Result<Json<RecordingInfo>, ApiError> {
-    Ok(Json(state.live.stop_recording(&tenant, &room).await?))
+    Ok(Json(state.live()?.stop_recording(&tenant, &room).await?))
 }
 
 /// A room's recordings, oldest first (also of sessions already closed).
@@ -48,7 +48,7 @@ pub async fn list(
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Result<Json<RecordingList>, ApiError> {
-    let recordings = state.live.recordings(&tenant, &room).await?;
+    let recordings = state.live()?.recordings(&tenant, &room).await?;
     Ok(Json(RecordingList { recordings }))
 }
 
@@ -63,11 +63,14 @@ pub async fn fetch(
     Extension(tenant): Extension<TenantId>,
     Path((room, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let dir = state.engine.platform.config.data_dir.join("recordings");
+    let dir = state.platform.config.data_dir.join("recordings");
     std::fs::create_dir_all(&dir)
         .map_err(|e| EngineError::Files(format!("cannot create {}: {e}", dir.display())))?;
     let tmp = dir.join(format!(".fetch-{}.mp4", uuid::Uuid::new_v4().simple()));
-    let fetched = state.live.recording_file(&tenant, &room, &name, &tmp).await;
+    let fetched = state
+        .live()?
+        .recording_file(&tenant, &room, &name, &tmp)
+        .await;
     let body = fetched.map(|_| std::fs::read(&tmp));
     let _ = std::fs::remove_file(&tmp);
     let bytes = body?.map_err(|e| EngineError::Files(format!("reading the recording: {e}")))?;

@@ -18,18 +18,44 @@ use serde_json::Value;
     responses((status = 200, description = "Chromium, the event bus and the store all work", body = Object),
               (status = 503, description = "Something is degraded; the body says what", body = Object)))]
 pub async fn health(State(state): State<AppState>, req: axum::extract::Request) -> Response {
-    let h = state.engine.health().await;
-    let status = if h.status == "ok" {
+    let (ok, h) = match &state.engine {
+        Some(engine) => {
+            let h = engine.health().await;
+            (
+                h.status == "ok",
+                serde_json::to_value(h).unwrap_or_default(),
+            )
+        }
+        None => control_plane_health(&state).await,
+    };
+    let status = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let keyed = state.engine.platform.config.api_keys.is_empty()
-        || crate::auth::tenant_for(&state, &req).is_ok();
+    let keyed =
+        state.platform.config.api_keys.is_empty() || crate::auth::tenant_for(&state, &req).is_ok();
     if !keyed {
-        return (status, Json(serde_json::json!({"status": h.status}))).into_response();
+        return (status, Json(serde_json::json!({"status": h["status"]}))).into_response();
     }
     (status, Json(h)).into_response()
+}
+
+/// A control plane's health: its backends and the engine workers it routes sessions to (at least
+/// one must be alive).
+async fn control_plane_health(state: &AppState) -> (bool, Value) {
+    let backends = state.platform.health().await;
+    let fleet = state.services.sessions.fleet().await;
+    let workers_ok = fleet
+        .as_ref()
+        .and_then(|f| f["workers_alive"].as_u64())
+        .is_some_and(|n| n > 0);
+    let ok = backends.ok() && workers_ok;
+    let mut body = serde_json::to_value(&backends).unwrap_or_default();
+    body["status"] = Value::from(if ok { "ok" } else { "degraded" });
+    body["role"] = Value::from("control_plane");
+    body["cluster"] = fleet.unwrap_or(Value::Null);
+    (ok, body)
 }
 
 /// Metrics in the OpenMetrics text format: sessions and actions (with latency), crawled pages,
@@ -42,7 +68,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             axum::http::header::CONTENT_TYPE,
             platform::telemetry::CONTENT_TYPE,
         )],
-        state.engine.render_metrics(),
+        match &state.engine {
+            Some(engine) => engine.render_metrics(),
+            None => state.platform.telemetry.render(0, false),
+        },
     )
         .into_response()
 }
@@ -130,7 +159,10 @@ pub async fn room_connections(
 ) -> Json<RoomConnections> {
     // The caller's room of that name only: another tenant's counts are never shown.
     let mut c = state.rooms.counts(&crate::rooms::key(&tenant, &room));
-    let video = state.live.room(&tenant, &room).await;
+    let video = match &state.live {
+        Some(live) => live.room(&tenant, &room).await,
+        None => Default::default(),
+    };
     c.viewers = video.viewers;
     Json(RoomConnections {
         room_name: room,

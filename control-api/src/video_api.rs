@@ -45,15 +45,29 @@ pub async fn whep_offer(
     Path(room): Path<String>,
     body: String,
 ) -> Result<Response, ApiError> {
-    let answer = state.live.offer(&tenant, &room, body).await?;
-    let location = format!("/rooms/{room}/whep/{}", answer.id);
+    // A control plane passes the offer to the worker holding the session, which answers with
+    // its own candidates.
+    let (id, sdp) = match &state.live {
+        Some(live) => {
+            let a = live.offer(&tenant, &room, body).await?;
+            (a.id, a.sdp)
+        }
+        None => {
+            state
+                .services
+                .sessions
+                .whep_offer(&tenant, &room, body)
+                .await?
+        }
+    };
+    let location = format!("/rooms/{room}/whep/{id}");
     Ok((
         StatusCode::CREATED,
         [
             (header::CONTENT_TYPE, "application/sdp".to_string()),
             (header::LOCATION, location),
         ],
-        answer.sdp,
+        sdp,
     )
         .into_response())
 }
@@ -69,6 +83,15 @@ pub async fn whep_delete(
     Extension(tenant): Extension<TenantId>,
     Path((room, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    state.live.close_viewer(&tenant, &room, &id).await?;
+    match &state.live {
+        Some(live) => live.close_viewer(&tenant, &room, &id).await?,
+        None => {
+            state
+                .services
+                .sessions
+                .whep_close(&tenant, &room, &id)
+                .await?
+        }
+    }
     Ok(StatusCode::OK)
 }

@@ -141,10 +141,12 @@ pub fn streamable_http_service(
     fallback_tenant: Option<TenantId>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> StreamableHttpService<McpHandler, LocalSessionManager> {
+    let store = services.mcp_sessions.clone();
     let handler = McpHandler::new(services, fallback_tenant);
-    let config = StreamableHttpServerConfig::default()
+    let mut config = StreamableHttpServerConfig::default()
         .with_cancellation_token(cancel)
         .disable_allowed_hosts();
+    config.session_store = store;
     StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),

@@ -101,54 +101,54 @@ pub static TOOLS: &[ToolDef] = &[
 async fn start_browser_session(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let (room, rest) = split_field(args, "room_name")?;
     let opts: StartOptions = parse(rest)?;
-    out(s.engine.sessions.start_session(tenant, &room, opts).await?)
+    out(s.sessions.start_session(tenant, &room, opts).await?)
 }
 
 async fn pause_browser_session(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.pause(tenant, &room).await?)
+    out(s.sessions.pause(tenant, &room).await?)
 }
 
 async fn resume_browser_session(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.resume(tenant, &room).await?)
+    out(s.sessions.resume(tenant, &room).await?)
 }
 
 async fn close_browser_session(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.close(tenant, &room).await?)
+    out(s.sessions.close(tenant, &room).await?)
 }
 
 async fn recover_browser_session(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.recover(tenant, &room).await?)
+    out(s.sessions.recover(tenant, &room).await?)
 }
 
 async fn start_recording(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.recorder()?.start(tenant, &room).await?)
+    out(s.recorder()?.start(tenant, &room).await?)
 }
 
 async fn stop_recording(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.recorder()?.stop(tenant, &room).await?)
+    out(s.recorder()?.stop(tenant, &room).await?)
 }
 
 async fn list_recordings(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    let recordings = s.engine.sessions.recorder()?.list(tenant, &room).await?;
+    let recordings = s.recorder()?.list(tenant, &room).await?;
     out(RecordingList { recordings })
 }
 
 async fn get_browser_context(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.engine.sessions.browser_context(tenant, &room).await?)
+    out(s.sessions.browser_context(tenant, &room).await?)
 }
 
 async fn list_browser_sessions(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     parse::<NoArgs>(args)?;
     out(SessionList {
-        sessions: s.engine.sessions.list(tenant),
+        sessions: s.sessions.list(tenant).await?,
     })
 }
 
@@ -161,7 +161,6 @@ async fn get_screen_content(s: &Services, tenant: &TenantId, args: Args) -> Outc
         include_screenshot: a.include_screenshot.unwrap_or(false),
     };
     let content = s
-        .engine
         .sessions
         .screen_content(tenant, &a.room_name, opts)
         .await?;
@@ -185,11 +184,7 @@ async fn execute_action(s: &Services, tenant: &TenantId, args: Args) -> Outcome 
         None => return Err(ToolError::InvalidArguments("`action` is required".into())),
     };
     let fields: ActionFields = parse(rest)?;
-    out(s
-        .engine
-        .sessions
-        .execute(tenant, &room, kind, &fields)
-        .await?)
+    out(s.sessions.execute(tenant, &room, kind, &fields).await?)
 }
 
 async fn start_knowledge_exploration(s: &Services, tenant: &TenantId, args: Args) -> Outcome {

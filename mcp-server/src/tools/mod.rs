@@ -9,10 +9,12 @@ pub use args::*;
 pub use catalogue::TOOLS;
 
 use crate::error::ToolError;
+use browser::session::SessionService;
 use browser::Engine;
 use platform::TenantId;
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+pub use rmcp::transport::streamable_http_server::session::store::SessionStore as McpSessionStore;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,12 +23,34 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// What the tools work on: the engine (sessions) and the job service (explorations).
+/// What the tools work on: the sessions (wherever they run), this process's engine if it has
+/// one, and the job service (explorations).
 pub struct Services {
-    /// The engine.
-    pub engine: Arc<Engine>,
+    /// Browser sessions: this process's own, or routed to the engine workers holding them.
+    pub sessions: Arc<dyn SessionService>,
+    /// This process's engine (`None` on a control plane, whose sessions run on workers).
+    pub engine: Option<Arc<Engine>>,
     /// Knowledge-exploration jobs.
     pub jobs: Arc<crawler::Jobs>,
+    /// The backends.
+    pub platform: Arc<platform::Platform>,
+    /// Where MCP sessions of streamable HTTP are kept beyond this process (a control plane keeps
+    /// them in Redis, so that any control plane serves any request); `None` keeps them here.
+    pub mcp_sessions: Option<Arc<dyn McpSessionStore>>,
+}
+
+impl Services {
+    /// What records sessions' video: only a process that holds its sessions records them.
+    pub fn recorder(
+        &self,
+    ) -> Result<Arc<dyn browser::session::observer::RecordingControl>, ToolError> {
+        match &self.engine {
+            Some(e) => Ok(e.sessions.recorder()?),
+            None => Err(ToolError::Engine(platform::EngineError::InvalidRequest(
+                "recordings are made by the engine worker holding the session; this control plane routes no recording calls yet".into(),
+            ))),
+        }
+    }
 }
 
 /// A tool's output: structured content, plus an image for MCP clients when there is one.
