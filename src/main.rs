@@ -22,12 +22,30 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP control API and MCP over streamable HTTP (`/mcp`).
-    Serve,
+    Serve {
+        /// Run a control plane only: no Chromium here; sessions go to engine workers (`worker`)
+        /// over Redis (`REDIS_URL`), jobs to the queue they take them from.
+        #[arg(long)]
+        no_engine: bool,
+        /// The control plane's id in the cluster (default: host and process id).
+        #[arg(long, env = "CONTROL_PLANE_ID")]
+        id: Option<String>,
+    },
     /// Serve MCP over stdin/stdout, for desktop MCP clients. Logs go to stderr.
     Mcp,
-    /// Run job workers only, taking crawl jobs from the Redis queue (`REDIS_URL`); start as many
-    /// as you like, on any machine sharing the store.
-    Worker,
+    /// Run an engine worker: crawl jobs from the Redis queue (`REDIS_URL`), and live sessions
+    /// that control planes (`serve --no-engine`) place on it. Start as many as you like, on any
+    /// machine sharing Redis, the store and the file store. `SIGTERM` drains it: its sessions
+    /// move to other workers before it exits.
+    Worker {
+        /// Its id in the cluster; a worker restarted with the same id within its lease gets the
+        /// commands sent to it meanwhile (default: host and process id).
+        #[arg(long, env = "WORKER_ID")]
+        id: Option<String>,
+        /// The address viewers reach it at for WebRTC (default: its host name).
+        #[arg(long, env = "WEBRTC_PUBLIC_IP")]
+        address: Option<String>,
+    },
     /// Crawl one site in the foreground with a progress bar, then print a summary. The pages go
     /// to the store like any job's (query them with `serve` or `mcp`).
     Crawl {
@@ -153,8 +171,10 @@ async fn serve(app: &App) -> anyhow::Result<()> {
     tracing::info!("listening on http://{bound}");
     let services = app.services().expect("serve runs an engine");
     // Pages never reach the API, whatever the allowlist says.
-    services.engine.pool.egress().protect_port(bound.port());
-    let live = app.live().expect("serve runs live video").clone();
+    if let Some(engine) = &services.engine {
+        engine.pool.egress().protect_port(bound.port());
+    }
+    let live = app.live().cloned();
     let result = control_api::serve(services, live, listener, shutdown_signal()).await;
     tracing::info!("shutting down: jobs back to the queue, sessions and browsers closed");
     result.context("HTTP server failed")
@@ -173,9 +193,36 @@ async fn worker(app: &App) -> anyhow::Result<()> {
         workers = app.platform.config.jobs.workers,
         "taking crawl jobs from the Redis queue"
     );
+    // Probes and Prometheus reach the worker on HOST:PORT (/health, /metrics).
+    let config = &app.platform.config;
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let engine = app.services().and_then(|s| s.engine.clone());
+    let probes = engine.map(|e| {
+        tracing::info!("health and metrics on http://{addr}");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, control_api::worker_router(e)).await;
+        })
+    });
     shutdown_signal().await;
+    if let Some(worker) = app.worker() {
+        tracing::info!("draining: sessions move to other workers");
+        worker.drain().await;
+    }
+    if let Some(p) = probes {
+        p.abort();
+    }
     tracing::info!("shutting down: jobs in progress go back to the queue");
     Ok(())
+}
+
+/// The host name, for default ids and addresses.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into())
 }
 
 /// Options of the `crawl` command.
@@ -339,10 +386,23 @@ fn crawl_request(
 
 /// What the command runs.
 fn role_of(command: &Command) -> Role {
+    let default_id = || format!("{}-{}", host_name(), std::process::id());
     match command {
-        Command::Serve => Role::Serve,
+        Command::Serve {
+            no_engine: true,
+            id,
+        } => Role::ControlPlane {
+            id: id.clone().unwrap_or_else(default_id),
+        },
+        Command::Serve { .. } => Role::Serve,
         Command::Mcp => Role::Mcp,
-        Command::Worker | Command::Crawl { .. } => Role::Worker,
+        Command::Worker { id, address } => Role::Worker {
+            cluster: Some((
+                id.clone().unwrap_or_else(default_id),
+                address.clone().unwrap_or_else(host_name),
+            )),
+        },
+        Command::Crawl { .. } => Role::Crawl,
         Command::Query { .. } | Command::Extract { .. } => Role::Query,
     }
 }
@@ -359,14 +419,16 @@ async fn main() -> anyhow::Result<()> {
         matches!(cli.command, Command::Crawl { .. } | Command::Query { .. }),
     );
     match &cli.command {
-        Command::Worker => {
+        Command::Serve {
+            no_engine: true, ..
+        } => anyhow::ensure!(
+            config.redis_url.is_some(),
+            "`serve --no-engine` routes sessions to engine workers over Redis: set REDIS_URL"
+        ),
+        Command::Worker { .. } => {
             anyhow::ensure!(
                 config.redis_url.is_some(),
                 "`worker` takes jobs from Redis: set REDIS_URL (without it, `serve` runs jobs in-process)"
-            );
-            anyhow::ensure!(
-                config.jobs.workers > 0,
-                "JOB_WORKERS must be at least 1 for `worker`"
             );
         }
         Command::Crawl { .. } => config.jobs.workers = config.jobs.workers.max(1),
@@ -374,8 +436,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let app = App::start(config, role_of(&cli.command)).await?;
     let result = match cli.command {
-        Command::Serve => serve(&app).await,
-        Command::Worker => worker(&app).await,
+        Command::Serve { .. } => serve(&app).await,
+        Command::Worker { .. } => worker(&app).await,
         Command::Mcp => mcp_stdio(&app).await,
         Command::Query {
             text,
