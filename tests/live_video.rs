@@ -7,12 +7,9 @@
 mod common;
 
 use axum::response::Html;
-use browser::session::StartOptions;
-use browser::Engine;
+use common::viewers::Viewers;
 use common::{eventually, Service};
-use platform::{Config, TenantId, Viewport};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ANIMATED: &str = testkit::sites::ANIMATED_PAGE;
@@ -39,79 +36,6 @@ async fn animated_site() -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}/animated")
-}
-
-/// Viewers: headless Chromium from the engine's own pool, in this test process.
-struct Viewers {
-    engine: Arc<Engine>,
-}
-
-impl Viewers {
-    async fn start() -> Viewers {
-        let dir = common::temp_dir("viewers");
-        let d = dir.display().to_string();
-        let config = Config::from_lookup(|k| match k {
-            "DATA_DIR" => Some(d.clone()),
-            "PRIVATE_NETWORK_ALLOWLIST" => Some("127.0.0.1".into()),
-            "MAX_BROWSERS" => Some("1".into()),
-            "SESSION_IDLE_TIMEOUT_SECS" => Some("0".into()),
-            // The viewers' page is trusted: its WebRTC media is UDP, which the egress proxy
-            // cannot carry.
-            "PAGE_WEBRTC_UDP" => Some("true".into()),
-            "REDIS_URL" | "MONGODB_URI" | "QDRANT_URL" | "API_KEYS" => None,
-            _ => std::env::var(k).ok(),
-        })
-        .unwrap();
-        Viewers {
-            engine: Engine::open(config).await.unwrap(),
-        }
-    }
-
-    /// Open the viewer page of `room` as viewer `name`.
-    async fn open(&self, name: &str, url: &str) {
-        self.engine
-            .sessions
-            .start_session(
-                &TenantId::local(),
-                name,
-                StartOptions {
-                    initial_url: Some(url.to_string()),
-                    viewport: Some(Viewport {
-                        width: 800,
-                        height: 500,
-                    }),
-                    ..StartOptions::default()
-                },
-            )
-            .await
-            .unwrap();
-    }
-
-    /// The viewer page's `window.viewer` (state and inbound video statistics).
-    async fn state(&self, name: &str) -> Value {
-        let (lease, _, _) = self
-            .engine
-            .sessions
-            .live_page(&TenantId::local(), name)
-            .unwrap();
-        lease
-            .page()
-            .evaluate("JSON.stringify(window.viewer || null)")
-            .await
-            .ok()
-            .and_then(|v| v.into_value::<String>().ok())
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or(Value::Null)
-    }
-
-    async fn frames(&self, name: &str) -> (u64, Value) {
-        let v = self.state(name).await;
-        (v["stats"]["framesDecoded"].as_u64().unwrap_or(0), v)
-    }
-
-    async fn close(&self, name: &str) {
-        let _ = self.engine.sessions.close(&TenantId::local(), name).await;
-    }
 }
 
 /// Frames decoded per second over `span`, and the last statistics.

@@ -3,6 +3,8 @@
 //! names the tests use. Each test binary uses part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod viewers;
+
 pub use testkit::dirs::{free_port, temp_dir};
 pub use testkit::dns::DnsServer;
 pub use testkit::mcp::{python, McpClient};
@@ -62,6 +64,17 @@ impl Service {
 
     /// Start the service on a given data directory.
     pub async fn start_in(data_dir: PathBuf, extra: &[(&str, &str)]) -> Service {
+        Self::launch(&["serve"], data_dir, extra).await
+    }
+
+    /// Start a control plane (`serve --no-engine`) on a data directory shared with its workers;
+    /// it is healthy once a worker is alive.
+    pub async fn control_plane(data_dir: PathBuf, id: &str, extra: &[(&str, &str)]) -> Service {
+        Self::launch(&["serve", "--no-engine", "--id", id], data_dir, extra).await
+    }
+
+    /// Start the binary with `args` (a `serve` of some kind) and wait until it is healthy.
+    pub async fn launch(args: &[&str], data_dir: PathBuf, extra: &[(&str, &str)]) -> Service {
         let port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -69,7 +82,7 @@ impl Service {
             .open(data_dir.join("service.log"))
             .unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve").stdout(Stdio::null()).stderr(log);
+        cmd.args(args).stdout(Stdio::null()).stderr(log);
         for (k, v) in base_env(&data_dir, port) {
             cmd.env(k, v);
         }
@@ -344,6 +357,34 @@ impl Worker {
     /// Its log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Stop with SIGTERM (a drain, then a graceful shutdown) and wait up to `limit` for the
+    /// process to exit.
+    pub fn stop(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("worker did not stop within {limit:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
     /// Kill with SIGKILL, as a crash would.

@@ -1,6 +1,6 @@
 //! The fixture web site the end-to-end tests drive: real pages served on 127.0.0.1 with forms,
-//! buttons, links, a long page, slow and never-finishing pages, and a redirect to an address the
-//! service must refuse.
+//! buttons, links, a long page, slow and never-finishing pages, a sign-in that sets a cookie,
+//! and a redirect to an address the service must refuse.
 
 use axum::extract::{Form, Query, State};
 use axum::response::{Html, IntoResponse, Redirect};
@@ -77,6 +77,55 @@ fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+async fn login_form() -> Html<String> {
+    page(
+        "Sign in",
+        r#"<h1>Sign in</h1>
+        <form method="post" action="/login" id="login">
+          <label for="user">User</label> <input id="user" name="user">
+          <button type="submit" id="signin">Sign in</button>
+        </form>"#,
+    )
+}
+
+/// Signing in sets a session cookie (no expiry, HTTP only) and goes to `/account`.
+async fn login(Form(fields): Form<HashMap<String, String>>) -> impl IntoResponse {
+    let user: String = fields
+        .get("user")
+        .map(|u| u.chars().filter(char::is_ascii_alphanumeric).collect())
+        .unwrap_or_default();
+    (
+        [(
+            axum::http::header::SET_COOKIE,
+            format!("sid={user}; Path=/; HttpOnly"),
+        )],
+        Redirect::to("/account"),
+    )
+}
+
+/// Who is signed in (by the cookie), and the note the page keeps in local storage.
+async fn account(headers: axum::http::HeaderMap) -> Html<String> {
+    let user = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("sid=").map(str::to_string));
+    let who = match user {
+        Some(u) if !u.is_empty() => format!("Signed in as {}", html_escape(&u)),
+        _ => "Not signed in".to_string(),
+    };
+    page(
+        "Account",
+        &format!(
+            r#"<h1 id="who">{who}</h1>
+        <p>Note: <span id="note"></span></p>
+        <button id="remember" onclick="localStorage.setItem('note', 'kept'); document.getElementById('note').textContent = 'kept'">Remember</button>
+        <script>document.getElementById('note').textContent = localStorage.getItem('note') || 'none';</script>"#
+        ),
+    )
 }
 
 async fn buttons() -> Html<String> {
@@ -165,6 +214,9 @@ pub async fn start() -> Site {
         .route("/form", get(form))
         .route("/submit", post(submit).with_state(submissions.clone()))
         .route("/buttons", get(buttons))
+        .route("/login", get(login_form).post(login))
+        .route("/account", get(account))
+        .route("/animated", get(|| async { Html(super::ANIMATED_PAGE) }))
         .route("/long", get(long))
         .route("/big", get(big))
         .route("/slow", get(slow))
