@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
 ensure_packages /usr/lib/chromium/chromium:chromium redis-server:redis-server ffmpeg:ffmpeg nasm:nasm \
-  ip:iproute2 unshare:util-linux
+  ip:iproute2 unshare:util-linux docker-compose:docker-compose
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || ensure_packages /nonexistent-venv-marker:python3-venv
 
 VENV="${BAS_VENV:-$HOME/.cache/browser-automation-service/venv}"
