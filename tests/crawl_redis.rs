@@ -1,6 +1,7 @@
 //! Crawl jobs over a real Redis (a redis-server of the tests' own): exploration events on their
 //! channels, the Redis Streams queue shared by several worker processes, a worker killed
-//! mid-job, retries with a delay and dead letters, and jobs nobody claims.
+//! mid-job, retries with a delay and dead letters, a job no worker takes (failed with `no_worker`,
+//! once) and one waiting behind busy workers (reported).
 
 mod common;
 
@@ -343,48 +344,109 @@ async fn a_job_whose_site_is_down_is_retried_then_fails_into_the_dead_letters() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_job_nobody_claims_is_reported() {
+async fn a_job_no_worker_takes_fails_with_no_worker_once_and_runs_when_resumed() {
     let site = TrapSite::start(TrapOptions::default()).await;
     let redis_server = RedisServer::start();
     let url = redis_server.url();
     let events = collect(&url).await;
-    let svc = Service::start(&[
+    let extra = [
         ("REDIS_URL", url.as_str()),
         ("JOB_WORKERS", "0"),
         ("JOB_STALE_SECS", "1"),
-    ])
-    .await;
+    ];
+    // Two processes watch the queue; the job is failed once.
+    let svc = Service::start(&extra).await;
+    let _other = Service::start_in(svc.data_dir.clone(), &extra).await;
     let job_id = svc
         .start_job(json!({"start_url": site.url("/docs/guide"), "max_depth": 1}))
         .await;
-    let report = wait_for(&events, "unclaimed job", Duration::from_secs(10), |c, v| {
-        c == "exploration:errors"
-            && v["data"]["code"] == "job_unclaimed"
-            && v["data"]["job_id"] == job_id.as_str()
-    })
+    let failed = svc
+        .wait_job(&job_id, Duration::from_secs(15), |v| {
+            v["status"] == "failed"
+        })
+        .await;
+    assert_eq!(failed["error"]["code"], "no_worker", "{failed}");
+    let told = wait_for(
+        &events,
+        "no_worker event",
+        Duration::from_secs(5),
+        |c, v| {
+            c == "exploration:errors"
+                && v["data"]["code"] == "no_worker"
+                && v["data"]["job_id"] == job_id.as_str()
+        },
+    )
     .await;
     assert!(
-        report["data"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("waiting"),
-        "{report}"
+        told["data"]["message"].as_str().unwrap().contains("worker"),
+        "{told}"
     );
-    let status = svc.job(&job_id).await;
-    assert_eq!(status["status"], "queued");
-    assert!(status["waiting_secs"].as_f64().unwrap() >= 1.0, "{status}");
-    // Reported once, not on every check.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let n = events
         .lock()
         .unwrap()
         .iter()
-        .filter(|(_, v)| v["data"]["code"] == "job_unclaimed")
+        .filter(|(_, v)| v["data"]["code"] == "no_worker")
         .count();
-    assert_eq!(n, 1);
-    // A worker that comes along takes it.
-    let _w = Worker::start(&svc.data_dir, "late", &[("REDIS_URL", url.as_str())]);
+    assert_eq!(n, 1, "failed more than once");
+    // With a worker running, resuming the job runs it to the end.
+    let w = Worker::start(&svc.data_dir, "late", &[("REDIS_URL", url.as_str())]);
+    common::eventually(60, "the worker takes jobs", || async {
+        w.log().contains("taking crawl jobs").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, v) = svc
+        .post_json("/api/knowledge/explore/resume", json!({"job_id": job_id}))
+        .await;
+    assert!(status < 300, "{status} {v}");
     svc.wait_job(&job_id, Duration::from_secs(60), |v| {
+        v["status"] == "completed"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_that_waits_behind_busy_workers_is_reported_not_failed() {
+    let site = TrapSite::start(TrapOptions {
+        slow_chain: 40,
+        slow_chain_delay: Duration::from_millis(300),
+        generated: 0,
+    })
+    .await;
+    let redis_server = RedisServer::start();
+    let url = redis_server.url();
+    let events = collect(&url).await;
+    let svc = Service::start(&[
+        ("REDIS_URL", url.as_str()),
+        ("JOB_WORKERS", "1"),
+        ("JOB_STALE_SECS", "1"),
+    ])
+    .await;
+    // The one worker is busy with a slow crawl; the second job waits behind it.
+    let slow = svc
+        .start_job(
+            json!({"start_url": site.url("/"), "max_depth": 50, "max_pages": 40, "concurrency": 1}),
+        )
+        .await;
+    svc.wait_job(&slow, Duration::from_secs(20), |v| v["status"] == "running")
+        .await;
+    let waiting = svc
+        .start_job(json!({"start_url": site.url("/docs/guide"), "max_depth": 1}))
+        .await;
+    wait_for(&events, "unclaimed job", Duration::from_secs(10), |c, v| {
+        c == "exploration:errors"
+            && v["data"]["code"] == "job_unclaimed"
+            && v["data"]["job_id"] == waiting.as_str()
+    })
+    .await;
+    let status = svc.job(&waiting).await;
+    assert_eq!(status["status"], "queued", "{status}");
+    let (status, v) = svc
+        .post_json("/api/knowledge/explore/cancel", json!({"job_id": slow}))
+        .await;
+    assert!(status < 300, "{status} {v}");
+    svc.wait_job(&waiting, Duration::from_secs(60), |v| {
         v["status"] == "completed"
     })
     .await;

@@ -21,7 +21,8 @@ pub struct JobsConfig {
     /// A job delivered to a worker that has not reported for this long is taken over by another
     /// worker (`JOB_CLAIM_IDLE_MS`; Redis queue only).
     pub claim_idle: Duration,
-    /// A job still waiting for a worker after this long is reported (`JOB_STALE_SECS`).
+    /// A job still waiting for a worker after this long is failed with `no_worker` when no worker
+    /// was seen at all, and reported otherwise (`JOB_STALE_SECS`).
     pub stale_after: Duration,
     /// Pages fetched at once over all jobs of this process (`CRAWL_CONCURRENCY`).
     pub crawl_concurrency: usize,
@@ -39,7 +40,7 @@ impl Default for JobsConfig {
             max_attempts: 3,
             retry_delay: Duration::from_secs(5),
             claim_idle: Duration::from_secs(60),
-            stale_after: Duration::from_secs(300),
+            stale_after: Duration::from_secs(120),
             crawl_concurrency: 8,
             per_host: 4,
             tenant_max_running: 4,
@@ -472,7 +473,7 @@ fn jobs_config(get: &impl Fn(&str) -> Option<String>) -> Result<JobsConfig> {
         max_attempts: parse(get, "JOB_MAX_ATTEMPTS", d.max_attempts)?.max(1),
         retry_delay: Duration::from_millis(parse(get, "JOB_RETRY_DELAY_MS", 5_000)?),
         claim_idle: Duration::from_millis(parse(get, "JOB_CLAIM_IDLE_MS", 60_000)?.max(100)),
-        stale_after: Duration::from_secs(parse(get, "JOB_STALE_SECS", 300)?),
+        stale_after: Duration::from_secs(parse(get, "JOB_STALE_SECS", 120)?),
         crawl_concurrency: parse(get, "CRAWL_CONCURRENCY", d.crawl_concurrency)?.max(1),
         per_host: parse(get, "CRAWL_PER_HOST", d.per_host)?.max(1),
         tenant_max_running: parse(get, "TENANT_MAX_JOBS", d.tenant_max_running)?.max(1),

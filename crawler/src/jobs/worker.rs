@@ -12,7 +12,7 @@ use platform::queue::Delivery;
 use platform::store::{now_secs, JobUpdate};
 use platform::telemetry::{QueueEvent, QueueOp};
 use platform::webhooks::WebhookEvent;
-use platform::Code;
+use platform::{Code, TenantId};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -413,8 +413,47 @@ async fn keep_alive(jobs: Arc<Jobs>, consumer: String, d: Delivery, run_id: Stri
     }
 }
 
-/// Report jobs that wait too long for a worker, and queue again jobs the queue could not take
-/// when they were started (they stayed `pending`).
+/// Fail a queued job no worker could take (`no_worker`), once however many processes watch.
+async fn fail_for_no_worker(jobs: &Arc<Jobs>, job_id: &str, tenant: &TenantId, waited: f64) {
+    let msg = format!(
+        "no worker asked for a job in {waited:.0}s; start a `worker` (or give this process JOB_WORKERS) and resume the job"
+    );
+    let m = msg.clone();
+    let failed = jobs
+        .platform
+        .update_job(
+            job_id,
+            None,
+            Box::new(move |j| {
+                if j.status != JobStatus::Queued {
+                    return false;
+                }
+                j.error = Some(JobError {
+                    code: Code::NoWorker,
+                    message: m,
+                });
+                j.set_status(JobStatus::Failed, Some("no worker".into()));
+                true
+            }),
+        )
+        .await;
+    if let Ok(JobUpdate::Updated(j)) = failed {
+        tracing::warn!(job_id, "{msg}");
+        events::job_error(
+            jobs.platform.events.as_ref(),
+            tenant,
+            job_id,
+            Code::NoWorker,
+            &msg,
+            true,
+        )
+        .await;
+        webhooks::job_event(&jobs.platform, &j, WebhookEvent::JobFailed).await;
+    }
+}
+
+/// Report jobs that wait too long for a worker (fail them when no worker is seen at all), and
+/// queue again jobs the queue could not take when they were started (they stayed `pending`).
 pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
     let stale_after = jobs.platform.config.jobs.stale_after;
     let every = (stale_after / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
@@ -444,6 +483,13 @@ pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
             }
             let waited = now - job.queued_at.unwrap_or(job.created_at);
             if job.stale_reported || waited < stale_after.as_secs_f64() {
+                continue;
+            }
+            // No worker asked for a job or kept one all that time: none will take this one.
+            // (Busy workers are seen through their keep-alives, every quarter of the claim time.)
+            let window = stale_after.max(jobs.platform.config.jobs.claim_idle);
+            if let Ok(Some(0)) = jobs.platform.queue.workers_seen(window).await {
+                fail_for_no_worker(&jobs, &job.job_id, &job.tenant_id, waited).await;
                 continue;
             }
             let marked = jobs

@@ -45,4 +45,9 @@ pub trait JobQueue: Send + Sync + 'static {
     async fn dead_letters(&self, limit: usize) -> Result<Vec<(String, String)>>;
     /// Check that the queue works.
     async fn health(&self) -> Result<()>;
+    /// How many workers took or kept a job, or asked for one, within `within`: `None` when the
+    /// queue cannot tell (the in-process queue, whose workers are this process's).
+    async fn workers_seen(&self, _within: Duration) -> Result<Option<usize>> {
+        Ok(None)
+    }
 }

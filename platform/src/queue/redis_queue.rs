@@ -336,6 +336,37 @@ impl JobQueue for RedisQueue {
             .map_err(queue_err)?;
         Ok(())
     }
+
+    /// Consumers of the group whose last read or claim (XREADGROUP, XCLAIM of a keep-alive) is
+    /// more recent than `within`: idle workers poll, busy ones keep their jobs claimed.
+    async fn workers_seen(&self, within: Duration) -> Result<Option<usize>> {
+        let mut c = self.conn.clone();
+        let reply: redis::RedisResult<Vec<Vec<Value>>> = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(STREAM)
+            .arg(GROUP)
+            .query_async(&mut c)
+            .await;
+        let consumers = match reply {
+            Ok(c) => c,
+            // No stream or group yet: nobody ever asked for a job.
+            Err(e) if e.to_string().contains("no such key") || e.code() == Some("NOGROUP") => {
+                return Ok(Some(0))
+            }
+            Err(e) => return Err(queue_err(e)),
+        };
+        let recent = consumers
+            .iter()
+            .filter(|fields| {
+                fields
+                    .chunks(2)
+                    .find(|kv| matches!(&kv[0], Value::BulkString(k) if k == b"idle"))
+                    .and_then(|kv| redis::from_redis_value::<u64>(kv[1].clone()).ok())
+                    .is_some_and(|idle| idle < within.as_millis() as u64)
+            })
+            .count();
+        Ok(Some(recent))
+    }
 }
 
 #[cfg(test)]
