@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
-    let c = Cluster::start(2, 2).await;
+    let c = Cluster::start(3, 2).await;
     let (a, b) = (&c.planes[0], &c.planes[1]);
 
-    // Ten sessions opened through both control planes land evenly on the two workers.
-    for i in 0..10 {
+    // Thirty sessions opened through both control planes land evenly on the three workers.
+    for i in 0..30 {
         let cp = if i % 2 == 0 { a } else { b };
         let v = cp
             .ok(
@@ -24,16 +24,16 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
     }
     let list = b.ok("list_browser_sessions", json!({})).await;
     let sessions = list["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 10, "{list}");
+    assert_eq!(sessions.len(), 30, "{list}");
     let mut per_worker: HashMap<String, usize> = HashMap::new();
     for s in sessions {
         *per_worker
             .entry(s["worker"].as_str().unwrap().to_string())
             .or_default() += 1;
     }
-    assert_eq!(per_worker.len(), 2, "{per_worker:?}");
+    assert_eq!(per_worker.len(), 3, "{per_worker:?}");
     assert!(
-        per_worker.values().all(|n| *n <= 5 + 2),
+        per_worker.values().all(|n| *n <= 10 + 2),
         "uneven placement {per_worker:?}"
     );
 
@@ -41,10 +41,11 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
     crate::common::eventually(10, "cluster metrics", || async {
         let (_, text) = a.get("/metrics").await;
         let v = |series: &str| crate::common::metric_value(&text, series);
-        (v("bas_cluster_workers_alive") == 2.0
+        (v("bas_cluster_workers_alive") == 3.0
             && v("bas_cluster_worker_sessions{worker=\"w1\"}")
                 + v("bas_cluster_worker_sessions{worker=\"w2\"}")
-                == 10.0
+                + v("bas_cluster_worker_sessions{worker=\"w3\"}")
+                == 30.0
             && text.contains(
                 "bas_cluster_routed_call_duration_seconds_count{call=\"start\",outcome=\"ok\"}",
             ))
@@ -165,7 +166,7 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
     assert!(ours["url"].as_str().unwrap().ends_with("/submit"), "{ours}");
 
     // Closing through either control plane frees the room everywhere.
-    for i in 0..10 {
+    for i in 0..30 {
         let cp = if i % 2 == 0 { b } else { a };
         cp.ok(
             "close_browser_session",
