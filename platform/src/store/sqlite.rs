@@ -28,9 +28,26 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)
             .map_err(|e| EngineError::Store(format!("cannot open {}: {e}", path.display())))?;
-        conn.execute_batch(&schema()).map_err(store_err)?;
-        add_indexed_column(&conn)?;
-        key_sessions_by_tenant(&conn)?;
+        // Several processes may open a new file at once (a control plane and its workers on one
+        // data directory): the schema and its migrations run under the write lock, so each
+        // checks what the previous one did.
+        conn.execute_batch(
+            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        )
+        .map_err(store_err)?;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(store_err)?;
+        let migrated = conn
+            .execute_batch(&schema())
+            .map_err(store_err)
+            .and_then(|_| add_indexed_column(&conn))
+            .and_then(|_| key_sessions_by_tenant(&conn));
+        match migrated {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(store_err)?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -89,13 +106,10 @@ fn sessions_table() -> String {
     )
 }
 
-/// The tables and indexes of the store (created when missing), and the connection's settings.
+/// The tables and indexes of the store (created when missing).
 fn schema() -> String {
     format!(
-        "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=NORMAL;
-             PRAGMA busy_timeout=5000;
-             {sessions}
+        "{sessions}
              CREATE TABLE IF NOT EXISTS {j} (
                 job_id TEXT PRIMARY KEY,
                 tenant_id TEXT NOT NULL,
@@ -189,14 +203,13 @@ fn key_sessions_by_tenant(conn: &Connection) -> Result<()> {
         return Ok(());
     }
     // The old table's index goes with it (dropped), so the new one is created afresh.
+    // (In the opening transaction.)
     conn.execute_batch(&format!(
-        "BEGIN;
-         ALTER TABLE {s} RENAME TO {s}_by_room;
+        "ALTER TABLE {s} RENAME TO {s}_by_room;
          DROP INDEX IF EXISTS {s}_tenant;
          {table}
          INSERT INTO {s} SELECT room_name, tenant_id, status, updated_at, doc FROM {s}_by_room;
-         DROP TABLE {s}_by_room;
-         COMMIT;",
+         DROP TABLE {s}_by_room;",
         s = collections::SESSIONS,
         table = sessions_table(),
     ))
@@ -337,5 +350,29 @@ impl SessionStore for SqliteStore {
                 Ok(docs.len())
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_processes_may_open_a_new_store_at_once() {
+        // Threads stand in for processes: each opens the file with its own connection.
+        let dir = std::env::temp_dir().join(format!("bas-sqlite-open-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("store.db");
+        let opened: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteStore::open(&path).map(|_| ()))
+            })
+            .map(|t| t.join().unwrap())
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        for r in opened {
+            r.expect("each opener sees the schema the others made");
+        }
     }
 }
