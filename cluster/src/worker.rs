@@ -10,6 +10,7 @@ use crate::{keys, redis_err, RENEW_EVERY};
 use browser::session::SessionManager;
 use browser::Engine;
 use platform::error::{EngineError, Result};
+use platform::store::SessionStatus;
 use platform::TenantId;
 use redis::aio::ConnectionManager;
 use serde_json::Value;
@@ -95,6 +96,10 @@ impl Worker {
             metrics,
             tasks: Mutex::new(Vec::new()),
         });
+        worker
+            .engine
+            .sessions
+            .observe(Arc::new(Releaser(Arc::downgrade(&worker))));
         worker.renew().await?;
         let consume = tokio::spawn(consume(worker.clone()));
         let renew = tokio::spawn(renew_lease(Arc::downgrade(&worker)));
@@ -122,7 +127,6 @@ impl Worker {
     /// worker's sessions and their owner keys. A worker that control planes declared lost
     /// meanwhile drops its sessions (they are failed already).
     async fn renew(&self) -> Result<()> {
-        let held = self.sessions().held();
         let info = WorkerInfo {
             id: self.id.clone(),
             address: self.address.clone(),
@@ -147,6 +151,7 @@ impl Worker {
                 .map_err(redis_err)?;
         }
         self.registry.announce(&info).await?;
+        let held = self.sessions().held();
         if lost || held.is_empty() {
             return Ok(());
         }
@@ -391,6 +396,62 @@ impl Worker {
                 self.forward(&target, env).await;
             }
         }
+    }
+}
+
+/// Frees the room of a session that ended here on its own (closed idle, say), so that the room
+/// can be opened again anywhere.
+struct Releaser(std::sync::Weak<Worker>);
+
+impl browser::session::observer::SessionObserver for Releaser {
+    fn session_changed(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        change: browser::session::observer::SessionChange,
+    ) {
+        use browser::session::observer::SessionChange;
+        let (SessionChange::Ended, Some(worker)) = (change, self.0.upgrade()) else {
+            return;
+        };
+        let (tenant, room) = (tenant.clone(), room.to_string());
+        tokio::spawn(async move {
+            // A recovery ends a page and starts another, a close stores the session after it
+            // frees its page, and a lease renewal in flight may write the owner back: look
+            // again over two renewals.
+            for wait in [200, 2000, 2000] {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                worker.release_if_gone(&tenant, &room).await;
+            }
+        });
+    }
+}
+
+impl Worker {
+    /// Forget the owner of a room whose session is no longer here at all (a failed session
+    /// stays, to be recovered here; a moved one is the new worker's).
+    async fn release_if_gone(&self, tenant: &TenantId, room: &str) {
+        let key = keys::member(tenant, room);
+        if self.sessions().info(tenant, room).is_ok()
+            || self.moved.lock().expect("moved").contains_key(&key)
+        {
+            return;
+        }
+        // Not until its record says it ended: a new session of the room elsewhere must not be
+        // overwritten by this one's late close.
+        let stored = self.engine.platform.store.get_session(tenant, room).await;
+        if let Ok(Some(r)) = stored {
+            if matches!(r.status, SessionStatus::Active | SessionStatus::Paused) {
+                return;
+            }
+        }
+        let mut c = self.conn.clone();
+        let _ = crate::failover::release_owner(&mut c, &keys::owner(tenant, room), &self.id).await;
+        let _ = redis::cmd("SREM")
+            .arg(keys::held(&self.id))
+            .arg(&key)
+            .query_async::<i64>(&mut c)
+            .await;
     }
 }
 

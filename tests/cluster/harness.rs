@@ -19,6 +19,7 @@ pub struct Cluster {
     pub workers: Vec<Worker>,
     pub planes: Vec<Service>,
     pub site: site::Site,
+    worker_extra: Vec<(String, String)>,
 }
 
 /// The environment of a worker.
@@ -36,6 +37,15 @@ impl Cluster {
     /// Start `workers` workers, then `planes` control planes, and wait until every control plane
     /// sees every worker.
     pub async fn start(workers: usize, planes: usize) -> Cluster {
+        Self::start_with(workers, planes, &[]).await
+    }
+
+    /// [`Cluster::start`] with more environment for the workers.
+    pub async fn start_with(
+        workers: usize,
+        planes: usize,
+        worker_extra: &[(&str, &str)],
+    ) -> Cluster {
         let redis = RedisServer::start();
         let dir = temp_dir("cluster");
         let site = site::start().await;
@@ -45,6 +55,10 @@ impl Cluster {
             workers: Vec::new(),
             planes: Vec::new(),
             site,
+            worker_extra: worker_extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         for i in 1..=workers {
             c.add_worker(&format!("w{i}"));
@@ -65,7 +79,8 @@ impl Cluster {
 
     /// Start one more worker.
     pub fn add_worker(&mut self, id: &str) {
-        let env = worker_env(&self.redis.url(), id);
+        let mut env = worker_env(&self.redis.url(), id);
+        env.extend(self.worker_extra.iter().cloned());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.workers.push(Worker::start(&self.dir, id, &env));
     }

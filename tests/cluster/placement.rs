@@ -191,3 +191,36 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
         .await;
     assert_eq!(again["status"], "active", "{again}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_its_worker_closes_when_idle_frees_its_room() {
+    let c = Cluster::start_with(1, 1, &[("SESSION_IDLE_TIMEOUT_SECS", "2")]).await;
+    let cp = &c.planes[0];
+    cp.ok("start_browser_session", json!({"room_name": "sleepy"}))
+        .await;
+    crate::common::eventually(30, "the idle session is closed", || async {
+        let (status, body) = cp
+            .call("get_browser_context", json!({"room_name": "sleepy"}))
+            .await;
+        let list = cp.ok("list_browser_sessions", json!({})).await;
+        (status == 404 && body["code"] == "session_not_found" && list["sessions"] == json!([]))
+            .then_some(())
+    })
+    .await;
+    // The room is free again (within a moment: the worker frees it once the close is stored):
+    // no stale owner keeps answering session_exists.
+    let freed = std::time::Instant::now();
+    let again = crate::common::eventually(10, "the room is free again", || async {
+        let (status, body) = cp
+            .call("start_browser_session", json!({"room_name": "sleepy"}))
+            .await;
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert_eq!(again["status"], "active", "{again}");
+    assert!(
+        freed.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        freed.elapsed()
+    );
+}
