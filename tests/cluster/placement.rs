@@ -8,8 +8,14 @@ use std::collections::HashMap;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
     let c = Cluster::start(3, 2).await;
-    let (a, b) = (&c.planes[0], &c.planes[1]);
+    spread(&c).await;
+    mcp_without_sticky_routing(&c).await;
+    race_and_tenants(&c).await;
+    close_everything(&c).await;
+}
 
+async fn spread(c: &Cluster) {
+    let (a, b) = (&c.planes[0], &c.planes[1]);
     // Thirty sessions opened through both control planes land evenly on the three workers.
     for i in 0..30 {
         let cp = if i % 2 == 0 { a } else { b };
@@ -52,9 +58,12 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
         .then_some(())
     })
     .await;
+}
 
-    // An MCP client sends each request to another control plane (no sticky routing) and fills
-    // in a form in a session held by one of the workers.
+/// An MCP client sends each request to another control plane (no sticky routing) and fills in a
+/// form in a session held by one of the workers.
+async fn mcp_without_sticky_routing(c: &Cluster) {
+    let (a, b) = (&c.planes[0], &c.planes[1]);
     let mut mcp = McpOverHttp::new(ALPHA);
     mcp.initialize(&a.base).await;
     let act = |action: &str, extra: Value| {
@@ -114,7 +123,10 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
         missing.to_string().contains("session_not_found"),
         "{missing}"
     );
+}
 
+async fn race_and_tenants(c: &Cluster) {
+    let (a, b) = (&c.planes[0], &c.planes[1]);
     // Two control planes racing to open one room: one session, one 409.
     let (x, y) = tokio::join!(
         a.call("start_browser_session", json!({"room_name": "race"})),
@@ -164,7 +176,10 @@ async fn sessions_spread_over_workers_and_any_control_plane_drives_them() {
         .ok("get_browser_context", json!({"room_name": "r3"}))
         .await;
     assert!(ours["url"].as_str().unwrap().ends_with("/submit"), "{ours}");
+}
 
+async fn close_everything(c: &Cluster) {
+    let (a, b) = (&c.planes[0], &c.planes[1]);
     // Closing through either control plane frees the room everywhere.
     for i in 0..30 {
         let cp = if i % 2 == 0 { b } else { a };
