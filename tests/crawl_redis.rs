@@ -442,6 +442,12 @@ async fn a_job_that_waits_behind_busy_workers_is_reported_not_failed() {
     .await;
     let status = svc.job(&waiting).await;
     assert_eq!(status["status"], "queued", "{status}");
+    common::eventually(15, "queue depth in /metrics", || async {
+        (svc.metric("bas_jobs_waiting").await >= 1.0
+            && svc.metric("bas_jobs_unclaimed").await == 1.0)
+            .then_some(())
+    })
+    .await;
     let (status, v) = svc
         .post_json("/api/knowledge/explore/cancel", json!({"job_id": slow}))
         .await;

@@ -83,6 +83,8 @@ pub struct Telemetry {
     encoders_started: Counter,
     encoders_stopped: Counter,
     queue: Family<QueueLabel, Counter>,
+    jobs_waiting: Gauge,
+    jobs_unclaimed: Gauge,
     /// Series other crates register after the start (the cluster's).
     more: std::sync::Mutex<Registry>,
 }
@@ -120,6 +122,8 @@ impl Telemetry {
             encoders_started: Counter::default(),
             encoders_stopped: Counter::default(),
             queue: Family::default(),
+            jobs_waiting: Gauge::default(),
+            jobs_unclaimed: Gauge::default(),
             registry: Registry::default(),
             more: std::sync::Mutex::new(Registry::default()),
         };
@@ -140,6 +144,8 @@ impl Telemetry {
             encoders_started => "bas_video_encoders_started", "Video encoders started.";
             encoders_stopped => "bas_video_encoders_stopped", "Video encoders stopped.";
             queue => "bas_queue_operations", "Job queue claims, reclaims, retries and dead letters.";
+            jobs_waiting => "bas_jobs_waiting", "Jobs queued (or waiting to be queued) for a worker.";
+            jobs_unclaimed => "bas_jobs_unclaimed", "Queued jobs no worker took within JOB_STALE_SECS.";
         );
         t
     }
@@ -461,6 +467,28 @@ impl TelemetryEvent for QueueEvent<'_> {
                 op: self.op.as_str().into(),
             })
             .inc();
+    }
+}
+
+/// The queue's depth, as a queue watcher last counted it.
+pub struct QueueDepth {
+    /// Jobs queued or pending.
+    pub waiting: usize,
+    /// Of those, jobs reported as waiting too long.
+    pub unclaimed: usize,
+}
+
+impl TelemetryEvent for QueueDepth {
+    fn log(&self) {
+        tracing::debug!(
+            waiting = self.waiting,
+            unclaimed = self.unclaimed,
+            "job queue depth"
+        );
+    }
+    fn update(&self, t: &Telemetry) {
+        t.jobs_waiting.set(self.waiting as i64);
+        t.jobs_unclaimed.set(self.unclaimed as i64);
     }
 }
 

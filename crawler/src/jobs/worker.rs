@@ -10,7 +10,7 @@ use super::{events, webhooks, Jobs};
 use platform::jobs::{JobError, JobRecord, JobStatus};
 use platform::queue::Delivery;
 use platform::store::{now_secs, JobUpdate};
-use platform::telemetry::{QueueEvent, QueueOp};
+use platform::telemetry::{QueueDepth, QueueEvent, QueueOp};
 use platform::webhooks::WebhookEvent;
 use platform::{Code, TenantId};
 use std::sync::Arc;
@@ -473,6 +473,10 @@ pub(super) async fn watch_queue(jobs: Arc<Jobs>) {
                 continue;
             }
         };
+        jobs.platform.telemetry.record(QueueDepth {
+            waiting: waiting.len(),
+            unclaimed: waiting.iter().filter(|j| j.stale_reported).count(),
+        });
         let now = now_secs();
         for job in waiting {
             if job.status == JobStatus::Pending {
