@@ -30,23 +30,16 @@ impl SqliteStore {
             .map_err(|e| EngineError::Store(format!("cannot open {}: {e}", path.display())))?;
         // Several processes may open a new file at once (a control plane and its workers on one
         // data directory): the schema and its migrations run under the write lock, so each
-        // checks what the previous one did.
-        conn.execute_batch(
-            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        )
-        .map_err(store_err)?;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(store_err)?;
-        let migrated = conn
-            .execute_batch(&schema())
-            .map_err(store_err)
-            .and_then(|_| add_indexed_column(&conn))
-            .and_then(|_| key_sessions_by_tenant(&conn));
-        match migrated {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(store_err)?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+        // checks what the previous one did. Two openers can still deadlock on their locks (one
+        // switching to WAL while the other commits); SQLite then answers "locked" at once
+        // rather than waiting, and the opening starts again.
+        let mut attempt = 0;
+        while let Err(e) = migrate(&conn) {
+            attempt += 1;
+            if attempt >= 50 || !e.to_string().contains("locked") {
                 return Err(e);
             }
+            std::thread::sleep(std::time::Duration::from_millis(20 + 10 * attempt));
         }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -183,6 +176,27 @@ fn schema() -> String {
         l = collections::LINKS,
         w = collections::WEBHOOKS,
     )
+}
+
+/// The connection's settings, then the schema and its migrations in one immediate transaction.
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
+    .map_err(store_err)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(store_err)?;
+    let migrated = conn
+        .execute_batch(&schema())
+        .map_err(store_err)
+        .and_then(|_| add_indexed_column(conn))
+        .and_then(|_| key_sessions_by_tenant(conn));
+    match migrated {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(store_err),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// Sessions stored when a room name was one namespace for every tenant: key them by (tenant,
@@ -363,7 +377,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bas-sqlite-open-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("store.db");
-        let opened: Vec<_> = (0..6)
+        let opened: Vec<_> = (0..8)
             .map(|_| {
                 let path = path.clone();
                 std::thread::spawn(move || SqliteStore::open(&path).map(|_| ()))
