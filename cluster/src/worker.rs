@@ -205,27 +205,45 @@ impl Worker {
                 return;
             }
         }
-        let id = env.id.clone();
-        let reply_to = env.reply_to.clone();
-        let name = env.call.name();
+        let (id, reply_to, name) = (env.id.clone(), env.reply_to.clone(), env.call.name());
+        let changes = matches!(
+            env.call,
+            Call::Start { .. } | Call::Recover | Call::Execute { .. }
+        );
         let span =
             tracing::info_span!("routed", call = name, room = %env.room, tenant = %env.tenant);
-        let result =
-            tracing::Instrument::instrument(self.call(&env.tenant, &env.room, env.call), span)
-                .await;
+        let result = tracing::Instrument::instrument(
+            self.call(&env.tenant, &env.room, env.call),
+            span.clone(),
+        )
+        .await;
         self.metrics
             .ran(name, result.as_ref().err().map(EngineError::code));
+        let ok = result.is_ok();
         if reply_to.is_empty() {
             if let Err(e) = &result {
                 tracing::warn!(room = %env.room, error = %e, call = name, "command failed");
             }
-            return;
+        } else {
+            self.answer(&reply_to, Reply::of(id, result)).await;
         }
-        let reply = Reply::of(id, result);
+        // What recovery on another worker restores: cookies and storage as they are now. Taken
+        // after the answer (the session's next command waits for it in its lane), so it adds
+        // nothing to the call's round trip.
+        if changes && ok {
+            let snap = self.sessions().snapshot_storage(&env.tenant, &env.room);
+            if let Err(e) = tracing::Instrument::instrument(snap, span).await {
+                tracing::debug!(room = %env.room, error = %e, "storage not snapshotted");
+            }
+        }
+    }
+
+    /// Publish an answer on the caller's channel.
+    async fn answer(&self, reply_to: &str, reply: Reply) {
         let json = serde_json::to_string(&reply).unwrap_or_default();
         let mut c = self.conn.clone();
         if let Err(e) = redis::cmd("PUBLISH")
-            .arg(&reply_to)
+            .arg(reply_to)
             .arg(json)
             .query_async::<i64>(&mut c)
             .await
@@ -259,10 +277,6 @@ impl Worker {
             i.worker = Some(self.id.clone());
             json(serde_json::to_value(i))
         };
-        let changed = matches!(
-            call,
-            Call::Start { .. } | Call::Recover | Call::Execute { .. }
-        );
         let out = match call {
             Call::Start { options } => info(s.start_session(tenant, room, options).await?),
             Call::Pause => info(s.pause(tenant, room).await?),
@@ -284,12 +298,6 @@ impl Worker {
                 Ok(Value::Null)
             }
         };
-        if changed && out.is_ok() {
-            // What recovery on another worker restores: cookies and storage as they are now.
-            if let Err(e) = s.snapshot_storage(tenant, room).await {
-                tracing::debug!(room, error = %e, "storage not snapshotted");
-            }
-        }
         out
     }
 
