@@ -100,28 +100,57 @@ impl RoutedSessions {
             Some(w) => Err(EngineError::WorkerLost(format!(
                 "worker {w} held room '{room}' and stopped answering; call recover_browser_session"
             ))),
-            None => {
-                let rec = self.platform.store.get_session(tenant, room).await?;
-                match rec {
-                    Some(r) if r.status == SessionStatus::Failed => {
-                        Err(EngineError::SessionFailed(
-                            room.to_string(),
-                            format!(
-                                "{}; call recover_browser_session",
-                                r.last_error.unwrap_or_else(|| "its browser is gone".into())
-                            ),
-                        ))
-                    }
-                    _ => Err(EngineError::SessionNotFound(room.to_string())),
-                }
-            }
+            None => Err(self.unowned(tenant, room).await),
         }
     }
 
-    /// Send `call` to `worker` and wait for its answer, counted in the metrics.
+    /// The error for a room no worker owns: failed (its worker was lost, or it crashed before a
+    /// restart), or unknown.
+    async fn unowned(&self, tenant: &TenantId, room: &str) -> EngineError {
+        match self.platform.store.get_session(tenant, room).await {
+            Err(e) => e,
+            Ok(Some(r)) if r.status == SessionStatus::Failed => EngineError::SessionFailed(
+                room.to_string(),
+                format!(
+                    "{}; call recover_browser_session",
+                    r.last_error.unwrap_or_else(|| "its browser is gone".into())
+                ),
+            ),
+            Ok(_) => EngineError::SessionNotFound(room.to_string()),
+        }
+    }
+
+    /// Push a command onto the list of the room's owner, in one round trip: the owner is read,
+    /// its lease checked and the command pushed by one script. Returns the owner.
+    async fn push_to_owner(&self, tenant: &TenantId, room: &str, json: &str) -> Result<String> {
+        const SCRIPT: &str = "local w = redis.call('GET', KEYS[1]) \
+            if not w then return {0, ''} end \
+            if redis.call('EXISTS', ARGV[1] .. w) == 0 then return {1, w} end \
+            redis.call('RPUSH', ARGV[2] .. w, ARGV[3]) return {2, w}";
+        let mut c = self.conn.clone();
+        let (status, worker): (i64, String) = redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(1)
+            .arg(keys::owner(tenant, room))
+            .arg(keys::lease(""))
+            .arg(keys::commands(""))
+            .arg(json)
+            .query_async(&mut c)
+            .await
+            .map_err(redis_err)?;
+        match status {
+            2 => Ok(worker),
+            1 => Err(EngineError::WorkerLost(format!(
+                "worker {worker} held room '{room}' and stopped answering; call recover_browser_session"
+            ))),
+            _ => Err(self.unowned(tenant, room).await),
+        }
+    }
+
+    /// Send `call` to `to` and wait for its answer, counted in the metrics.
     async fn send(
         &self,
-        worker: &str,
+        to: To<'_>,
         tenant: &TenantId,
         room: &str,
         call: Call,
@@ -130,7 +159,7 @@ impl RoutedSessions {
         let name = call.name();
         let started = std::time::Instant::now();
         let _in_flight = self.metrics.sending();
-        let result = self.send_and_wait(worker, tenant, room, call, wait).await;
+        let result = self.send_and_wait(to, tenant, room, call, wait).await;
         let code = result.as_ref().err().map(EngineError::code);
         self.metrics.answered(name, code, started.elapsed());
         result
@@ -140,7 +169,7 @@ impl RoutedSessions {
     /// session's holder is alive (a moved session's holder changes on the way).
     async fn send_and_wait(
         &self,
-        worker: &str,
+        to: To<'_>,
         tenant: &TenantId,
         room: &str,
         call: Call,
@@ -159,18 +188,27 @@ impl RoutedSessions {
         let json =
             serde_json::to_string(&envelope).map_err(|e| EngineError::Queue(e.to_string()))?;
         let mut rx = self.replies.expect(&id);
-        let mut c = self.conn.clone();
-        if let Err(e) = redis::cmd("RPUSH")
-            .arg(keys::commands(worker))
-            .arg(json)
-            .query_async::<i64>(&mut c)
-            .await
-        {
-            self.replies.forget(&id);
-            return Err(redis_err(e));
-        }
+        let pushed = match to {
+            To::Owner => self.push_to_owner(tenant, room, &json).await,
+            To::Worker(w) => {
+                let mut c = self.conn.clone();
+                redis::cmd("RPUSH")
+                    .arg(keys::commands(w))
+                    .arg(json)
+                    .query_async::<i64>(&mut c)
+                    .await
+                    .map(|_| w.to_string())
+                    .map_err(redis_err)
+            }
+        };
+        let mut watched = match pushed {
+            Ok(w) => w,
+            Err(e) => {
+                self.replies.forget(&id);
+                return Err(e);
+            }
+        };
         let deadline = tokio::time::Instant::now() + wait;
-        let mut watched = worker.to_string();
         loop {
             tokio::select! {
                 answer = &mut rx => {
@@ -211,9 +249,7 @@ impl RoutedSessions {
         call: Call,
         wait: Duration,
     ) -> Result<T> {
-        let worker = self.holder(tenant, room).await?;
-        let v = self.send(&worker, tenant, room, call, wait).await?;
-        parse(v)
+        parse(self.send(To::Owner, tenant, room, call, wait).await?)
     }
 
     /// Record `worker` as the room's owner unless a live worker owns it already.
@@ -274,7 +310,10 @@ impl RoutedSessions {
         let worker = self.registry.place(None).await?.info.id;
         self.claim(tenant, room, &worker).await?;
         let wait = self.platform.config.navigation_timeout * 2 + MARGIN;
-        match self.send(&worker, tenant, room, call, wait).await {
+        match self
+            .send(To::Worker(&worker), tenant, room, call, wait)
+            .await
+        {
             Ok(v) => parse(v),
             Err(e) => {
                 self.unclaim(tenant, room, &worker).await;
@@ -286,6 +325,15 @@ impl RoutedSessions {
     fn short(&self) -> Duration {
         Duration::from_secs(15) + MARGIN
     }
+}
+
+/// Where a command goes.
+#[derive(Clone, Copy)]
+enum To<'a> {
+    /// This worker.
+    Worker(&'a str),
+    /// Whichever live worker owns the room (looked up with the push).
+    Owner,
 }
 
 fn parse<T: DeserializeOwned>(v: Value) -> Result<T> {
@@ -316,7 +364,7 @@ impl SessionService for RoutedSessions {
     async fn close(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
         let worker = self.holder(tenant, room).await?;
         let result = self
-            .send(&worker, tenant, room, Call::Close, self.short())
+            .send(To::Worker(&worker), tenant, room, Call::Close, self.short())
             .await;
         if matches!(
             &result,
@@ -335,7 +383,10 @@ impl SessionService for RoutedSessions {
         match self.owner(tenant, room).await? {
             Some(w) if self.registry.is_alive(&w).await? => {
                 let wait = self.platform.config.navigation_timeout * 2 + MARGIN;
-                parse(self.send(&w, tenant, room, Call::Recover, wait).await?)
+                parse(
+                    self.send(To::Worker(&w), tenant, room, Call::Recover, wait)
+                        .await?,
+                )
             }
             _ => {
                 let rec = self.platform.store.get_session(tenant, room).await?;
