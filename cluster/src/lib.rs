@@ -39,12 +39,10 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(2);
 
 /// A Redis error as the engine reports it (the URL's credentials left out).
 pub(crate) fn redis_err(e: redis::RedisError) -> EngineError {
-    let s = e.to_string();
-    let s = match (s.find("://"), s.find('@')) {
-        (Some(a), Some(b)) if b > a => format!("{}://***{}", &s[..a], &s[b..]),
-        _ => s,
-    };
-    EngineError::EventBus(format!("Redis: {s}"))
+    EngineError::EventBus(format!(
+        "Redis: {}",
+        platform::events::redis_bus::redact(&e)
+    ))
 }
 
 /// A self-reconnecting connection for short commands.

@@ -1,10 +1,11 @@
 //! A control plane's answers: one pub/sub channel of its own, on which workers publish the
 //! [`Reply`] to each command it sent; each waiting call is woken by its correlation id.
 
+use crate::keys;
 use crate::wire::Reply;
-use crate::{keys, redis_err};
 use futures::StreamExt;
 use platform::error::{EngineError, Result};
+use platform::events::redis_bus::open_subscription;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,7 +24,7 @@ impl Replies {
     /// Subscribe to `control_plane`'s channel; returns once the subscription is live.
     pub async fn start(client: redis::Client, control_plane: &str) -> Result<Self> {
         let channel = keys::replies(control_plane);
-        let first = subscribe(&client, &channel).await?;
+        let first = open_subscription(&client, &channel).await?;
         let waiting: Waiters = Arc::default();
         let task = tokio::spawn(listen(client, channel.clone(), first, waiting.clone()));
         Ok(Self {
@@ -66,15 +67,6 @@ impl Drop for Replies {
     }
 }
 
-async fn subscribe(client: &redis::Client, channel: &str) -> Result<redis::aio::PubSubStream> {
-    let mut pubsub = tokio::time::timeout(Duration::from_secs(3), client.get_async_pubsub())
-        .await
-        .map_err(|_| EngineError::EventBus("timed out connecting to Redis".into()))?
-        .map_err(redis_err)?;
-    pubsub.subscribe(channel).await.map_err(redis_err)?;
-    Ok(pubsub.into_on_message())
-}
-
 /// Deliver answers; when the subscription drops (Redis restarted), every waiting call fails at
 /// once with a typed error (its answer could be lost), and the subscription is opened again.
 async fn listen(
@@ -109,7 +101,7 @@ async fn listen(
         }
         let mut delay = Duration::from_millis(100);
         stream = loop {
-            match subscribe(&client, &channel).await {
+            match open_subscription(&client, &channel).await {
                 Ok(s) => break Some(s),
                 Err(_) => {
                     tokio::time::sleep(delay).await;

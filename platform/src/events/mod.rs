@@ -2,7 +2,7 @@
 //! on named channels of an event bus (in-process by default, Redis pub/sub when configured).
 
 mod local;
-pub(crate) mod redis_bus;
+pub mod redis_bus;
 
 pub use local::LocalBus;
 pub use redis_bus::RedisBus;

@@ -42,7 +42,7 @@ impl RedisBus {
 }
 
 /// Redis errors can echo the connection URL; keep credentials out of messages.
-pub(crate) fn redact(e: &redis::RedisError) -> String {
+pub fn redact(e: &redis::RedisError) -> String {
     let s = e.to_string();
     match (s.find("://"), s.find('@')) {
         (Some(a), Some(b)) if b > a => format!("{}://***{}", &s[..a], &s[b..]),
@@ -132,7 +132,9 @@ impl EventBus for RedisBus {
     }
 }
 
-async fn open_subscription(
+/// A pub/sub connection subscribed to `channel`, as a stream of its messages (it ends when the
+/// connection drops).
+pub async fn open_subscription(
     client: &redis::Client,
     channel: &str,
 ) -> Result<redis::aio::PubSubStream> {
