@@ -97,9 +97,7 @@ impl RoutedSessions {
     async fn holder(&self, tenant: &TenantId, room: &str) -> Result<String> {
         match self.owner(tenant, room).await? {
             Some(w) if self.registry.is_alive(&w).await? => Ok(w),
-            Some(w) => Err(EngineError::WorkerLost(format!(
-                "worker {w} held room '{room}' and stopped answering; call recover_browser_session"
-            ))),
+            Some(w) => Err(lost(&w, room)),
             None => Err(self.unowned(tenant, room).await),
         }
     }
@@ -140,9 +138,7 @@ impl RoutedSessions {
             .map_err(redis_err)?;
         match status {
             2 => Ok(worker),
-            1 => Err(EngineError::WorkerLost(format!(
-                "worker {worker} held room '{room}' and stopped answering; call recover_browser_session"
-            ))),
+            1 => Err(lost(&worker, room)),
             _ => Err(self.unowned(tenant, room).await),
         }
     }
@@ -231,9 +227,7 @@ impl RoutedSessions {
                         Some(w) if w != watched && self.registry.is_alive(&w).await.unwrap_or(false) => watched = w,
                         _ => {
                             self.replies.forget(&id);
-                            return Err(EngineError::WorkerLost(format!(
-                                "worker {watched} stopped answering while it held room '{room}'; call recover_browser_session"
-                            )));
+                            return Err(lost(&watched, room));
                         }
                     }
                 }
@@ -325,6 +319,13 @@ impl RoutedSessions {
     fn short(&self) -> Duration {
         Duration::from_secs(15) + MARGIN
     }
+}
+
+/// The error for a room whose worker stopped answering.
+fn lost(worker: &str, room: &str) -> EngineError {
+    EngineError::WorkerLost(format!(
+        "worker {worker} held room '{room}' and stopped answering; call recover_browser_session"
+    ))
 }
 
 /// Where a command goes.
