@@ -9,8 +9,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::mcp_http::McpOverHttp;
 use common::{site, Service};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
@@ -28,11 +29,12 @@ fn report(name: &str, samples: &mut [f64], unit: &str) {
 }
 
 /// `execute_action` click round trips on the `/buttons` page of room `room`.
-async fn clicks(mcp: &mut Mcp, room: &str, n: usize) -> Vec<f64> {
+async fn clicks(mcp: &mut McpOverHttp, base: &str, room: &str, n: usize) -> Vec<f64> {
     let mut click = Vec::new();
     for _ in 0..n {
         let t = Instant::now();
-        mcp.call(
+        mcp.ok(
+            base,
             "execute_action",
             json!({"room_name": room, "action": "click", "selector": "#inc"}),
         )
@@ -40,87 +42,6 @@ async fn clicks(mcp: &mut Mcp, room: &str, n: usize) -> Vec<f64> {
         click.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     click
-}
-
-/// A minimal MCP client over streamable HTTP: enough for `initialize` and `tools/call`.
-struct Mcp {
-    http: reqwest::Client,
-    url: String,
-    session: Option<String>,
-    next_id: u64,
-}
-
-impl Mcp {
-    async fn connect(base: &str) -> Mcp {
-        let mut mcp = Mcp {
-            http: common::http_client(Duration::from_secs(60)),
-            url: format!("{base}/mcp"),
-            session: None,
-            next_id: 1,
-        };
-        let init = json!({"protocolVersion": "2025-06-18", "capabilities": {},
-                          "clientInfo": {"name": "bench", "version": "1"}});
-        mcp.request("initialize", init).await;
-        mcp.notify("notifications/initialized").await;
-        mcp
-    }
-
-    fn post(&self, body: Value) -> reqwest::RequestBuilder {
-        let mut r = self
-            .http
-            .post(&self.url)
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .header("mcp-protocol-version", "2025-06-18")
-            .body(body.to_string());
-        if let Some(s) = &self.session {
-            r = r.header("mcp-session-id", s);
-        }
-        r
-    }
-
-    async fn notify(&self, method: &str) {
-        self.post(json!({"jsonrpc": "2.0", "method": method}))
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        let resp = self
-            .post(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .send()
-            .await
-            .unwrap();
-        if let Some(s) = resp.headers().get("mcp-session-id") {
-            self.session = Some(s.to_str().unwrap().to_string());
-        }
-        let text = resp.text().await.unwrap();
-        // Either a JSON body or an SSE stream whose data lines carry the answer.
-        let body = if text.trim_start().starts_with('{') {
-            text
-        } else {
-            text.lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .map(str::trim)
-                .find(|d| d.contains(&format!("\"id\":{id}")))
-                .unwrap_or_else(|| panic!("no answer to {method} in {text:?}"))
-                .to_string()
-        };
-        let v: Value = serde_json::from_str(&body).unwrap();
-        assert!(v.get("error").is_none(), "{method}: {v}");
-        v["result"].clone()
-    }
-
-    async fn call(&mut self, name: &str, args: Value) -> Value {
-        let r = self
-            .request("tools/call", json!({"name": name, "arguments": args}))
-            .await;
-        assert_ne!(r["isError"], true, "{name}: {r}");
-        r
-    }
 }
 
 /// Proportional set size (KiB) of every process whose command line mentions `needle`.
@@ -220,8 +141,11 @@ async fn main() {
         report(line, &mut samples, "ms");
     }
 
-    let mut mcp = Mcp::connect(&svc.base).await;
-    mcp.call(
+    let base = svc.base.clone();
+    let mut mcp = McpOverHttp::new(None);
+    mcp.initialize(&base).await;
+    mcp.ok(
+        &base,
         "start_browser_session",
         json!({"room_name": "rt", "initial_url": site.url("/long")}),
     )
@@ -231,24 +155,26 @@ async fn main() {
     let mut click = Vec::new();
     for i in 0..actions {
         let t = Instant::now();
-        mcp.call("get_browser_context", json!({"room_name": "rt"}))
+        mcp.ok(&base, "get_browser_context", json!({"room_name": "rt"}))
             .await;
         ctx.push(t.elapsed().as_secs_f64() * 1000.0);
         let dy = if i % 2 == 0 { 300 } else { -300 };
         let t = Instant::now();
-        mcp.call(
+        mcp.ok(
+            &base,
             "execute_action",
             json!({"room_name": "rt", "action": "scroll", "delta_y": dy}),
         )
         .await;
         scroll.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    mcp.call(
+    mcp.ok(
+        &base,
         "execute_action",
         json!({"room_name": "rt", "action": "navigate", "url": site.url("/buttons")}),
     )
     .await;
-    click.extend(clicks(&mut mcp, "rt", actions).await);
+    click.extend(clicks(&mut mcp, &base, "rt", actions).await);
     report("MCP/HTTP round-trip: get_browser_context", &mut ctx, "ms");
     report(
         "MCP/HTTP round-trip: execute_action scroll",
@@ -269,7 +195,7 @@ async fn main() {
         )
         .await;
     }
-    let mut crowded = clicks(&mut mcp, "rt", actions).await;
+    let mut crowded = clicks(&mut mcp, &base, "rt", actions).await;
     report(
         &format!("MCP/HTTP round-trip: execute_action click, {crowd} sessions open"),
         &mut crowded,
@@ -282,7 +208,7 @@ async fn main() {
         )
         .await;
     }
-    mcp.call("close_browser_session", json!({"room_name": "rt"}))
+    mcp.ok(&base, "close_browser_session", json!({"room_name": "rt"}))
         .await;
 
     // Memory: PSS of the whole Chromium tree with no session, then with `open` sessions.

@@ -1,7 +1,8 @@
 //! Placement over workers, calls through any control plane, one room raced by two control
 //! planes, and tenants walled off on the routed path.
 
-use crate::harness::{Cluster, McpOverHttp, ALPHA, BETA};
+use crate::common::mcp_http::McpOverHttp;
+use crate::harness::{Cluster, ALPHA, BETA};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -64,7 +65,7 @@ async fn spread(c: &Cluster) {
 /// form in a session held by one of the workers.
 async fn mcp_without_sticky_routing(c: &Cluster) {
     let (a, b) = (&c.planes[0], &c.planes[1]);
-    let mut mcp = McpOverHttp::new(ALPHA);
+    let mut mcp = McpOverHttp::new(Some(ALPHA));
     mcp.initialize(&a.base).await;
     let act = |action: &str, extra: Value| {
         let mut args = json!({"room_name": "r3", "action": action});

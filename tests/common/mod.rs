@@ -3,6 +3,7 @@
 //! names the tests use. Each test binary uses part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod mcp_http;
 pub mod viewers;
 
 pub use testkit::dirs::{free_port, temp_dir};
@@ -288,22 +289,8 @@ impl Service {
 
     /// Stop with SIGTERM (a graceful shutdown) and wait for the process to exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: kill(2) on our own child.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("service did not stop within 30 s after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = self.child.take().expect("running");
+        terminate(child, "service", Duration::from_secs(30))
     }
 
     /// Kill with SIGKILL, as a crash would.
@@ -320,6 +307,25 @@ impl Drop for Service {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Send SIGTERM to `child` and wait up to `limit` for it to exit (killed and a panic after).
+fn terminate(mut child: Child, what: &str, limit: Duration) -> std::process::ExitStatus {
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not stop within {limit:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -362,22 +368,8 @@ impl Worker {
     /// Stop with SIGTERM (a drain, then a graceful shutdown) and wait up to `limit` for the
     /// process to exit.
     pub fn stop(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: kill(2) on our own child.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("worker did not stop within {limit:?} after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = self.child.take().expect("running");
+        terminate(child, "worker", limit)
     }
 
     /// Whether it is still running.
