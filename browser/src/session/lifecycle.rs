@@ -91,15 +91,7 @@ impl SessionManager {
                 return Err(EngineError::SessionExists(room.to_string()));
             }
         }
-        let open: Vec<&Arc<Session>> = map
-            .values()
-            .filter(|s| {
-                matches!(
-                    s.lock().status,
-                    SessionStatus::Active | SessionStatus::Paused
-                )
-            })
-            .collect();
+        let open: Vec<&Arc<Session>> = map.values().filter(|s| s.is_open()).collect();
         if open.len() >= self.deps.max_sessions {
             return Err(EngineError::SessionLimit(open.len()));
         }
@@ -395,10 +387,7 @@ impl SessionManager {
     /// can be recovered (`recover_browser_session`) once the service is back, as after a crash.
     pub async fn suspend_all(&self) {
         for s in self.all() {
-            let was_open = matches!(
-                s.lock().status,
-                SessionStatus::Active | SessionStatus::Paused
-            );
+            let was_open = s.is_open();
             self.discard(&s).await;
             if was_open {
                 {

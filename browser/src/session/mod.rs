@@ -82,6 +82,14 @@ impl Session {
         self.inner.lock().expect("session lock")
     }
 
+    /// Whether it holds a page (active or paused).
+    fn is_open(&self) -> bool {
+        matches!(
+            self.lock().status,
+            SessionStatus::Active | SessionStatus::Paused
+        )
+    }
+
     fn info(&self) -> SessionInfo {
         let i = self.lock();
         SessionInfo {
@@ -225,15 +233,7 @@ impl SessionManager {
 
     /// Sessions holding a browser page.
     pub fn open_count(&self) -> usize {
-        self.all()
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s.lock().status,
-                    SessionStatus::Active | SessionStatus::Paused
-                )
-            })
-            .count()
+        self.all().iter().filter(|s| s.is_open()).count()
     }
 
     /// A tenant's session. Another tenant's session is reported as not found.

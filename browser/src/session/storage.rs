@@ -138,12 +138,7 @@ impl SessionManager {
     pub fn held(&self) -> Vec<(TenantId, String)> {
         self.all()
             .into_iter()
-            .filter(|s| {
-                matches!(
-                    s.lock().status,
-                    SessionStatus::Active | SessionStatus::Paused
-                )
-            })
+            .filter(|s| s.is_open())
             .map(|s| (s.tenant.clone(), s.room_name.clone()))
             .collect()
     }
