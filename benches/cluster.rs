@@ -16,11 +16,7 @@ mod common;
 use common::{site, temp_dir, RedisServer, Service, Worker};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-fn percentile(samples: &mut [f64], p: f64) -> f64 {
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
+use testkit::stats::percentile;
 
 /// One timed call (ms); the call must succeed.
 async fn timed(svc: &Service, name: &str, args: Value) -> f64 {

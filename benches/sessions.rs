@@ -13,12 +13,7 @@ use common::mcp_http::McpOverHttp;
 use common::{site, Service};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-fn percentile(samples: &mut [f64], p: f64) -> f64 {
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let idx = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[idx]
-}
+use testkit::stats::percentile;
 
 fn report(name: &str, samples: &mut [f64], unit: &str) {
     let n = samples.len();

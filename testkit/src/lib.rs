@@ -13,4 +13,5 @@ pub mod procs;
 pub mod redis;
 pub mod servers;
 pub mod sites;
+pub mod stats;
 pub mod wait;
