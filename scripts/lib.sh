@@ -15,7 +15,17 @@ ensure_packages() {
   done
   if [ "${#need[@]}" -gt 0 ]; then
     echo "installing: ${need[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+    # apt exits 100 for a held dpkg lock (an unattended upgrade on a fresh machine) or a mirror that
+    # failed one request: wait for the lock and try again before giving up.
+    local apt=(-o DPkg::Lock::Timeout=300 -o Acquire::Retries=3) try
+    for try in 1 2 3; do
+      if $sudo apt-get "${apt[@]}" update -qq \
+        && DEBIAN_FRONTEND=noninteractive $sudo apt-get "${apt[@]}" install -y -qq "${need[@]}"; then
+        return 0
+      fi
+      echo "apt-get failed (attempt $try of 3)" >&2
+      sleep $((try * 15))
+    done
+    return 100
   fi
 }
