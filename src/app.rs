@@ -249,7 +249,7 @@ impl App {
     /// Stop everything, in the reverse order of the start: the cluster worker (its sessions
     /// handed over when `drain`), live video (viewers and publishers), then the jobs (runs in
     /// progress go back to the queue), then indexing, then the sessions (kept recoverable) and
-    /// every Chromium process.
+    /// every Chromium process, then the events still waiting to be sent.
     pub async fn shutdown(&self) {
         if let Some(worker) = &self.worker {
             worker.stop().await;
@@ -264,5 +264,7 @@ impl App {
         if let Some(engine) = &self.engine {
             engine.shutdown().await;
         }
+        // The last events (sessions stored failed, jobs handed back) leave before the process.
+        self.platform.events.flush().await;
     }
 }

@@ -96,7 +96,11 @@ pub trait EventBus: Send + Sync + 'static {
     /// Which backend this is (`in_process` or `redis`).
     fn backend(&self) -> &'static str;
     /// Publish one event on a channel. Delivery is best effort: nobody listening is not an error.
+    /// A process's events leave in the order it published them; a bus may send them after this
+    /// returns (see [`EventBus::flush`]).
     async fn publish(&self, channel: &str, event: &Event) -> Result<()>;
+    /// Wait until every event published before this call has left the process (at shutdown).
+    async fn flush(&self) {}
     /// Subscribe to a channel; the stream ends when the bus shuts down.
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, Event>>;
     /// Check that the bus works.

@@ -1,7 +1,11 @@
 //! The Redis pub/sub event bus: every process on every machine sees every event.
 //!
-//! Publishing goes through one shared, self-reconnecting connection. Each subscription holds its
-//! own pub/sub connection and re-subscribes after Redis restarts.
+//! Publishing goes through an outbox: [`RedisBus::publish`] queues the event and returns, and one
+//! task sends the queue in order, as pipelines of `PUBLISH`, over one shared, self-reconnecting
+//! connection. So an action never waits for Redis to say its events were sent (three round trips
+//! a click), a Redis that is down or slow costs an action nothing, and a burst of events (a crawl's
+//! pages) goes out in a few round trips. Each subscription holds its own pub/sub connection and
+//! re-subscribes after Redis restarts.
 
 use super::{Event, EventBus};
 use crate::error::{EngineError, Result};
@@ -9,12 +13,27 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events waiting to be sent at most; past it, a publish is refused (and logged by its caller).
+const OUTBOX: usize = 65_536;
+/// Events sent in one pipeline at most.
+const BATCH: usize = 256;
+
+/// What the outbox carries.
+enum Outgoing {
+    /// A payload for a channel.
+    Event(String, String),
+    /// Answered once everything queued before it was sent.
+    Flush(oneshot::Sender<()>),
+}
 
 /// Events over Redis pub/sub.
 #[derive(Clone)]
 pub struct RedisBus {
     client: redis::Client,
     conn: ConnectionManager,
+    outbox: mpsc::Sender<Outgoing>,
 }
 
 impl RedisBus {
@@ -32,7 +51,13 @@ impl RedisBus {
             .map_err(|e| {
                 EngineError::EventBus(format!("cannot connect to Redis: {}", redact(&e)))
             })?;
-        Ok(Self { client, conn })
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        tokio::spawn(send_outbox(conn.clone(), queued));
+        Ok(Self {
+            client,
+            conn,
+            outbox,
+        })
     }
 
     /// The shared connection, for other Redis users in the process.
@@ -59,14 +84,24 @@ impl EventBus for RedisBus {
     async fn publish(&self, channel: &str, event: &Event) -> Result<()> {
         let payload =
             serde_json::to_string(event).map_err(|e| EngineError::EventBus(e.to_string()))?;
-        let mut conn = self.conn.clone();
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| EngineError::EventBus(redact(&e)))?;
-        Ok(())
+        self.outbox
+            .try_send(Outgoing::Event(channel.to_string(), payload))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => EngineError::EventBus(format!(
+                    "{OUTBOX} events are waiting for Redis already; this one is dropped"
+                )),
+                mpsc::error::TrySendError::Closed(_) => {
+                    EngineError::EventBus("the event sender has stopped".into())
+                }
+            })
+    }
+
+    async fn flush(&self) {
+        let (done, sent) = oneshot::channel();
+        if self.outbox.send(Outgoing::Flush(done)).await.is_ok() {
+            // Bounded: a Redis that is gone must not hold the shutdown.
+            let _ = tokio::time::timeout(Duration::from_secs(5), sent).await;
+        }
     }
 
     async fn subscribe(&self, channel: &str) -> Result<BoxStream<'static, Event>> {
@@ -128,6 +163,35 @@ impl EventBus for RedisBus {
             Err(EngineError::EventBus(format!(
                 "unexpected PING answer {pong}"
             )))
+        }
+    }
+}
+
+/// Send the outbox in order: whatever is queued goes in one pipeline (up to [`BATCH`]). A
+/// pipeline Redis refuses is logged and dropped, as a lost pub/sub message would be; the
+/// connection reconnects by itself for the next one.
+async fn send_outbox(mut conn: ConnectionManager, mut queued: mpsc::Receiver<Outgoing>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queued.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        let mut events = 0;
+        let mut flushed = Vec::new();
+        for item in batch.drain(..) {
+            match item {
+                Outgoing::Event(channel, payload) => {
+                    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                    events += 1;
+                }
+                Outgoing::Flush(done) => flushed.push(done),
+            }
+        }
+        if events > 0 {
+            if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+                tracing::warn!(events, error = %redact(&e), "events not published");
+            }
+        }
+        for done in flushed {
+            let _ = done.send(());
         }
     }
 }
