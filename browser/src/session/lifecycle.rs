@@ -118,6 +118,7 @@ impl SessionManager {
                 livekit: start.livekit.clone(),
                 record: start.record,
                 storage: None,
+                local_changes: None,
             }),
             cursor: Mutex::new((0.0, 0.0)),
             ended: tokio::sync::watch::channel(false).0,
@@ -185,6 +186,7 @@ impl SessionManager {
         i.status = SessionStatus::Active;
         i.last_error = None;
         i.mutations_seen = 0;
+        i.local_changes = None;
         i.last_activity = Instant::now();
         *s.cursor.lock().expect("cursor lock") = (0.0, 0.0);
         Ok(())

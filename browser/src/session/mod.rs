@@ -61,6 +61,9 @@ struct Inner {
     record: bool,
     /// Cookies and local storage as last snapshotted ([`SessionRecord::storage`]).
     storage: Option<Value>,
+    /// What tells a snapshot whether the page's local storage changed since it was last read
+    /// (`None` until the first snapshot of this page).
+    local_changes: Option<storage::LocalChanges>,
 }
 
 /// One live browser session.
