@@ -29,6 +29,11 @@ pub fn owner(tenant: &TenantId, room: &str) -> String {
     format!("{PREFIX}:owner:{}:{room}", tenant.as_str())
 }
 
+/// The rooms a tenant holds over the cluster (each counted while its [`owner`] key exists).
+pub fn tenant_rooms(tenant: &TenantId) -> String {
+    format!("{PREFIX}:rooms:{}", tenant.as_str())
+}
+
 /// Set once by the control plane that fails a dead worker's sessions.
 pub fn lost(worker: &str) -> String {
     format!("{PREFIX}:lost:{worker}")

@@ -246,26 +246,47 @@ impl RoutedSessions {
         parse(self.send(To::Owner, tenant, room, call, wait).await?)
     }
 
-    /// Record `worker` as the room's owner unless a live worker owns it already.
+    /// Record `worker` as the room's owner unless a live worker owns it already, and unless the
+    /// tenant holds its most sessions over the cluster (`TENANT_MAX_SESSIONS`, when set).
     async fn claim(&self, tenant: &TenantId, room: &str, worker: &str) -> Result<()> {
+        // One script, so that two control planes racing for a room, or for a tenant's last
+        // slot, cannot both win. The tenant's set of rooms heals itself: a room whose owner key
+        // is gone (closed, failed) is dropped as it is counted, on every claim, limit or not, so
+        // the set stays the size of the tenant's open rooms however many names it has used.
+        const SCRIPT: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end \
+            local limit = tonumber(ARGV[5]) \
+            local n = 0 \
+            for _, r in ipairs(redis.call('SMEMBERS', KEYS[3])) do \
+              if redis.call('EXISTS', ARGV[4] .. r) == 1 then n = n + 1 \
+              else redis.call('SREM', KEYS[3], r) end \
+            end \
+            if limit > 0 and n >= limit then return {-1, n} end \
+            redis.call('SET', KEYS[1], ARGV[1]) \
+            redis.call('SADD', KEYS[2], ARGV[2]) \
+            redis.call('SADD', KEYS[3], ARGV[3]) \
+            return {1, 0}";
         let key = keys::owner(tenant, room);
+        let limit = self.platform.config.tenant_max_sessions_set.unwrap_or(0);
         let mut c = self.conn.clone();
         for _ in 0..2 {
-            let set: Option<String> = redis::cmd("SET")
+            let (status, held): (i64, usize) = redis::cmd("EVAL")
+                .arg(SCRIPT)
+                .arg(3)
                 .arg(&key)
+                .arg(keys::held(worker))
+                .arg(keys::tenant_rooms(tenant))
                 .arg(worker)
-                .arg("NX")
+                .arg(keys::member(tenant, room))
+                .arg(room)
+                .arg(keys::owner(tenant, ""))
+                .arg(limit)
                 .query_async(&mut c)
                 .await
                 .map_err(redis_err)?;
-            if set.is_some() {
-                let _: i64 = redis::cmd("SADD")
-                    .arg(keys::held(worker))
-                    .arg(keys::member(tenant, room))
-                    .query_async(&mut c)
-                    .await
-                    .map_err(redis_err)?;
-                return Ok(());
+            match status {
+                1 => return Ok(()),
+                -1 => return Err(EngineError::TenantSessionLimit(held)),
+                _ => {}
             }
             match self.owner(tenant, room).await? {
                 Some(w) if self.registry.is_alive(&w).await? => {

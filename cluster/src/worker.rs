@@ -166,6 +166,10 @@ impl Worker {
                 .arg(&self.id)
                 .arg("NX")
                 .ignore();
+            pipe.cmd("SADD")
+                .arg(keys::tenant_rooms(tenant))
+                .arg(room)
+                .ignore();
         }
         pipe.query_async::<()>(&mut c).await.map_err(redis_err)
     }

@@ -67,6 +67,9 @@ pub struct Config {
     pub max_sessions: usize,
     /// Most open sessions at once for one tenant (`TENANT_MAX_SESSIONS`, default `MAX_SESSIONS`).
     pub tenant_max_sessions: usize,
+    /// `TENANT_MAX_SESSIONS` when it is set: a control plane of a cluster holds each tenant to
+    /// it over all engine workers together (unset, only each worker's own limit applies).
+    pub tenant_max_sessions_set: Option<usize>,
     /// Most bytes one tenant may upload in an hour (`TENANT_UPLOAD_BYTES_PER_HOUR`, 1 GiB).
     pub tenant_upload_bytes_per_hour: u64,
     /// Requests per second and burst allowed per API key (`RATE_LIMIT_RPS`, `RATE_LIMIT_BURST`);
@@ -249,6 +252,9 @@ impl Config {
             max_browsers,
             max_sessions,
             tenant_max_sessions: parse(&get, "TENANT_MAX_SESSIONS", max_sessions)?.max(1),
+            tenant_max_sessions_set: get("TENANT_MAX_SESSIONS")
+                .map(|_| parse(&get, "TENANT_MAX_SESSIONS", 1usize).map(|n| n.max(1)))
+                .transpose()?,
             tenant_upload_bytes_per_hour: parse(&get, "TENANT_UPLOAD_BYTES_PER_HOUR", 1u64 << 30)?,
             rate_limit: rate_limit(&get)?,
             network: network_policy(&get)?,
@@ -534,6 +540,18 @@ mod tests {
         assert!(c.api_keys.is_empty());
         assert!(c.redis_url.is_none());
         assert_eq!(c.sessions_per_browser(), 10);
+    }
+
+    #[test]
+    fn a_tenants_session_limit_holds_over_a_cluster_only_when_it_is_set() {
+        let unset = cfg(&[("MAX_SESSIONS", "30")]).unwrap();
+        assert_eq!(unset.tenant_max_sessions, 30);
+        assert_eq!(unset.tenant_max_sessions_set, None);
+        let set = cfg(&[("TENANT_MAX_SESSIONS", "4")]).unwrap();
+        assert_eq!(set.tenant_max_sessions, 4);
+        assert_eq!(set.tenant_max_sessions_set, Some(4));
+        let e = cfg(&[("TENANT_MAX_SESSIONS", "-1")]).unwrap_err();
+        assert!(e.to_string().contains("TENANT_MAX_SESSIONS"), "{e}");
     }
 
     #[test]

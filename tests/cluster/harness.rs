@@ -45,6 +45,16 @@ impl Cluster {
         planes: usize,
         worker_extra: &[(&str, &str)],
     ) -> Cluster {
+        Self::start_full(workers, planes, worker_extra, &[]).await
+    }
+
+    /// [`Cluster::start`] with more environment for the workers and for the control planes.
+    pub async fn start_full(
+        workers: usize,
+        planes: usize,
+        worker_extra: &[(&str, &str)],
+        plane_extra: &[(&str, &str)],
+    ) -> Cluster {
         let redis = RedisServer::start();
         let dir = temp_dir("cluster");
         let site = site::start().await;
@@ -64,11 +74,12 @@ impl Cluster {
         }
         for i in 1..=planes {
             let url = c.redis.url();
-            let extra = [
+            let mut extra = vec![
                 ("REDIS_URL", url.as_str()),
                 ("API_KEYS", KEYS),
                 ("RATE_LIMIT_RPS", "0"),
             ];
+            extra.extend_from_slice(plane_extra);
             let cp = Service::control_plane(c.dir.clone(), &format!("cp{i}"), &extra).await;
             c.planes.push(cp.with_key(ALPHA));
         }

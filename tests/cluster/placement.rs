@@ -206,6 +206,15 @@ async fn close_everything(c: &Cluster) {
         .ok("start_browser_session", json!({"room_name": "r0"}))
         .await;
     assert_eq!(again["status"], "active", "{again}");
+    // The tenant's count of rooms in Redis keeps only what is open, after 31 rooms came and went.
+    let client = redis::Client::open(c.redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let rooms: Vec<String> = redis::cmd("SMEMBERS")
+        .arg("bas:cluster:rooms:alpha")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rooms, ["r0"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -239,4 +248,58 @@ async fn a_session_its_worker_closes_when_idle_frees_its_room() {
         "{:?}",
         freed.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenants_session_limit_holds_over_the_whole_cluster() {
+    // Each worker would take 20 of the tenant's sessions; the control planes allow 2 over all.
+    let c = Cluster::start_full(2, 2, &[], &[("TENANT_MAX_SESSIONS", "2")]).await;
+    let (a, b) = (&c.planes[0], &c.planes[1]);
+    let one = a
+        .ok("start_browser_session", json!({"room_name": "t1"}))
+        .await;
+    let two = b
+        .ok("start_browser_session", json!({"room_name": "t2"}))
+        .await;
+    assert_ne!(one["worker"], two["worker"], "{one} {two}");
+    // A third, through either control plane, is over the tenant's share of the cluster,
+    // though each worker holds only one of its sessions.
+    for cp in [a, b] {
+        let (status, body) = cp
+            .call("start_browser_session", json!({"room_name": "t3"}))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (429, Some("tenant_session_limit")),
+            "{body}"
+        );
+    }
+    // Two control planes racing for the tenant's last slot: one wins.
+    a.ok("close_browser_session", json!({"room_name": "t2"}))
+        .await;
+    let (x, y) = tokio::join!(
+        a.call("start_browser_session", json!({"room_name": "t4"})),
+        b.call("start_browser_session", json!({"room_name": "t5"}))
+    );
+    let mut statuses = [x.0, y.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 429], "{x:?} {y:?}");
+    // Another tenant has a share of its own.
+    for room in ["t1", "t2"] {
+        let (status, body) = b
+            .call_as(
+                Some(BETA),
+                "start_browser_session",
+                json!({"room_name": room}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Closing a session gives its slot back.
+    a.ok("close_browser_session", json!({"room_name": "t1"}))
+        .await;
+    let again = b
+        .ok("start_browser_session", json!({"room_name": "t3"}))
+        .await;
+    assert_eq!(again["status"], "active", "{again}");
 }
