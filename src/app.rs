@@ -162,8 +162,12 @@ impl App {
         let redis = self.platform.config.redis_url.clone();
         if let Role::ControlPlane { id } = role {
             let url = redis.context("a control plane routes sessions over Redis: set REDIS_URL")?;
+            let archive = Arc::new(streaming::recording::store::Archive {
+                files: self.platform.files.clone(),
+                scratch: self.platform.config.data_dir.join("recordings"),
+            });
             self.routed = Some(
-                RoutedSessions::start(self.platform.clone(), &url, id)
+                RoutedSessions::start(self.platform.clone(), &url, id, archive)
                     .await
                     .context("joining the cluster")?,
             );

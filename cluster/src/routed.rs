@@ -8,6 +8,7 @@ use crate::replies::Replies;
 use crate::wire::{now_ms, Call, Envelope};
 use crate::{keys, redis_err};
 use browser::session::actions::{ActionFields, ActionKind};
+use browser::session::observer::{RecordingArchive, RecordingInfo};
 use browser::session::screen::{ScreenContent, ScreenOptions};
 use browser::session::{ActionResult, BrowserContext, SessionInfo, SessionService, StartOptions};
 use platform::error::{EngineError, Result};
@@ -30,6 +31,8 @@ pub struct RoutedSessions {
     replies: Replies,
     metrics: PlaneMetrics,
     failover: tokio::task::JoinHandle<()>,
+    /// The recordings in the file store, for rooms no worker holds.
+    archive: Arc<dyn RecordingArchive>,
 }
 
 impl Drop for RoutedSessions {
@@ -40,8 +43,13 @@ impl Drop for RoutedSessions {
 
 impl RoutedSessions {
     /// Connect to the cluster's Redis as control plane `id`, and start looking for dead
-    /// workers.
-    pub async fn start(platform: Arc<Platform>, redis_url: &str, id: &str) -> Result<Arc<Self>> {
+    /// workers. `archive` lists the recordings of rooms no worker holds.
+    pub async fn start(
+        platform: Arc<Platform>,
+        redis_url: &str,
+        id: &str,
+        archive: Arc<dyn RecordingArchive>,
+    ) -> Result<Arc<Self>> {
         let client = crate::client(redis_url)?;
         let conn = crate::connect(&client).await?;
         let registry = Registry::new(conn.clone());
@@ -64,6 +72,7 @@ impl RoutedSessions {
             replies,
             metrics,
             failover,
+            archive,
         }))
     }
 
@@ -91,6 +100,14 @@ impl RoutedSessions {
             .query_async(&mut c)
             .await
             .map_err(redis_err)
+    }
+
+    /// The room's owner, if it is alive.
+    async fn live_owner(&self, tenant: &TenantId, room: &str) -> Result<Option<String>> {
+        match self.owner(tenant, room).await? {
+            Some(w) if self.registry.is_alive(&w).await? => Ok(Some(w)),
+            _ => Ok(None),
+        }
     }
 
     /// The worker holding a session, or the error a caller gets when none does.
@@ -402,15 +419,15 @@ impl SessionService for RoutedSessions {
     }
 
     async fn recover(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
-        match self.owner(tenant, room).await? {
-            Some(w) if self.registry.is_alive(&w).await? => {
+        match self.live_owner(tenant, room).await? {
+            Some(w) => {
                 let wait = self.platform.config.navigation_timeout * 2 + MARGIN;
                 parse(
                     self.send(To::Worker(&w), tenant, room, Call::Recover, wait)
                         .await?,
                 )
             }
-            _ => {
+            None => {
                 let rec = self.platform.store.get_session(tenant, room).await?;
                 if !rec.is_some_and(|r| r.status != SessionStatus::Closed) {
                     return Err(EngineError::SessionNotFound(room.to_string()));
@@ -477,6 +494,32 @@ impl SessionService for RoutedSessions {
         };
         let _: Value = self.route(tenant, room, call, self.short()).await?;
         Ok(())
+    }
+
+    async fn start_recording(&self, tenant: &TenantId, room: &str) -> Result<RecordingInfo> {
+        let wait = self.short();
+        self.route(tenant, room, Call::StartRecording, wait).await
+    }
+
+    async fn stop_recording(&self, tenant: &TenantId, room: &str) -> Result<RecordingInfo> {
+        // Storing the file (an upload to S3) comes before the answer.
+        let wait = Duration::from_secs(60) + MARGIN;
+        self.route(tenant, room, Call::StopRecording, wait).await
+    }
+
+    async fn recordings(&self, tenant: &TenantId, room: &str) -> Result<Vec<RecordingInfo>> {
+        // The worker holding the room also lists the recording it is writing; a room no live
+        // worker holds has only stored ones, read here.
+        match self.live_owner(tenant, room).await? {
+            Some(w) => {
+                let call = Call::Recordings;
+                parse(
+                    self.send(To::Worker(&w), tenant, room, call, self.short())
+                        .await?,
+                )
+            }
+            None => self.archive.stored(tenant, room).await,
+        }
     }
 
     async fn list(&self, tenant: &TenantId) -> Result<Vec<SessionInfo>> {

@@ -49,6 +49,12 @@ pub enum Call {
         /// The viewer's id.
         viewer: String,
     },
+    /// `start_recording`.
+    StartRecording,
+    /// `stop_recording`.
+    StopRecording,
+    /// `list_recordings` of a room a worker holds (the one being written is listed there).
+    Recordings,
 }
 
 impl Call {
@@ -65,6 +71,9 @@ impl Call {
             Self::Screen { .. } => "screen",
             Self::WhepOffer { .. } => "whep_offer",
             Self::WhepClose { .. } => "whep_close",
+            Self::StartRecording => "start_recording",
+            Self::StopRecording => "stop_recording",
+            Self::Recordings => "recordings",
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::registry::{Registry, WorkerInfo};
 use crate::video::WorkerVideo;
 use crate::wire::{now_ms, Call, Envelope, Reply};
 use crate::{keys, redis_err, RENEW_EVERY};
-use browser::session::SessionManager;
+use browser::session::{SessionManager, SessionService};
 use browser::Engine;
 use platform::error::{EngineError, Result};
 use platform::store::SessionStatus;
@@ -301,6 +301,15 @@ impl Worker {
                 self.video()?.close(tenant, room, &viewer).await?;
                 Ok(Value::Null)
             }
+            Call::StartRecording => json(serde_json::to_value(
+                SessionService::start_recording(s, tenant, room).await?,
+            )),
+            Call::StopRecording => json(serde_json::to_value(
+                SessionService::stop_recording(s, tenant, room).await?,
+            )),
+            Call::Recordings => json(serde_json::to_value(
+                SessionService::recordings(s, tenant, room).await?,
+            )),
         };
         out
     }

@@ -46,18 +46,6 @@ pub struct AppState {
     pub limits: Arc<limits::Limits>,
 }
 
-impl AppState {
-    /// Live video, or the error a control plane answers: viewers and publishers run on the engine
-    /// worker holding the session.
-    pub fn live(&self) -> Result<&Arc<streaming::LiveVideo>, platform::EngineError> {
-        self.live.as_ref().ok_or_else(|| {
-            platform::EngineError::NotServedHere(
-                "live video is served by the engine worker holding the session; this control plane does not forward it yet".into(),
-            )
-        })
-    }
-}
-
 /// Build the whole router. `cancel` ends long-lived MCP streams at shutdown.
 pub fn router(
     services: Arc<Services>,

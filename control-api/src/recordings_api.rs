@@ -22,7 +22,13 @@ pub async fn start(
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Result<Json<RecordingInfo>, ApiError> {
-    Ok(Json(state.live()?.start_recording(&tenant, &room).await?))
+    Ok(Json(
+        state
+            .services
+            .sessions
+            .start_recording(&tenant, &room)
+            .await?,
+    ))
 }
 
 /// Stop a session's recording and store it.
@@ -36,7 +42,13 @@ pub async fn stop(
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Result<Json<RecordingInfo>, ApiError> {
-    Ok(Json(state.live()?.stop_recording(&tenant, &room).await?))
+    Ok(Json(
+        state
+            .services
+            .sessions
+            .stop_recording(&tenant, &room)
+            .await?,
+    ))
 }
 
 /// A room's recordings, oldest first (also of sessions already closed).
@@ -48,7 +60,7 @@ pub async fn list(
     Extension(tenant): Extension<TenantId>,
     Path(room): Path<String>,
 ) -> Result<Json<RecordingList>, ApiError> {
-    let recordings = state.live()?.recordings(&tenant, &room).await?;
+    let recordings = state.services.sessions.recordings(&tenant, &room).await?;
     Ok(Json(RecordingList { recordings }))
 }
 
@@ -67,10 +79,9 @@ pub async fn fetch(
     std::fs::create_dir_all(&dir)
         .map_err(|e| EngineError::Files(format!("cannot create {}: {e}", dir.display())))?;
     let tmp = dir.join(format!(".fetch-{}.mp4", uuid::Uuid::new_v4().simple()));
-    let fetched = state
-        .live()?
-        .recording_file(&tenant, &room, &name, &tmp)
-        .await;
+    // From the file store itself: any process sharing it serves the file, a control plane too.
+    let files = state.platform.files.as_ref();
+    let fetched = streaming::recording::store::fetch(files, &tenant, &room, &name, &tmp).await;
     let body = fetched.map(|_| std::fs::read(&tmp));
     let _ = std::fs::remove_file(&tmp);
     let bytes = body?.map_err(|e| EngineError::Files(format!("reading the recording: {e}")))?;

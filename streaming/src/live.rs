@@ -416,6 +416,14 @@ impl LiveVideo {
             close_room(&mut *state.lock().await, self.telemetry(), &room).await;
             tracing::debug!(room, "video closed at shutdown");
         }
+        // Recordings of sessions that ended just before (a drain hands sessions over, then
+        // stops) are being stored: wait for them, so that none is left to a later start.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.finishing.lock().expect("finishing lock").is_empty()
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! streamable HTTP with no sticky routing), two control planes racing for one room, tenant
 //! isolation on the routed path, a worker killed with SIGKILL (its sessions fail within 10 s and
 //! recover elsewhere with their URL and login cookie), a drain under steady traffic with no
-//! failed action, and a Redis restart.
+//! failed action (a paused session stays paused, a recording records on), a Redis restart,
+//! recordings through a control plane, and a tenant's session limit over the whole cluster.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -13,5 +14,6 @@ mod drain;
 mod failover;
 mod harness;
 mod placement;
+mod recordings;
 mod redis_restart;
 mod video;

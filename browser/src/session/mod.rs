@@ -317,6 +317,16 @@ impl SessionManager {
             .ok_or_else(|| EngineError::InvalidRequest("this process records no video".into()))
     }
 
+    /// Note whether a session's video is being recorded, so that a recovery or a move records on.
+    pub(crate) async fn set_recorded(&self, tenant: &TenantId, room: &str, on: bool) {
+        if let Ok(s) = self.get(tenant, room) {
+            let changed = std::mem::replace(&mut s.lock().record, on) != on;
+            if changed {
+                self.persist(&s).await;
+            }
+        }
+    }
+
     /// Where a session started with `opts` is published, if anywhere; an error refuses the start.
     fn publish_target(&self, opts: &StartOptions) -> Result<Option<LiveKitTarget>> {
         let policy = self.publishing.lock().expect("publishing lock").clone();

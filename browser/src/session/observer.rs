@@ -109,3 +109,12 @@ pub trait RecordingControl: Send + Sync {
     /// A room's recordings, oldest first (the one being written last).
     async fn list(&self, tenant: &TenantId, room: &str) -> platform::Result<Vec<RecordingInfo>>;
 }
+
+/// The recordings kept in the file store, as a process that records none itself lists them (a
+/// control plane of a cluster, for a room no engine worker holds); the streaming crate provides
+/// one.
+#[async_trait::async_trait]
+pub trait RecordingArchive: Send + Sync {
+    /// A room's stored recordings, oldest first.
+    async fn stored(&self, tenant: &TenantId, room: &str) -> platform::Result<Vec<RecordingInfo>>;
+}

@@ -2,6 +2,7 @@
 //! [`SessionManager`] of this process, or a cluster that routes each call to the engine worker
 //! holding the session.
 
+use super::observer::RecordingInfo;
 use super::screen::{ScreenContent, ScreenOptions};
 use super::{ActionFields, ActionKind, ActionResult, BrowserContext, SessionInfo, StartOptions};
 use super::{SessionManager, TenantId};
@@ -44,6 +45,13 @@ pub trait SessionService: Send + Sync {
     ) -> Result<ScreenContent>;
     /// The tenant's open sessions.
     async fn list(&self, tenant: &TenantId) -> Result<Vec<SessionInfo>>;
+    /// Start recording a session's video (the running recording when there is one).
+    async fn start_recording(&self, tenant: &TenantId, room: &str) -> Result<RecordingInfo>;
+    /// Stop a session's recording and store it.
+    async fn stop_recording(&self, tenant: &TenantId, room: &str) -> Result<RecordingInfo>;
+    /// A room's recordings, oldest first, the one being written last (also of sessions already
+    /// closed).
+    async fn recordings(&self, tenant: &TenantId, room: &str) -> Result<Vec<RecordingInfo>>;
     /// A WHEP viewer's SDP offer for a session's live video held elsewhere: `(viewer id, SDP
     /// answer)` from the process holding it. A process that holds its sessions serves viewers
     /// itself and answers `not_served_here`.
@@ -114,5 +122,18 @@ impl SessionService for SessionManager {
     }
     async fn list(&self, tenant: &TenantId) -> Result<Vec<SessionInfo>> {
         Ok(SessionManager::list(self, tenant))
+    }
+    async fn start_recording(&self, tenant: &TenantId, room: &str) -> Result<RecordingInfo> {
+        let info = self.recorder()?.start(tenant, room).await?;
+        self.set_recorded(tenant, room, true).await;
+        Ok(info)
+    }
+    async fn stop_recording(&self, tenant: &TenantId, room: &str) -> Result<RecordingInfo> {
+        let info = self.recorder()?.stop(tenant, room).await?;
+        self.set_recorded(tenant, room, false).await;
+        Ok(info)
+    }
+    async fn recordings(&self, tenant: &TenantId, room: &str) -> Result<Vec<RecordingInfo>> {
+        self.recorder()?.list(tenant, room).await
     }
 }

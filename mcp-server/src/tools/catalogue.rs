@@ -126,17 +126,17 @@ async fn recover_browser_session(s: &Services, tenant: &TenantId, args: Args) ->
 
 async fn start_recording(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.recorder()?.start(tenant, &room).await?)
+    out(s.sessions.start_recording(tenant, &room).await?)
 }
 
 async fn stop_recording(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    out(s.recorder()?.stop(tenant, &room).await?)
+    out(s.sessions.stop_recording(tenant, &room).await?)
 }
 
 async fn list_recordings(s: &Services, tenant: &TenantId, args: Args) -> Outcome {
     let room = parse::<RoomArgs>(args)?.room_name;
-    let recordings = s.recorder()?.list(tenant, &room).await?;
+    let recordings = s.sessions.recordings(tenant, &room).await?;
     out(RecordingList { recordings })
 }
 

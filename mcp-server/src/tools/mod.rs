@@ -39,20 +39,6 @@ pub struct Services {
     pub mcp_sessions: Option<Arc<dyn McpSessionStore>>,
 }
 
-impl Services {
-    /// What records sessions' video: only a process that holds its sessions records them.
-    pub fn recorder(
-        &self,
-    ) -> Result<Arc<dyn browser::session::observer::RecordingControl>, ToolError> {
-        match &self.engine {
-            Some(e) => Ok(e.sessions.recorder()?),
-            None => Err(ToolError::Engine(platform::EngineError::InvalidRequest(
-                "recordings are made by the engine worker holding the session; this control plane routes no recording calls yet".into(),
-            ))),
-        }
-    }
-}
-
 /// A tool's output: structured content, plus an image for MCP clients when there is one.
 pub struct ToolOutput {
     /// The structured result (matches the tool's output schema).

@@ -9,7 +9,7 @@ use crate::StreamError;
 use browser::session::observer::{RecordingControl, RecordingInfo};
 use platform::events::room_channel;
 use platform::{EngineError, TenantId};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Weak;
 
 impl LiveVideo {
@@ -114,18 +114,6 @@ impl LiveVideo {
             }
         }
         Ok(list)
-    }
-
-    /// Copy a room's stored recording to `dest`; its size.
-    pub async fn recording_file(
-        &self,
-        tenant: &TenantId,
-        room: &str,
-        name: &str,
-        dest: &Path,
-    ) -> Result<u64, StreamError> {
-        let files = self.engine.platform.files.as_ref();
-        Ok(store::fetch(files, tenant, room, name, dest).await?)
     }
 
     /// At start: store recordings a crash cut short, and delete those past the retention (then

@@ -233,6 +233,24 @@ async fn read_sidecar(files: &dyn FileStore, key: &str, scratch: &Path) -> Optio
     serde_json::from_slice(&info?).ok()
 }
 
+/// The stored recordings, as a process that records none itself lists them (a control plane).
+pub struct Archive {
+    /// The file store.
+    pub files: std::sync::Arc<dyn FileStore>,
+    /// A directory for reading sidecars.
+    pub scratch: PathBuf,
+}
+
+#[async_trait::async_trait]
+impl browser::session::observer::RecordingArchive for Archive {
+    async fn stored(&self, tenant: &TenantId, room: &str) -> Result<Vec<RecordingInfo>> {
+        std::fs::create_dir_all(&self.scratch).map_err(|e| {
+            EngineError::Files(format!("cannot create {}: {e}", self.scratch.display()))
+        })?;
+        list(self.files.as_ref(), tenant, room, &self.scratch).await
+    }
+}
+
 /// Copy a room's stored recording `name` to `dest`; its size. An unknown name is
 /// `file_not_found`.
 pub async fn fetch(
