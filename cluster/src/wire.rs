@@ -2,7 +2,7 @@
 
 use browser::session::actions::{ActionFields, ActionKind};
 use browser::session::screen::ScreenOptions;
-use browser::session::StartOptions;
+use browser::session::{Carried, StartOptions};
 use platform::error::{Code, EngineError};
 use platform::TenantId;
 use serde::{Deserialize, Serialize};
@@ -23,8 +23,14 @@ pub enum Call {
     Resume,
     /// `close_browser_session`.
     Close,
-    /// `recover_browser_session` (also how a worker takes over a moved session).
+    /// `recover_browser_session`.
     Recover,
+    /// Take over a session another worker handed over, with what it carried along.
+    TakeOver {
+        /// Its LiveKit target.
+        #[serde(default)]
+        carried: Carried,
+    },
     /// `execute_action`.
     Execute {
         /// The action.
@@ -66,6 +72,7 @@ impl Call {
             Self::Resume => "resume",
             Self::Close => "close",
             Self::Recover => "recover",
+            Self::TakeOver { .. } => "take_over",
             Self::Execute { .. } => "execute",
             Self::Context => "context",
             Self::Screen { .. } => "screen",

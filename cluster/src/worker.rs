@@ -212,7 +212,7 @@ impl Worker {
         let (id, reply_to, name) = (env.id.clone(), env.reply_to.clone(), env.call.name());
         let changes = matches!(
             env.call,
-            Call::Start { .. } | Call::Recover | Call::Execute { .. }
+            Call::Start { .. } | Call::Recover | Call::TakeOver { .. } | Call::Execute { .. }
         );
         let span =
             tracing::info_span!("routed", call = name, room = %env.room, tenant = %env.tenant);
@@ -287,6 +287,7 @@ impl Worker {
             Call::Resume => info(s.resume(tenant, room).await?),
             Call::Close => info(s.close(tenant, room).await?),
             Call::Recover => info(s.recover(tenant, room).await?),
+            Call::TakeOver { carried } => info(s.take_over(tenant, room, carried).await?),
             Call::Execute { kind, fields } => json(serde_json::to_value(
                 s.execute(tenant, room, kind, &fields).await?,
             )),
@@ -319,6 +320,7 @@ impl Worker {
     async fn move_to(&self, key: &str, target: &str) -> Result<()> {
         let (tenant, room) = keys::parse_member(key)
             .ok_or_else(|| EngineError::InvalidRequest(format!("bad session key {key:?}")))?;
+        let carried = self.sessions().carried(&tenant, &room)?;
         self.sessions().hand_over(&tenant, &room).await?;
         self.metrics.moved();
         self.moved
@@ -330,7 +332,7 @@ impl Worker {
             reply_to: String::new(),
             tenant: tenant.clone(),
             room: room.clone(),
-            call: Call::Recover,
+            call: Call::TakeOver { carried },
             deadline_ms: now_ms() + 120_000,
             hops: 0,
         };

@@ -302,28 +302,7 @@ impl SessionManager {
     pub async fn recover(&self, tenant: &TenantId, room: &str) -> Result<SessionInfo> {
         let s = match self.get(tenant, room) {
             Ok(s) => s,
-            Err(_) => {
-                let rec = self
-                    .deps
-                    .store
-                    .get_session(tenant, room)
-                    .await?
-                    .filter(|r| r.status != SessionStatus::Closed)
-                    .ok_or_else(|| EngineError::SessionNotFound(room.to_string()))?;
-                let url = rec.current_url.filter(|u| u.starts_with("http"));
-                let opts = StartOptions {
-                    initial_url: None,
-                    viewport: Some(rec.viewport),
-                    fps: Some(rec.fps),
-                    ..StartOptions::default()
-                };
-                self.start_session(tenant, room, opts).await?;
-                let s = self.get(tenant, room)?;
-                let seeded = self.restore_snapshot(&s, rec.storage.as_ref()).await;
-                let info = self.restore_url(&s, url).await;
-                self.unseed(&s, seeded).await;
-                return Ok(info);
-            }
+            Err(_) => return self.recover_stored(tenant, room, Carried::default()).await,
         };
         let url = s.lock().url.clone().filter(|u| u.starts_with("http"));
         {
@@ -362,6 +341,72 @@ impl SessionManager {
         let seeded = self.restore_snapshot(&s, snapshot.as_ref()).await;
         let info = self.restore_url(&s, url).await;
         self.unseed(&s, seeded).await;
+        Ok(info)
+    }
+
+    /// Take over a session another process handed over ([`Self::hand_over`]): open it here from
+    /// its record, with what it `carried` along (its LiveKit target).
+    pub async fn take_over(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        carried: Carried,
+    ) -> Result<SessionInfo> {
+        self.recover_stored(tenant, room, carried).await
+    }
+
+    /// What a session would carry to another process ([`Self::take_over`]).
+    pub fn carried(&self, tenant: &TenantId, room: &str) -> Result<Carried> {
+        let s = self.get(tenant, room)?;
+        let target = s.lock().livekit.clone();
+        Ok(Carried {
+            livekit_url: target.as_ref().map(|t| t.url.clone()),
+            livekit_token: target.and_then(|t| t.token),
+        })
+    }
+
+    /// Open a session this process does not hold from its stored record: its viewport, frame
+    /// rate, recording and publishing, then its cookies and storage, then its last URL; a session
+    /// stored paused (handed over while paused) is paused again.
+    async fn recover_stored(
+        &self,
+        tenant: &TenantId,
+        room: &str,
+        carried: Carried,
+    ) -> Result<SessionInfo> {
+        let rec = self
+            .deps
+            .store
+            .get_session(tenant, room)
+            .await?
+            .filter(|r| r.status != SessionStatus::Closed)
+            .ok_or_else(|| EngineError::SessionNotFound(room.to_string()))?;
+        let url = rec.current_url.clone().filter(|u| u.starts_with("http"));
+        let mut opts = StartOptions {
+            initial_url: None,
+            viewport: Some(rec.viewport),
+            fps: Some(rec.fps),
+            livekit_url: carried.livekit_url.or(rec.livekit_url.clone()),
+            livekit_token: carried.livekit_token,
+            record: Some(rec.record),
+        };
+        if opts.livekit_url.is_some() && self.publish_target(&opts).is_err() {
+            // Where it published cannot be reached from here (its token stayed behind): the
+            // session itself comes back, published where the service publishes by default.
+            tracing::warn!(room, "the session's LiveKit target cannot be used here; publishing by the service's default");
+            opts.livekit_url = None;
+            opts.livekit_token = None;
+        }
+        self.start_session(tenant, room, opts).await?;
+        let s = self.get(tenant, room)?;
+        let seeded = self.restore_snapshot(&s, rec.storage.as_ref()).await;
+        let mut info = self.restore_url(&s, url).await;
+        self.unseed(&s, seeded).await;
+        if rec.status == SessionStatus::Paused {
+            let restored = (info.restored_url.take(), info.restore_error.take());
+            info = self.pause(tenant, room).await?;
+            (info.restored_url, info.restore_error) = restored;
+        }
         Ok(info)
     }
 

@@ -120,6 +120,12 @@ impl Session {
             fps: i.fps,
             last_error: i.last_error.clone(),
             storage: i.storage.clone(),
+            record: i.record,
+            livekit_url: i
+                .livekit
+                .as_ref()
+                .filter(|t| t.token.is_none())
+                .map(|t| t.url.clone()),
             created_at: self.created_at,
             updated_at: now_secs(),
         }

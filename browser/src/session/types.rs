@@ -28,6 +28,30 @@ pub struct StartOptions {
     pub record: Option<bool>,
 }
 
+/// What a session brings when it moves to another process, beyond its stored record: where its
+/// video is published, with a token the caller gave (a secret, so never stored).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Carried {
+    /// The LiveKit server its video is published to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub livekit_url: Option<String>,
+    /// The caller's own LiveKit token for its room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub livekit_token: Option<String>,
+}
+
+impl std::fmt::Debug for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carried")
+            .field("livekit_url", &self.livekit_url)
+            .field(
+                "livekit_token",
+                &self.livekit_token.as_ref().map(|_| "<hidden>"),
+            )
+            .finish()
+    }
+}
+
 /// A session as reported to callers.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SessionInfo {

@@ -104,6 +104,14 @@ pub struct SessionRecord {
     /// cluster, after each action that changed them): what recovery on another worker restores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<serde_json::Value>,
+    /// Whether its video is recorded: a recovery, or a move to another engine worker, records
+    /// on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record: bool,
+    /// The LiveKit server its video is published to, kept when the service signs its tokens (a
+    /// token the caller gave is a secret and never stored: it travels only with a move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub livekit_url: Option<String>,
     /// Seconds since the Unix epoch.
     pub created_at: f64,
     /// Seconds since the Unix epoch.

@@ -74,6 +74,8 @@ fn session(room: &str, tenant: &str, status: SessionStatus, at: f64) -> SessionR
         fps: 10,
         last_error: None,
         storage: None,
+        record: false,
+        livekit_url: None,
         created_at: 1.0,
         updated_at: at,
     }

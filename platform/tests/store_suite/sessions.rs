@@ -30,11 +30,17 @@ pub(super) async fn sessions_are_tenant_scoped_and_failed_after_a_restart(b: Bac
         .map(|r| r.room_name)
         .collect();
     assert_eq!(rooms, ["r3", "r1"], "newest first, own rooms only");
-    // Replacing a record keeps one record per room.
-    s.put_session(session("r1", "org-a", SessionStatus::Paused, 30.0))
-        .await
-        .unwrap();
+    // Replacing a record keeps one record per room, and what a move or a recovery brings back.
+    let mut moved = session("r1", "org-a", SessionStatus::Paused, 30.0);
+    moved.record = true;
+    moved.livekit_url = Some("wss://lk.example.com".into());
+    s.put_session(moved).await.unwrap();
     assert_eq!(s.list_sessions(&a, None).await.unwrap().len(), 2);
+    let back = s.get_session(&a, "r1").await.unwrap().unwrap();
+    assert_eq!(
+        (back.status, back.record, back.livekit_url.as_deref()),
+        (SessionStatus::Paused, true, Some("wss://lk.example.com"))
+    );
     assert_eq!(
         b.other
             .fail_open_sessions("service restarted")
