@@ -197,6 +197,24 @@ async fn bad_uploads_are_refused_and_hostile_files_fail_only_their_job() {
     assert_eq!(v["code"], "file_too_large");
     let (status, v) = upload(&svc, "x.json", None, b"{}".to_vec(), &[("colour", "red")]).await;
     assert_eq!(status, 400, "{v}");
+    // The form's fields are checked too (multipart carries text: what each must hold is said
+    // in the error).
+    for (field, value, says) in [
+        ("extract_code_blocks", "maybe", "must be true or false"),
+        ("extract_thumbnails", "{}", "must be true or false"),
+        ("source_type", "7", "`file` or `video`"),
+    ] {
+        let (status, v) = upload(&svc, "x.json", None, b"{}".to_vec(), &[(field, value)]).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (400, Some("bad_request")),
+            "{field}: {v}"
+        );
+        assert!(
+            v["detail"].as_str().unwrap_or_default().contains(says),
+            "{field}: {v}"
+        );
+    }
 
     // Files that look right but are broken or hostile fail their job with a reason, at once.
     let bomb = fixtures::docx_bomb(80);
