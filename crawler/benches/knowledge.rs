@@ -150,7 +150,7 @@ async fn main() {
     let model = MiniLm::load(&MiniLm::dir_in(&models)).expect("model (scripts/install-model.sh)");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("{MODEL_NAME}, {DIMENSION}-d, candle on the CPU ({cores} cores)");
+    println!("{MODEL_NAME}, {DIMENSION}-d, our encoder on the CPU (gemm kernels, {cores} cores)");
 
     // Embedding throughput: passages of a typical size (up to 180 words), batched.
     let texts = passages(to_embed, &mut rng);

