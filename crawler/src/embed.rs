@@ -175,40 +175,101 @@ fn one_thread() -> Option<&'static rayon::ThreadPool> {
         .as_ref()
 }
 
+/// The niceness of the threads that embed passages behind a crawl: the crawl (and every
+/// session's browser) comes first, the passages take the CPU left over.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// Lower the calling thread's priority to [`BACKGROUND_NICE`] (on Linux a thread's niceness is
+/// its own); where that is not possible the thread runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread (`who` 0) with a valid niceness.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE);
+    }
+}
+
 type Request = (
     Vec<String>,
     oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>,
 );
 
-/// A handle to the embedding thread; cheap to clone.
+/// A handle to the embedding threads; cheap to clone. Passages (a crawl's pages, in bulk) are
+/// embedded on a pool of low-priority threads of their own; questions (someone waiting on a
+/// search) on a thread of their own at normal priority, so that a question never waits behind
+/// a crawl's backlog. Both share the one model in memory.
 #[derive(Clone)]
 pub struct Embedder {
-    tx: mpsc::Sender<Request>,
+    passages: mpsc::Sender<Request>,
+    questions: mpsc::Sender<Request>,
 }
 
 impl Embedder {
-    /// Load the model from `dir` and start the embedding thread. A missing or broken model is an
-    /// error naming the path.
+    /// Load the model from `dir` and start the embedding threads. A missing or broken model is
+    /// an error naming the path.
     pub fn start(dir: &Path) -> Result<Self, EmbedError> {
-        let model = MiniLm::load(dir)?;
-        let (tx, mut rx) = mpsc::channel::<Request>(64);
-        std::thread::Builder::new()
-            .name("embeddings".into())
-            .spawn(move || {
-                while let Some((texts, reply)) = rx.blocking_recv() {
+        let model = std::sync::Arc::new(MiniLm::load(dir)?);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("embed-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .map_err(|e| EmbedError::Inference(format!("cannot start the embedding pool: {e}")))?;
+        let (passages, mut bulk) = mpsc::channel::<Request>(64);
+        let (questions, mut asked) = mpsc::channel::<Request>(64);
+        let spawn = |name: &str, work: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(work)
+                .map(|_| ())
+                .map_err(|e| {
+                    EmbedError::Inference(format!("cannot start the embedding thread: {e}"))
+                })
+        };
+        let m = model.clone();
+        spawn(
+            "embed-passages",
+            Box::new(move || {
+                lower_priority();
+                while let Some((texts, reply)) = bulk.blocking_recv() {
+                    let _ = reply.send(pool.install(|| m.embed_packed(&texts)));
+                }
+            }),
+        )?;
+        spawn(
+            "embed-questions",
+            Box::new(move || {
+                while let Some((texts, reply)) = asked.blocking_recv() {
                     let _ = reply.send(model.embed(&texts));
                 }
-            })
-            .map_err(|e| {
-                EmbedError::Inference(format!("cannot start the embedding thread: {e}"))
-            })?;
-        Ok(Self { tx })
+            }),
+        )?;
+        Ok(Self {
+            passages,
+            questions,
+        })
     }
 
-    /// Embed texts off the async runtime.
+    /// Embed passages off the async runtime, at background priority.
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Self::ask(&self.passages, texts).await
+    }
+
+    /// Embed a question someone is waiting on: ahead of any passages queued.
+    pub async fn embed_question(&self, text: String) -> Result<Vec<f32>, EmbedError> {
+        Self::ask(&self.questions, vec![text])
+            .await?
+            .pop()
+            .ok_or_else(|| EmbedError::Inference("no vector for the question".into()))
+    }
+
+    async fn ask(
+        queue: &mpsc::Sender<Request>,
+        texts: Vec<String>,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
+        queue
             .send((texts, reply))
             .await
             .map_err(|_| EmbedError::Stopped)?;

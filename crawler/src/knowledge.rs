@@ -345,11 +345,9 @@ impl Knowledge {
         let hybrid = req.hybrid.unwrap_or(false);
         let vector = self
             .embedder
-            .embed(vec![query.clone()])
+            .embed_question(query.clone())
             .await
-            .map_err(EngineError::from)?
-            .pop()
-            .unwrap_or_default();
+            .map_err(EngineError::from)?;
         self.follow_store().await?;
         let filter = VectorFilter {
             job_id: req.job_id.clone(),
