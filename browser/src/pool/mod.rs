@@ -26,6 +26,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
+/// The longest a spare page's opening waits for sessions' first documents to load (see
+/// [`BrowserPool::first_load`]).
+pub const TOP_UP_HOLD: Duration = Duration::from_secs(2);
+
 /// How the pool is sized and where its browsers live.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
@@ -147,6 +151,21 @@ pub struct BrowserPool {
     deaths: broadcast::Sender<BrowserDeath>,
     dead_tx: mpsc::UnboundedSender<BrowserDeath>,
     egress: Arc<Egress>,
+    /// Sessions whose first document is loading ([`FirstLoad`]).
+    first_loads: AtomicUsize,
+}
+
+/// Held while a session's first document loads: no spare page is opened meanwhile (on two
+/// cores, opening one beside the load takes a third of the start's time), for at most
+/// [`TOP_UP_HOLD`].
+pub struct FirstLoad(std::sync::Weak<BrowserPool>);
+
+impl Drop for FirstLoad {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.upgrade() {
+            pool.first_loads.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl BrowserPool {
@@ -174,6 +193,7 @@ impl BrowserPool {
             next_id: AtomicU64::new(1),
             replaced: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            first_loads: AtomicUsize::new(0),
             deaths: broadcast::channel(64).0,
             dead_tx,
         });
@@ -350,7 +370,23 @@ impl BrowserPool {
         Err(last_err.unwrap_or_else(|| EngineError::BrowserUnavailable("no browser".into())))
     }
 
-    /// Top up a browser's spare pages in the background (one replenisher per browser at a time).
+    /// A session's first document is about to load: spare pages wait until it has (see
+    /// [`FirstLoad`]).
+    pub fn first_load(self: &Arc<Self>) -> FirstLoad {
+        self.first_loads.fetch_add(1, Ordering::SeqCst);
+        FirstLoad(Arc::downgrade(self))
+    }
+
+    /// Wait until no session's first document is loading, or [`TOP_UP_HOLD`] passed.
+    async fn quiet(&self) {
+        let since = std::time::Instant::now();
+        while self.first_loads.load(Ordering::SeqCst) > 0 && since.elapsed() < TOP_UP_HOLD {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Top up a browser's spare pages in the background (one replenisher per browser at a time),
+    /// each once no session's first document is loading.
     fn replenish(self: &Arc<Self>, slot: &Arc<BrowserSlot>) {
         if self.cfg.spare_pages == 0 || slot.replenishing.swap(true, Ordering::SeqCst) {
             return;
@@ -359,6 +395,7 @@ impl BrowserPool {
         tokio::spawn(async move {
             loop {
                 let Some(p) = pool.upgrade() else { break };
+                p.quiet().await;
                 let want = slot.spares.lock().expect("spares lock").len() < p.cfg.spare_pages;
                 if !want || !slot.is_alive() || p.closed.load(Ordering::SeqCst) {
                     break;

@@ -17,6 +17,8 @@ impl SessionManager {
         let checked_ms = t0.elapsed().as_secs_f64() * 1e3;
         let started = async {
             let _op = session.op.lock().await;
+            // No spare page is opened while this first document loads.
+            let _first = self.deps.pool.first_load();
             self.open_page(&session).await?;
             let opened_ms = t0.elapsed().as_secs_f64() * 1e3;
             if let Some(url) = &start.initial {
