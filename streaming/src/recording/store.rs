@@ -23,6 +23,34 @@ pub struct Spooled {
     pub key: String,
     /// As listed while it runs.
     pub info: RecordingInfo,
+    /// An exclusive lock on `{mp4}.lock`, held while the recording is written (by any clone):
+    /// another process sharing the spool directory (engine workers with one `DATA_DIR`) sees it
+    /// and leaves the recording alone at its start; the lock ends with the process that held
+    /// it, so what a crash left is taken over.
+    pub lock: Option<std::sync::Arc<std::fs::File>>,
+}
+
+/// The lock file beside a spooled MP4.
+fn lock_path(mp4: &Path) -> PathBuf {
+    mp4.with_extension("lock")
+}
+
+/// Take the exclusive lock on `path` (created when missing): `None` when another process holds
+/// it, or when it cannot be opened (the caller goes on without it).
+fn take_lock(path: &Path) -> std::result::Result<Option<std::fs::File>, ()> {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+    else {
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(()),
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
 }
 
 /// The key prefix of a room's recordings.
@@ -72,7 +100,12 @@ pub fn spool(root: &Path, tenant: &TenantId, room: &str) -> Result<Spooled> {
         std::fs::create_dir_all(dir)
             .map_err(|e| EngineError::Files(format!("cannot create {}: {e}", dir.display())))?;
     }
+    // Locked before the MP4 exists, so no other process's start can take it for a leftover.
+    let lock = take_lock(&lock_path(&mp4))
+        .map_err(|()| EngineError::Files(format!("{} is being recorded", mp4.display())))?
+        .map(std::sync::Arc::new);
     Ok(Spooled {
+        lock,
         vtt: mp4.with_extension("vtt"),
         mp4,
         key,
@@ -134,6 +167,7 @@ pub async fn store(
         &spooled.vtt,
         &sidecar,
         &spooled.mp4.with_extension("actions.mp4"),
+        &lock_path(&spooled.mp4),
     ] {
         let _ = std::fs::remove_file(p);
     }
@@ -172,6 +206,11 @@ pub async fn recover(files: &dyn FileStore, root: &Path) {
             continue;
         };
         let Some(ms) = started_ms(name) else { continue };
+        // Another process (an engine worker sharing this directory) is still writing it.
+        let Ok(lock) = take_lock(&lock_path(&mp4)) else {
+            tracing::debug!(key, "a recording another process is writing was left alone");
+            continue;
+        };
         let vtt = mp4.with_extension("vtt");
         let actions = std::fs::read_to_string(&vtt)
             .map(|t| t.matches(" --> ").count() as u32)
@@ -181,6 +220,7 @@ pub async fn recover(files: &dyn FileStore, root: &Path) {
             vtt,
             key: key.clone(),
             mp4: mp4.clone(),
+            lock: lock.map(std::sync::Arc::new),
         };
         let duration = probe_duration(&mp4).await;
         store(files, &spooled, &mp4, "interrupted", duration, actions).await;
@@ -306,5 +346,32 @@ mod tests {
         assert!(!expired("org-a/recordings/demo/3000.mp4", 2000));
         assert!(!expired("org-a/knowledge/k/1000-file.mp4", 2000));
         assert!(!expired("org-a/recordings/demo/notes.mp4", 2000));
+    }
+
+    #[tokio::test]
+    async fn a_recording_another_process_writes_is_left_alone_and_one_a_crash_left_is_stored() {
+        let dir = std::env::temp_dir().join(format!("bas-spool-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("spool");
+        let files = platform::files::LocalFiles::open(&dir.join("files")).unwrap();
+        let t = TenantId::new("org-a");
+        let live = spool(&root, &t, "demo").unwrap();
+        std::fs::write(&live.mp4, b"written so far").unwrap();
+        // A process starting beside the writer (which holds the lock) takes nothing of it.
+        recover(&files, &root).await;
+        assert!(live.mp4.exists());
+        assert!(files.list("org-a/recordings/").await.unwrap().is_empty());
+        // Once the writer is gone, and its lock with it, the next start stores what it left.
+        let mp4 = live.mp4.clone();
+        drop(live);
+        recover(&files, &root).await;
+        assert!(!mp4.exists());
+        assert!(!lock_path(&mp4).exists());
+        let stored = files.list("org-a/recordings/demo/").await.unwrap();
+        assert!(
+            stored.iter().any(|(k, _)| k.ends_with(".mp4")),
+            "{stored:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
