@@ -97,10 +97,15 @@ impl Bert {
             if t.shape() != shape {
                 return Err(format!("{full}: shape {:?}, not {shape:?}", t.shape()));
             }
-            Ok(t.data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect())
+            // One copy of the little-endian bytes (the file's layout), then the byte order
+            // fixed where the machine's differs.
+            let mut v = vec![0.0f32; t.data().len() / 4];
+            bytemuck::cast_slice_mut::<f32, u8>(&mut v).copy_from_slice(t.data());
+            if cfg!(target_endian = "big") {
+                v.iter_mut()
+                    .for_each(|x| *x = f32::from_bits(u32::from_le(x.to_bits())));
+            }
+            Ok(v)
         };
         let word_name = format!("{prefix}embeddings.word_embeddings.weight");
         let vocab = st
